@@ -52,6 +52,25 @@ export const DEFAULTS = {
   GIT_TIMEOUT_MS: 5_000,
   /** Jobs: how long finished jobs are kept. */
   JOB_RETENTION_MS: 7 * 86_400_000,
+  /** Vector stores: per-request deadline of one upload, and 429 retries per file (each waits out retry-after). */
+  UPLOAD_REQUEST_TIMEOUT_MS: 60_000,
+  UPLOAD_MAX_RATE_LIMIT_RETRIES: 8,
+  /** Vector stores: how long an upload claim in SQLite stays valid without renewal (KI-14, two processes). */
+  UPLOAD_LEASE_MS: 60_000,
+  /** Vector stores: files per file batch, and batches polled at once (KI-19). */
+  BATCH_MAX_FILES: 100,
+  BATCH_CONCURRENCY: 4,
+  /** Vector stores: deadline of an upstream cancel or delete made for cleanup (KI-02, KI-03). */
+  CLEANUP_REQUEST_TIMEOUT_MS: 5_000,
+  /** Vector stores: a store used more recently than this is never evicted (a model may be searching it). */
+  STORE_EVICT_MIN_IDLE_MS: 600_000,
+  /** Janitor: concurrent deletes, attempts per pending delete, and backoff between them. */
+  JANITOR_DELETE_CONCURRENCY: 2,
+  JANITOR_DELETE_MAX_ATTEMPTS: 8,
+  JANITOR_RETRY_BASE_MS: 30_000,
+  /** Memory: provider-side expiry of the project memory store, and caps on what one entry keeps. */
+  MEMORY_STORE_EXPIRES_AFTER_DAYS: 90,
+  MEMORY_ENTRY_MAX_CHARS: 8_000,
 } as const;
 
 export type Defaults = { -readonly [K in keyof typeof DEFAULTS]: (typeof DEFAULTS)[K] extends number ? number : (typeof DEFAULTS)[K] };

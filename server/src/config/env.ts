@@ -1,0 +1,68 @@
+/**
+ * Configuration from the environment, validated eagerly: unknown values are an error at
+ * startup that names the variable and what it accepts.
+ */
+import { homedir } from 'node:os';
+import { join, resolve, delimiter } from 'node:path';
+import { ErrorCode, SbError } from '../errors.ts';
+import { loadCatalogue, type Catalogue, type ProviderId } from './models.ts';
+
+export interface ProviderConfig {
+  id: ProviderId;
+  apiKey?: string;
+  /** Env var a user sets to provide the key (named in errors). */
+  keyVar: string;
+  baseURL: string;
+}
+
+export interface ServerConfig {
+  home: string;
+  dbPath: string;
+  logLevel: string;
+  allowedPaths: string[];
+  providers: Record<ProviderId, ProviderConfig>;
+  catalogue: Catalogue;
+  memoryEnabled: boolean;
+  /** Test-only fault switches (SECOND_BRAIN_TEST_DEFECTS=a,b) that reintroduce known defects to prove scenarios bite. */
+  testDefects: ReadonlySet<string>;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function bool(env: NodeJS.ProcessEnv, name: string, dflt: boolean): boolean {
+  const v = env[name];
+  if (v === undefined || v === '') return dflt;
+  if (/^(1|true|yes|on)$/i.test(v)) return true;
+  if (/^(0|false|no|off)$/i.test(v)) return false;
+  throw new SbError(ErrorCode.CONFIG, `${name}="${v}" is not a boolean. Use true or false.`);
+}
+
+/** Reads the whole configuration. Throws SB_ERR_CONFIG on invalid settings; a missing API key is not an error. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const home = resolve(env.SECOND_BRAIN_HOME || join(homedir(), '.second-brain'));
+  const logLevel = (env.SECOND_BRAIN_LOG_LEVEL || 'info').toLowerCase();
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new SbError(ErrorCode.CONFIG, `SECOND_BRAIN_LOG_LEVEL="${env.SECOND_BRAIN_LOG_LEVEL}" is not a level. Use one of ${LOG_LEVELS.join(', ')}.`);
+  }
+  const allowedPaths = (env.SECOND_BRAIN_ALLOWED_PATHS || '').split(delimiter).filter(Boolean).map((p) => resolve(p));
+  const providers: Record<ProviderId, ProviderConfig> = {
+    openai: { id: 'openai', apiKey: env.OPENAI_API_KEY || undefined, keyVar: 'OPENAI_API_KEY', baseURL: env.OPENAI_BASE_URL || 'https://api.openai.com/v1' },
+    xai: { id: 'xai', apiKey: env.XAI_API_KEY || undefined, keyVar: 'XAI_API_KEY', baseURL: env.XAI_BASE_URL || 'https://api.x.ai/v1' },
+    gemini: { id: 'gemini', apiKey: env.GEMINI_API_KEY || undefined, keyVar: 'GEMINI_API_KEY', baseURL: env.GEMINI_BASE_URL || 'https://generativelanguage.googleapis.com/v1beta/openai' },
+  };
+  for (const p of Object.values(providers)) {
+    try { new URL(p.baseURL); } catch {
+      throw new SbError(ErrorCode.CONFIG, `${p.id.toUpperCase()}_BASE_URL="${p.baseURL}" is not a URL. Use e.g. https://host/v1.`);
+    }
+  }
+  return {
+    home,
+    dbPath: join(home, 'state.sqlite'),
+    logLevel,
+    allowedPaths,
+    providers,
+    catalogue: loadCatalogue(env.SECOND_BRAIN_MODELS || undefined),
+    memoryEnabled: bool(env, 'SECOND_BRAIN_MEMORY', true),
+    testDefects: new Set((env.SECOND_BRAIN_TEST_DEFECTS || '').split(',').map((s) => s.trim()).filter(Boolean)),
+  };
+}

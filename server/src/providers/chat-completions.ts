@@ -1,0 +1,91 @@
+/**
+ * Chat Completions adapter for xAI (Grok) and Gemini's OpenAI-compatible endpoint. The
+ * session's prior turns are sent as message history. Same signal, deadline and retry
+ * owner as the OpenAI path (KI-05: no provider may ignore cancellation).
+ */
+import type { ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import type { ProviderId } from '../config/models.ts';
+import { ErrorCode, SbError } from '../errors.ts';
+import type { ProviderResilience } from '../resilience/policy.ts';
+import {
+  ATTR_GEN_AI_CONVERSATION_ID, ATTR_GEN_AI_OPERATION_NAME, ATTR_GEN_AI_PROVIDER_NAME, ATTR_GEN_AI_REQUEST_MODEL,
+  ATTR_GEN_AI_RESPONSE_ID, ATTR_GEN_AI_RESPONSE_MODEL, ATTR_GEN_AI_USAGE_INPUT_TOKENS, ATTR_GEN_AI_USAGE_OUTPUT_TOKENS,
+  ATTR_SERVER_ADDRESS, GEN_AI_OPERATION, GEN_AI_PROVIDER,
+} from '../telemetry/semconv.ts';
+import { SpanKind, recordRateLimitHeaders, withSpan } from '../telemetry/spans.ts';
+import type { ProviderClients } from './clients.ts';
+import { retryEvent } from './openai-responses.ts';
+import type { CallEnv, ChatProvider, ChatRequest, ChatResult } from './types.ts';
+
+const SEMCONV_PROVIDER: Record<string, string> = { xai: GEN_AI_PROVIDER.XAI, gemini: GEN_AI_PROVIDER.GEMINI, openai: GEN_AI_PROVIDER.OPENAI };
+
+export interface ChatCompletionsDeps {
+  provider: ProviderId;
+  clients: ProviderClients;
+  resilience: ProviderResilience;
+  /** Test-only defect switches: 'xai-ignores-signal' (reintroduces KI-05). */
+  defects?: ReadonlySet<string>;
+}
+
+export class ChatCompletionsProvider implements ChatProvider {
+  readonly #deps: ChatCompletionsDeps;
+  constructor(deps: ChatCompletionsDeps) { this.#deps = deps; }
+
+  buildParams(req: ChatRequest): ChatCompletionCreateParamsNonStreaming {
+    const m = req.model;
+    const messages: ChatCompletionMessageParam[] = [{ role: 'system', content: req.system }];
+    for (const h of req.history ?? []) messages.push({ role: h.role, content: h.content });
+    messages.push({ role: 'user', content: req.contextText ? `${req.contextText}\n\n---\n\n${req.instructions}` : req.instructions });
+    return {
+      model: m.api_model,
+      messages,
+      ...(req.temperature !== undefined && m.supports_temperature ? { temperature: req.temperature } : {}),
+      ...(req.reasoningEffort && m.reasoning_efforts.includes(req.reasoningEffort) ? { reasoning_effort: req.reasoningEffort } : {}),
+      ...(req.structuredOutputSchema ? { response_format: { type: 'json_schema', json_schema: { name: 'output', schema: req.structuredOutputSchema, strict: false } } } : {}),
+    };
+  }
+
+  async chat(req: ChatRequest, env: CallEnv): Promise<ChatResult> {
+    const { provider, clients, resilience } = this.#deps;
+    const client = clients.get(provider);
+    const ignoreSignal = this.#deps.defects?.has(`${provider}-ignores-signal`);
+    return withSpan(`${GEN_AI_OPERATION.CHAT} ${req.model.api_model}`, {
+      kind: SpanKind.CLIENT,
+      attributes: {
+        [ATTR_GEN_AI_OPERATION_NAME]: GEN_AI_OPERATION.CHAT,
+        [ATTR_GEN_AI_PROVIDER_NAME]: SEMCONV_PROVIDER[provider] ?? provider,
+        [ATTR_GEN_AI_REQUEST_MODEL]: req.model.api_model,
+        [ATTR_GEN_AI_CONVERSATION_ID]: req.sessionId,
+        [ATTR_SERVER_ADDRESS]: clients.host(provider),
+      },
+    }, async (span) => {
+      env.setPhase('provider');
+      const params = this.buildParams(req);
+      const data = await resilience.run(async (signal) => {
+        const { data, response } = await client.chat.completions.create(params, { signal: ignoreSignal ? undefined : signal }).withResponse();
+        recordRateLimitHeaders(span, response.headers);
+        resilience.observeHeaders(response.headers);
+        return data;
+      }, { signal: env.signal, deadline: env.deadline, progress: env.progress, what: `ask ${req.model.id}`, onRetry: (i) => retryEvent(span, i) });
+      const choice = data.choices?.[0];
+      const text = choice?.message?.content;
+      if (typeof text !== 'string') {
+        throw new SbError(ErrorCode.UPSTREAM_BAD_RESPONSE, `Failed to read the answer from ${provider}: the response had no message content. Try again.`, { provider });
+      }
+      if (data.id) span.setAttribute(ATTR_GEN_AI_RESPONSE_ID, data.id);
+      span.setAttribute(ATTR_GEN_AI_RESPONSE_MODEL, data.model ?? req.model.api_model);
+      if (data.usage) {
+        span.setAttribute(ATTR_GEN_AI_USAGE_INPUT_TOKENS, data.usage.prompt_tokens);
+        span.setAttribute(ATTR_GEN_AI_USAGE_OUTPUT_TOKENS, data.usage.completion_tokens);
+      }
+      const notes = choice?.finish_reason === 'length' ? ['The answer was cut at the output limit.'] : [];
+      return {
+        text,
+        model: data.model ?? req.model.api_model,
+        responseId: data.id,
+        usage: data.usage ? { input_tokens: data.usage.prompt_tokens, output_tokens: data.usage.completion_tokens } : undefined,
+        notes,
+      };
+    });
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * Official `openai` SDK clients for every provider (xAI and Gemini speak the OpenAI Chat
+ * Completions dialect). Created lazily, on first use — after msw or a proxy is in place,
+ * since the SDK captures `fetch` when it is constructed — and always with maxRetries: 0,
+ * because the resilience policy is the one retry owner.
+ */
+import OpenAI from 'openai';
+import { ErrorCode, SbError } from '../errors.ts';
+import type { ProviderConfig } from '../config/env.ts';
+import type { ProviderId } from '../config/models.ts';
+
+/** SDK-level timeout; the call's own deadline (AbortSignal) is what actually bounds requests. */
+const SDK_TIMEOUT_MS = 3_600_000;
+
+export class ProviderClients {
+  readonly #configs: Record<ProviderId, ProviderConfig>;
+  readonly #clients = new Map<ProviderId, OpenAI>();
+
+  constructor(configs: Record<ProviderId, ProviderConfig>) {
+    this.#configs = configs;
+  }
+
+  config(provider: ProviderId): ProviderConfig {
+    return this.#configs[provider];
+  }
+
+  hasKey(provider: ProviderId): boolean {
+    return Boolean(this.#configs[provider].apiKey);
+  }
+
+  /** The SDK client for `provider`; SB_ERR_MISSING_API_KEY naming the variable when no key is set. */
+  get(provider: ProviderId): OpenAI {
+    const cfg = this.#configs[provider];
+    if (!cfg.apiKey) {
+      throw new SbError(ErrorCode.MISSING_API_KEY,
+        `Failed to call ${provider}: no API key. Set ${cfg.keyVar} in the server's environment (your MCP client config) and restart the server.`,
+        { provider });
+    }
+    let client = this.#clients.get(provider);
+    if (!client) {
+      client = new OpenAI({ apiKey: cfg.apiKey, baseURL: cfg.baseURL, maxRetries: 0, timeout: SDK_TIMEOUT_MS });
+      this.#clients.set(provider, client);
+    }
+    return client;
+  }
+
+  /** Host of the provider endpoint, for server.address. */
+  host(provider: ProviderId): string {
+    try { return new URL(this.#configs[provider].baseURL).hostname; } catch { return provider; }
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * Semantic-convention names, in one place. Stable names are imported from
+ * @opentelemetry/semantic-conventions; names from the development (unstable) GenAI and
+ * MCP conventions are copied here as documented constants, because the package keeps
+ * them under an `incubating` entry point that may change without a major release.
+ */
+import {
+  ATTR_ERROR_TYPE,
+  ATTR_SERVER_ADDRESS,
+  ATTR_SERVER_PORT,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+} from '@opentelemetry/semantic-conventions';
+
+export { ATTR_ERROR_TYPE, ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT, ATTR_HTTP_RESPONSE_STATUS_CODE };
+
+// MCP conventions (development): https://opentelemetry.io/docs/specs/semconv/gen-ai/mcp/
+/** JSON-RPC method name, e.g. `tools/call`. */
+export const ATTR_MCP_METHOD_NAME = 'mcp.method.name' as const;
+/** MCP session id (Streamable HTTP session, or the stdio connection id). */
+export const ATTR_MCP_SESSION_ID = 'mcp.session.id' as const;
+/** Negotiated MCP protocol version. */
+export const ATTR_MCP_PROTOCOL_VERSION = 'mcp.protocol.version' as const;
+/** JSON-RPC request id. */
+export const ATTR_JSONRPC_REQUEST_ID = 'jsonrpc.request.id' as const;
+/** Transport: `pipe` for stdio, `tcp` for HTTP. */
+export const ATTR_NETWORK_TRANSPORT = 'network.transport' as const;
+
+// GenAI conventions (development): https://opentelemetry.io/docs/specs/semconv/gen-ai/
+export const ATTR_GEN_AI_OPERATION_NAME = 'gen_ai.operation.name' as const;
+export const ATTR_GEN_AI_PROVIDER_NAME = 'gen_ai.provider.name' as const;
+export const ATTR_GEN_AI_REQUEST_MODEL = 'gen_ai.request.model' as const;
+export const ATTR_GEN_AI_RESPONSE_MODEL = 'gen_ai.response.model' as const;
+export const ATTR_GEN_AI_RESPONSE_ID = 'gen_ai.response.id' as const;
+export const ATTR_GEN_AI_USAGE_INPUT_TOKENS = 'gen_ai.usage.input_tokens' as const;
+export const ATTR_GEN_AI_USAGE_OUTPUT_TOKENS = 'gen_ai.usage.output_tokens' as const;
+export const ATTR_GEN_AI_CONVERSATION_ID = 'gen_ai.conversation.id' as const;
+export const ATTR_GEN_AI_TOOL_NAME = 'gen_ai.tool.name' as const;
+export const ATTR_GEN_AI_REQUEST_TEMPERATURE = 'gen_ai.request.temperature' as const;
+export const ATTR_GEN_AI_INPUT_MESSAGES = 'gen_ai.input.messages' as const;
+export const ATTR_GEN_AI_OUTPUT_MESSAGES = 'gen_ai.output.messages' as const;
+
+/** Values of gen_ai.operation.name. */
+export const GEN_AI_OPERATION = { CHAT: 'chat', EXECUTE_TOOL: 'execute_tool' } as const;
+/** Values of gen_ai.provider.name. */
+export const GEN_AI_PROVIDER = { OPENAI: 'openai', XAI: 'x_ai', GEMINI: 'gcp.gemini' } as const;
+
+// Metric names.
+export const METRIC_MCP_SERVER_OPERATION_DURATION = 'mcp.server.operation.duration' as const;
+export const METRIC_GEN_AI_CLIENT_OPERATION_DURATION = 'gen_ai.client.operation.duration' as const;
+export const METRIC_GEN_AI_CLIENT_TOKEN_USAGE = 'gen_ai.client.token.usage' as const;
+export const ATTR_GEN_AI_TOKEN_TYPE = 'gen_ai.token.type' as const;
+
+// This server's own attributes and events (namespaced, low cardinality).
+export const ATTR_SB_PHASE = 'second_brain.phase' as const;
+export const ATTR_SB_CANCELLED = 'second_brain.cancelled' as const;
+export const ATTR_SB_CANCEL_REASON = 'second_brain.cancel.reason' as const;
+export const ATTR_SB_RETRY_ATTEMPT = 'second_brain.retry.attempt' as const;
+export const ATTR_SB_RETRY_AFTER_MS = 'second_brain.retry.after_ms' as const;
+export const ATTR_SB_RETRY_DELAY_MS = 'second_brain.retry.delay_ms' as const;
+export const ATTR_SB_CIRCUIT_STATE = 'second_brain.circuit.state' as const;
+export const ATTR_SB_BACKGROUND = 'second_brain.background' as const;
+export const ATTR_SB_RESPONSE_STATUS = 'second_brain.response.status' as const;
+export const ATTR_SB_FILES_INLINE = 'second_brain.context.files_inline' as const;
+export const ATTR_SB_FILES_OVERFLOW = 'second_brain.context.files_overflow' as const;
+export const ATTR_SB_FILES_SKIPPED = 'second_brain.context.files_skipped' as const;
+export const ATTR_SB_TOKENS_INLINE = 'second_brain.context.tokens_inline' as const;
+export const ATTR_SB_UPLOAD_FILES = 'second_brain.upload.files' as const;
+export const ATTR_SB_UPLOAD_FAILED = 'second_brain.upload.failed' as const;
+export const ATTR_SB_UPLOAD_BATCHES = 'second_brain.upload.batches' as const;
+export const ATTR_SB_UPLOAD_RETRIES = 'second_brain.upload.retries' as const;
+export const ATTR_SB_RATELIMIT_PREFIX = 'second_brain.ratelimit.' as const;
+export const EVENT_SB_CANCELLED = 'second_brain.cancelled' as const;
+export const EVENT_SB_STATUS_CHANGE = 'second_brain.status_change' as const;
+export const EVENT_SB_LOOP_BLOCKED = 'second_brain.loop.blocked' as const;
+export const EVENT_SB_RETRY = 'second_brain.retry' as const;
+export const EVENT_SB_CIRCUIT = 'second_brain.circuit' as const;
