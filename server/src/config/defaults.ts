@@ -6,7 +6,7 @@ export const DEFAULTS = {
   /** Deadline of a chat call when the model entry sets none. */
   CALL_TIMEOUT_MS: 300_000,
   /** Calls whose timeout is at least this long use OpenAI background mode. */
-  BACKGROUND_THRESHOLD_MS: 180_000,
+  BACKGROUND_THRESHOLD_MS: 600_000,
   /** Background polling: first interval, cap and growth factor. */
   POLL_INITIAL_INTERVAL_MS: 1_000,
   POLL_MAX_INTERVAL_MS: 5_000,
@@ -52,6 +52,20 @@ export const DEFAULTS = {
   GIT_TIMEOUT_MS: 5_000,
   /** Jobs: how long finished jobs are kept. */
   JOB_RETENTION_MS: 7 * 86_400_000,
+  /** Context: EMFILE/ENFILE while gathering is retried this many times, backing off from the base delay, then the file is skipped. */
+  GATHER_EMFILE_MAX_RETRIES: 5,
+  GATHER_EMFILE_BASE_DELAY_MS: 20,
+  /** Context: skipped entries listed one by one; past this they are only counted. */
+  CONTEXT_SKIPPED_LIST_MAX: 1_000,
+  /** Context: tokenizer/hash worker threads (capped at cores - 1, at least 1), queued jobs, and characters of text per job. */
+  CONTEXT_WORKERS_MAX: 2,
+  CONTEXT_WORKER_QUEUE_MAX: 64,
+  CONTEXT_WORKER_BATCH_MAX_CHARS: 524_288,
+  /** Context: inputs below this many bytes are hashed on the event loop (a worker round trip costs more). */
+  CONTEXT_INLINE_HASH_MAX_BYTES: 65_536,
+  /** Context: share of the token budget the file tree may take before it is condensed to per-directory counts, and the line cap of that summary. */
+  CONTEXT_TREE_MAX_BUDGET_FRACTION: 0.2,
+  CONTEXT_TREE_MAX_DIR_LINES: 400,
   /** Vector stores: per-request deadline of one upload, and 429 retries per file (each waits out retry-after). */
   UPLOAD_REQUEST_TIMEOUT_MS: 60_000,
   UPLOAD_MAX_RATE_LIMIT_RETRIES: 8,
@@ -71,6 +85,18 @@ export const DEFAULTS = {
   /** Memory: provider-side expiry of the project memory store, and caps on what one entry keeps. */
   MEMORY_STORE_EXPIRES_AFTER_DAYS: 90,
   MEMORY_ENTRY_MAX_CHARS: 8_000,
+  /** Telemetry (KI-21): export queue bound per signal, batch size and delay; drops past the bound are counted. */
+  TELEMETRY_QUEUE_MAX_ITEMS: 2_048,
+  TELEMETRY_BATCH_MAX_ITEMS: 512,
+  TELEMETRY_BATCH_DELAY_MS: 1_000,
+  /** Telemetry: OTLP request timeout and requests in flight per signal (a dead collector holds little). */
+  TELEMETRY_EXPORT_TIMEOUT_MS: 5_000,
+  TELEMETRY_EXPORT_CONCURRENCY: 2,
+  TELEMETRY_METRIC_INTERVAL_MS: 60_000,
+  /** Telemetry local files: bytes per file, files kept per signal, bytes buffered before records are dropped. */
+  TELEMETRY_FILE_MAX_BYTES: 10_485_760,
+  TELEMETRY_FILE_MAX_COUNT: 5,
+  TELEMETRY_FILE_BUFFER_MAX_BYTES: 4_194_304,
 } as const;
 
 export type Defaults = { -readonly [K in keyof typeof DEFAULTS]: (typeof DEFAULTS)[K] extends number ? number : (typeof DEFAULTS)[K] };

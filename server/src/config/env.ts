@@ -5,6 +5,7 @@
 import { homedir } from 'node:os';
 import { join, resolve, delimiter } from 'node:path';
 import { ErrorCode, SbError } from '../errors.ts';
+import { DEFAULTS } from './defaults.ts';
 import { loadCatalogue, type Catalogue, type ProviderId } from './models.ts';
 
 export interface ProviderConfig {
@@ -23,6 +24,8 @@ export interface ServerConfig {
   providers: Record<ProviderId, ProviderConfig>;
   catalogue: Catalogue;
   memoryEnabled: boolean;
+  /** Calls whose deadline is at least this long use OpenAI background mode. */
+  backgroundThresholdMs: number;
   /** Test-only fault switches (SECOND_BRAIN_TEST_DEFECTS=a,b) that reintroduce known defects to prove scenarios bite. */
   testDefects: ReadonlySet<string>;
 }
@@ -63,6 +66,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     providers,
     catalogue: loadCatalogue(env.SECOND_BRAIN_MODELS || undefined),
     memoryEnabled: bool(env, 'SECOND_BRAIN_MEMORY', true),
+    backgroundThresholdMs: DEFAULTS.BACKGROUND_THRESHOLD_MS,
     testDefects: new Set((env.SECOND_BRAIN_TEST_DEFECTS || '').split(',').map((s) => s.trim()).filter(Boolean)),
   };
 }

@@ -8,7 +8,7 @@ import type OpenAI from 'openai';
 import { NotFoundError } from 'openai';
 import type { Response as OpenAIResponse, ResponseCreateParamsNonStreaming } from 'openai/resources/responses/responses';
 import { DEFAULTS } from '../config/defaults.ts';
-import { ErrorCode, SbError, abortReasonToError, isAbortError } from '../errors.ts';
+import { ErrorCode, SbError, abortReasonToError, isAbortError, isSbError } from '../errors.ts';
 import { sleep } from '../resilience/sleep.ts';
 import type { ProviderResilience } from '../resilience/policy.ts';
 import {
@@ -150,6 +150,8 @@ export class OpenAIResponsesProvider implements ChatProvider {
     } catch (err) {
       const aborted = env.signal.aborted || isAbortError(err);
       const timedOut = err instanceof SbError && err.code === ErrorCode.UPSTREAM_TIMEOUT;
+      // A shutdown hands the response off to the next process (jobs resume it): no upstream cancel.
+      if (isSbError(env.signal.reason, ErrorCode.SHUTTING_DOWN)) throw abortReasonToError(env.signal.reason);
       if (aborted || timedOut) {
         if (span) markCancelled(span, aborted ? 'client_cancel' : 'deadline');
         await this.cancelUpstream(start.id);

@@ -9,9 +9,29 @@ import {
   ATTR_SERVER_ADDRESS,
   ATTR_SERVER_PORT,
   ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_SERVICE_NAME,
+  ATTR_SERVICE_VERSION,
+  ATTR_SERVICE_INSTANCE_ID,
+  ATTR_URL_FULL,
+  ATTR_URL_QUERY,
+  ATTR_EXCEPTION_MESSAGE,
+  ATTR_EXCEPTION_TYPE,
+  ATTR_EXCEPTION_STACKTRACE,
+  METRIC_HTTP_CLIENT_REQUEST_DURATION,
 } from '@opentelemetry/semantic-conventions';
 
-export { ATTR_ERROR_TYPE, ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT, ATTR_HTTP_RESPONSE_STATUS_CODE };
+export {
+  ATTR_ERROR_TYPE, ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_HTTP_REQUEST_METHOD,
+  ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION, ATTR_SERVICE_INSTANCE_ID, ATTR_URL_FULL, ATTR_URL_QUERY,
+  ATTR_EXCEPTION_MESSAGE, ATTR_EXCEPTION_TYPE, ATTR_EXCEPTION_STACKTRACE, METRIC_HTTP_CLIENT_REQUEST_DURATION,
+};
+
+/** Process id (resource attribute; development in semconv, stable in practice). */
+export const ATTR_PROCESS_PID = 'process.pid' as const;
+/** Runtime name and version (resource attributes, development). */
+export const ATTR_PROCESS_RUNTIME_NAME = 'process.runtime.name' as const;
+export const ATTR_PROCESS_RUNTIME_VERSION = 'process.runtime.version' as const;
 
 // MCP conventions (development): https://opentelemetry.io/docs/specs/semconv/gen-ai/mcp/
 /** JSON-RPC method name, e.g. `tools/call`. */
@@ -49,6 +69,28 @@ export const METRIC_MCP_SERVER_OPERATION_DURATION = 'mcp.server.operation.durati
 export const METRIC_GEN_AI_CLIENT_OPERATION_DURATION = 'gen_ai.client.operation.duration' as const;
 export const METRIC_GEN_AI_CLIENT_TOKEN_USAGE = 'gen_ai.client.token.usage' as const;
 export const ATTR_GEN_AI_TOKEN_TYPE = 'gen_ai.token.type' as const;
+/** Values of gen_ai.token.type. */
+export const GEN_AI_TOKEN_TYPE = { INPUT: 'input', OUTPUT: 'output' } as const;
+
+// This server's own metrics (namespaced; units are given where the instrument is created).
+/** Counter: retry waits, by provider. */
+export const METRIC_SB_RETRIES = 'second_brain.retries' as const;
+/** Counter: HTTP 429 answers, by provider. */
+export const METRIC_SB_RATE_LIMITED = 'second_brain.rate_limited' as const;
+/** Counter: circuit-breaker openings, by provider. */
+export const METRIC_SB_CIRCUIT_OPENS = 'second_brain.circuit.opens' as const;
+/** Counter: files uploaded to vector stores. */
+export const METRIC_SB_UPLOADS = 'second_brain.uploads' as const;
+/** Counter: log records dropped (stderr buffer full, or telemetry queue/export), by sink. */
+export const METRIC_SB_LOGS_DROPPED = 'second_brain.logs.dropped' as const;
+/** Counter: spans dropped (queue full or export failed), by reason. */
+export const METRIC_SB_SPANS_DROPPED = 'second_brain.spans.dropped' as const;
+/** Counter: event-loop stalls past the watchdog threshold. */
+export const METRIC_SB_LOOP_STALLS = 'second_brain.loop.stalls' as const;
+/** Gauge: in-flight tool calls, by phase. */
+export const METRIC_SB_INFLIGHT = 'second_brain.inflight' as const;
+/** Gauge: remaining requests in the provider's rate-limit window, by provider. */
+export const METRIC_SB_RATELIMIT_HEADROOM = 'second_brain.ratelimit.headroom' as const;
 
 // This server's own attributes and events (namespaced, low cardinality).
 export const ATTR_SB_PHASE = 'second_brain.phase' as const;
@@ -69,6 +111,15 @@ export const ATTR_SB_UPLOAD_FAILED = 'second_brain.upload.failed' as const;
 export const ATTR_SB_UPLOAD_BATCHES = 'second_brain.upload.batches' as const;
 export const ATTR_SB_UPLOAD_RETRIES = 'second_brain.upload.retries' as const;
 export const ATTR_SB_RATELIMIT_PREFIX = 'second_brain.ratelimit.' as const;
+export const ATTR_SB_PROVIDER = 'second_brain.provider' as const;
+/** Why telemetry was dropped: `queue_full` or `export_failed`. */
+export const ATTR_SB_DROP_REASON = 'second_brain.drop.reason' as const;
+/** Which log sink dropped records: `stderr` or `otlp`. */
+export const ATTR_SB_LOG_SINK = 'second_brain.log.sink' as const;
+/** Length of an event-loop stall, in ms (on the loop-blocked event). */
+export const ATTR_SB_LOOP_BLOCKED_MS = 'second_brain.loop.blocked_ms' as const;
+/** In-flight operations at the time of a stall, as `tool:phase` strings. */
+export const ATTR_SB_LOOP_INFLIGHT = 'second_brain.loop.inflight' as const;
 export const EVENT_SB_CANCELLED = 'second_brain.cancelled' as const;
 export const EVENT_SB_STATUS_CHANGE = 'second_brain.status_change' as const;
 export const EVENT_SB_LOOP_BLOCKED = 'second_brain.loop.blocked' as const;

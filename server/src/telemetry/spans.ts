@@ -11,6 +11,7 @@ import {
   ATTR_SB_RATELIMIT_PREFIX,
 } from './semconv.ts';
 import { isAbortError, isSbError } from '../errors.ts';
+import { redactString } from '../logging/redact.ts';
 
 export const TRACER_NAME = 'second-brain';
 
@@ -40,11 +41,19 @@ export function markCancelled(span: Span, reason = 'client_cancel'): void {
   span.addEvent(EVENT_SB_CANCELLED, { [ATTR_SB_CANCEL_REASON]: reason });
 }
 
-/** Records an error on the span: status ERROR and error.type; cancellations are marked too. */
+/** Longest status message kept on a span; the full message is in the logs. */
+const STATUS_MESSAGE_MAX_CHARS = 200;
+
+/**
+ * Records an error on the span: status ERROR and error.type; cancellations are marked too.
+ * The status message is redacted before it is cut: upstream errors can echo the request,
+ * key included, and cutting first could leave a key fragment the patterns no longer match.
+ */
 export function recordError(span: Span, err: unknown): void {
   if (isAbortError(err)) markCancelled(span, isSbError(err) ? 'cancelled' : 'abort');
   span.setAttribute(ATTR_ERROR_TYPE, errorType(err));
-  span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message.slice(0, 200) : String(err) });
+  const message = err instanceof Error ? err.message : String(err);
+  span.setStatus({ code: SpanStatusCode.ERROR, message: redactString(message).slice(0, STATUS_MESSAGE_MAX_CHARS) });
 }
 
 /** Runs `fn` inside a new span (INTERNAL unless `kind` is given), ending it however `fn` ends. */

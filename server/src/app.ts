@@ -1,0 +1,114 @@
+/**
+ * The application's long-lived parts, built once per process from the configuration:
+ * state, provider clients and policies, sessions, jobs and background services. Pure
+ * construction: no listeners, no transports (main.ts wires those).
+ */
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import type { ServerConfig } from './config/env.ts';
+import { PROVIDERS, type ModelEntry, type ProviderId } from './config/models.ts';
+import { openDatabase, type Db } from './state/db.ts';
+import { SessionLocks, SessionStore } from './state/sessions.ts';
+import { JobStore } from './state/jobs.ts';
+import { SharedRateLimits } from './state/rate-limits.ts';
+import { ProviderClients } from './providers/clients.ts';
+import { ProviderResilience, type ResilienceOptions } from './resilience/policy.ts';
+import { OpenAIResponsesProvider } from './providers/openai-responses.ts';
+import { ChatCompletionsProvider } from './providers/chat-completions.ts';
+import type { ChatProvider } from './providers/types.ts';
+import { InflightRegistry } from './runtime/inflight.ts';
+import { LoopMonitor, type LoopStats } from './runtime/loop-monitor.ts';
+import { logger, type Logger } from './logging/logger.ts';
+import { registerSecret } from './logging/redact.ts';
+
+/** What the vector-store layer offers the call flow (OpenAI overflow). */
+export interface OverflowAttacher {
+  attachFiles(input: {
+    sessionId: string;
+    files: Array<{ absPath: string; relPath: string; size: number; mtimeMs: number; sha256?: string; text?: string }>;
+    signal: AbortSignal;
+    onProgress?: (done: number, total: number, message: string) => void;
+  }): Promise<{ vectorStoreId: string; attached: string[]; failed: Array<{ relPath: string; reason: string }>; uploaded?: number; reused?: string[] }>;
+  stats(): Record<string, unknown>;
+}
+
+/** What project memory offers the call flow. */
+export interface MemoryService {
+  enqueue(item: { sessionId: string; question: string; answerExcerpt: string; files: string[]; model: string }): void;
+  search(input: { query: string; maxResults: number; signal: AbortSignal }): Promise<unknown[]>;
+  storeId?(): string | undefined;
+  stats(): Record<string, unknown>;
+  close(deadlineMs: number): Promise<void>;
+}
+
+export interface AppServices {
+  vectorStores?: OverflowAttacher;
+  memory?: MemoryService;
+  janitor?: { stop(): void; runOnce?(signal: AbortSignal): Promise<unknown> };
+  /** Event-loop figures (the telemetry watchdog's, when it runs). */
+  loopStats?: () => LoopStats;
+  /** Dropped telemetry counts. */
+  droppedTelemetry?: () => { spans: number; logs: number };
+  close?: () => Promise<void>;
+}
+
+export interface App {
+  readonly config: ServerConfig;
+  readonly instanceId: string;
+  readonly startedAt: number;
+  readonly db: Db;
+  readonly log: Logger;
+  readonly clients: ProviderClients;
+  readonly resilience: Record<ProviderId, ProviderResilience>;
+  readonly providers: Record<ProviderId, ChatProvider>;
+  readonly openai: OpenAIResponsesProvider;
+  readonly sessions: SessionStore;
+  readonly locks: SessionLocks;
+  readonly jobs: JobStore;
+  readonly rateLimits: SharedRateLimits;
+  readonly inflight: InflightRegistry;
+  readonly loop: LoopMonitor;
+  services: AppServices;
+  /** Aborted at shutdown: stops new work and hands off jobs. */
+  readonly lifetime: AbortController;
+  modelByTool(tool: string): ModelEntry | undefined;
+}
+
+export interface CreateAppOptions {
+  db?: Db;
+  resilience?: ResilienceOptions;
+  log?: Logger;
+}
+
+export function createApp(config: ServerConfig, options: CreateAppOptions = {}): App {
+  for (const p of Object.values(config.providers)) registerSecret(p.apiKey);
+  const db = options.db ?? openDatabase(join(config.home, 'state.sqlite'));
+  const log = options.log ?? logger();
+  const clients = new ProviderClients(config.providers);
+  const rateLimits = new SharedRateLimits(db);
+  const defects = config.testDefects;
+  const resilience = {} as Record<ProviderId, ProviderResilience>;
+  for (const p of PROVIDERS) {
+    resilience[p] = new ProviderResilience(p, {
+      shared: rateLimits,
+      ignoreRetryAfter: defects.has('ignore-retry-after'),
+      onCircuitChange: (state) => log.warn({ provider: p, circuit: state }, `circuit ${state} for ${p}`),
+      ...options.resilience,
+    });
+  }
+  const openai = new OpenAIResponsesProvider({ clients, resilience: resilience.openai, defects });
+  const providers: Record<ProviderId, ChatProvider> = {
+    openai,
+    xai: new ChatCompletionsProvider({ provider: 'xai', clients, resilience: resilience.xai, defects }),
+    gemini: new ChatCompletionsProvider({ provider: 'gemini', clients, resilience: resilience.gemini, defects }),
+  };
+  const byTool = new Map([...config.catalogue.values()].map((m) => [m.tool, m]));
+  const instanceId = `${process.pid}-${randomUUID().slice(0, 8)}`;
+  return {
+    config, instanceId, startedAt: Date.now(), db, log, clients, resilience, providers, openai,
+    sessions: new SessionStore(db), locks: new SessionLocks(), jobs: new JobStore(db, instanceId),
+    rateLimits, inflight: new InflightRegistry(), loop: new LoopMonitor(), services: {},
+    lifetime: new AbortController(),
+    modelByTool: (tool) => byTool.get(tool),
+  };
+}

@@ -1,0 +1,217 @@
+/**
+ * One chat call, start to end: validate → context → provider → reply. Providers know
+ * nothing of MCP; this module knows nothing of transports. Every await takes the call's
+ * signal, which combines the client's cancel with the call's deadline (KI-03, KI-05).
+ */
+import type { App } from '../app.ts';
+import type { ModelEntry } from '../config/models.ts';
+import { ErrorCode, SbError, abortReasonToError, isSbError } from '../errors.ts';
+import type { ChatArgs } from '../mcp/args.ts';
+import type { InflightCall } from '../runtime/inflight.ts';
+import type { ChatRequest, ChatResult, ChatUsage } from '../providers/types.ts';
+import { prepareContext, recordSent, forgetSent } from '../context/index.ts';
+import {
+  ATTR_SB_FILES_INLINE, ATTR_SB_FILES_OVERFLOW, ATTR_SB_FILES_SKIPPED, ATTR_SB_TOKENS_INLINE,
+  ATTR_SB_UPLOAD_FILES, ATTR_SB_UPLOAD_FAILED,
+} from '../telemetry/semconv.ts';
+import { withSpan } from '../telemetry/spans.ts';
+
+export interface ChatCallEnv {
+  /** The client's cancel signal (MCP request signal, or a job's controller). */
+  signal: AbortSignal;
+  roots: string[];
+  call: InflightCall;
+  progress: (message: string) => void;
+  /** Called with a background response id before polling starts (jobs persist it). */
+  onBackgroundId?: (id: string) => void | Promise<void>;
+}
+
+export interface ChatCallResult {
+  text: string;
+  model: string;
+  model_id: string;
+  session_id: string;
+  response_id?: string;
+  usage?: ChatUsage;
+  notes: string[];
+  context?: {
+    files_inline: number;
+    files_already_sent: number;
+    files_in_vector_store: number;
+    files_left_out: number;
+    files_skipped: number;
+    vector_store_id?: string;
+    not_attached?: Array<{ path: string; reason: string }>;
+    report: string;
+  };
+  elapsed_ms: number;
+}
+
+/** Session-scoped key: chains and "already sent" files are per (session, model). */
+export function sessionKey(sessionId: string, model: ModelEntry): string {
+  return `${sessionId}::${model.id}`;
+}
+
+function systemPrompt(args: ChatArgs, hasStore: boolean, memory: boolean): string {
+  const lines = [
+    'You are consulted by a coding assistant about a codebase. Answer precisely and cite files as path:line where you can.',
+  ];
+  if (hasStore) lines.push('Some project files are attached to a vector store rather than inline; the file tree marks them. Use file_search to read them when they matter.');
+  if (memory) lines.push('Earlier conversations about this project are searchable with file_search too; treat them as possibly outdated.');
+  if (args.output_format) lines.push(`Format the answer as follows: ${args.output_format}`);
+  return lines.join('\n');
+}
+
+export async function runChatCall(app: App, model: ModelEntry, args: ChatArgs, env: ChatCallEnv): Promise<ChatCallResult> {
+  const started = Date.now();
+  const timeoutMs = model.timeout_s * 1000;
+  const deadline = started + timeoutMs;
+  const signal = AbortSignal.any([env.signal, AbortSignal.timeout(timeoutMs), app.lifetime.signal]);
+  const setPhase = (p: Parameters<typeof app.inflight.setPhase>[1]) => app.inflight.setPhase(env.call, p);
+  const key = sessionKey(args.session_id, model);
+
+  // Fail fast on a missing key, before any file is read.
+  app.clients.get(model.provider);
+
+  setPhase('session_wait');
+  let release: () => void;
+  try {
+    release = await app.locks.acquire(key, signal);
+  } catch (err) {
+    throw abortReasonToError(signal.reason ?? err);
+  }
+  try {
+    const useChain = model.api === 'responses';
+    let session = app.sessions.get(args.session_id, model.id);
+    const notes: string[] = [];
+
+    const build = async (fresh: boolean) => {
+      const paths = args.context ?? [];
+      const priority = args.priority_context ?? [];
+      if (paths.length === 0 && priority.length === 0) return undefined;
+      setPhase('gather');
+      // Chat Completions history holds only questions and answers, so those providers get
+      // the full context every time; Responses chains remember what was sent inline.
+      return prepareContext({
+        db: app.db,
+        sessionId: useChain && !fresh ? key : undefined,
+        model: { contextWindow: model.context_window, tokenizerFamily: model.provider === 'openai' ? 'o200k' : 'estimate' },
+        paths, priorityPaths: priority, roots: env.roots,
+        instructions: args.instructions,
+        signal,
+        onProgress: (done: number, total: number, message: string) => env.progress(message || `read ${done}/${total} files`),
+      });
+    };
+
+    let ctx = await build(false);
+    let vectorStoreId: string | undefined;
+    let notAttached: Array<{ path: string; reason: string }> = [];
+    let leftOut = 0;
+    if (ctx && ctx.overflow.length > 0) {
+      if (model.vector_stores && app.services.vectorStores) {
+        setPhase('upload');
+        const up = await withSpan('context.upload', { attributes: { [ATTR_SB_UPLOAD_FILES]: ctx.overflow.length } }, async (span) => {
+          const r = await app.services.vectorStores!.attachFiles({
+            sessionId: key, files: ctx!.overflow, signal,
+            onProgress: (_d: number, _t: number, message: string) => env.progress(message),
+          });
+          span.setAttribute(ATTR_SB_UPLOAD_FAILED, r.failed.length);
+          return r;
+        });
+        vectorStoreId = up.vectorStoreId;
+        notAttached = up.failed.map((f) => ({ path: f.relPath, reason: f.reason }));
+        if (notAttached.length) notes.push(`${notAttached.length} file(s) could not be attached to the vector store: ${notAttached.slice(0, 10).map((f) => `${f.path} (${f.reason})`).join(', ')}${notAttached.length > 10 ? ', …' : ''}.`);
+      } else {
+        leftOut = ctx.overflow.length;
+        notes.push(`${leftOut} file(s) did not fit ${model.id}'s budget and were left out (this provider has no vector store): ${ctx.overflow.slice(0, 10).map((f: { relPath: string }) => f.relPath).join(', ')}${leftOut > 10 ? ', …' : ''}. Narrow the context or use priority_context for the files that matter.`);
+      }
+    }
+
+    const memoryStore = !args.disable_memory_search && model.vector_stores ? app.services.memory?.storeId?.() : undefined;
+    const storeIds = [vectorStoreId, memoryStore].filter((x): x is string => Boolean(x));
+    const provider = app.providers[model.provider];
+    const makeReq = (c: typeof ctx, previous: string | undefined): ChatRequest => ({
+      model,
+      instructions: args.instructions,
+      contextText: c?.promptText ?? '',
+      system: systemPrompt(args, Boolean(vectorStoreId), Boolean(memoryStore)),
+      previousResponseId: previous,
+      history: useChain ? undefined : app.sessions.history(args.session_id, model.id),
+      vectorStoreIds: storeIds.length ? storeIds : undefined,
+      reasoningEffort: args.reasoning_effort,
+      temperature: args.temperature,
+      structuredOutputSchema: args.structured_output_schema,
+      background: model.background || timeoutMs >= app.config.backgroundThresholdMs,
+      sessionId: args.session_id,
+    });
+    const callEnv = {
+      signal, deadline, progress: env.progress, setPhase,
+      onBackgroundId: env.onBackgroundId,
+    };
+
+    let result: ChatResult;
+    try {
+      result = await provider.chat(makeReq(ctx, useChain ? session?.last_response_id : undefined), callEnv);
+    } catch (err) {
+      if (!isSbError(err, ErrorCode.PREVIOUS_RESPONSE_NOT_FOUND)) throw err;
+      // KI-15: the provider forgot the chain. Start fresh with the full context and say so.
+      app.sessions.resetChain(args.session_id, model.id);
+      await forgetSent(app.db, key, signal);
+      session = undefined;
+      notes.push('The previous response of this session had expired at the provider, so this answer starts a fresh thread with the full context.');
+      ctx = await build(true);
+      result = await provider.chat(makeReq(ctx, undefined), callEnv);
+    }
+
+    setPhase('reply');
+    app.sessions.recordTurn(args.session_id, model.id, args.instructions, result.text, result.responseId);
+    if (ctx && useChain) await recordSent(app.db, key, ctx.inline, signal);
+    if (app.config.memoryEnabled && app.services.memory) {
+      app.services.memory.enqueue({
+        sessionId: args.session_id, question: args.instructions, answerExcerpt: result.text.slice(0, 4_000),
+        files: ctx ? [...ctx.inline, ...ctx.overflow].map((f: { relPath: string }) => f.relPath).slice(0, 200) : [], model: model.id,
+      });
+    }
+    return {
+      text: result.text,
+      model: result.model,
+      model_id: model.id,
+      session_id: args.session_id,
+      ...(result.responseId ? { response_id: result.responseId } : {}),
+      ...(result.usage ? { usage: result.usage } : {}),
+      notes: [...notes, ...result.notes],
+      ...(ctx ? {
+        context: {
+          files_inline: ctx.inline.length,
+          files_already_sent: ctx.alreadySent.length,
+          files_in_vector_store: vectorStoreId ? ctx.overflow.length - notAttached.length : 0,
+          files_left_out: leftOut,
+          files_skipped: ctx.skipped.length,
+          ...(vectorStoreId ? { vector_store_id: vectorStoreId } : {}),
+          ...(notAttached.length ? { not_attached: notAttached } : {}),
+          report: ctx.contextReport,
+        },
+      } : {}),
+      elapsed_ms: Date.now() - started,
+    };
+  } catch (err) {
+    if (signal.aborted && !isSbError(err)) throw abortReasonToError(signal.reason);
+    if (signal.aborted && isSbError(err) && err.code === ErrorCode.INTERNAL) throw abortReasonToError(signal.reason);
+    throw err;
+  } finally {
+    release();
+  }
+}
+
+/** Span attributes describing the context split, set by the MCP layer on the tool span. */
+export function contextAttributes(r: ChatCallResult): Record<string, number> {
+  if (!r.context) return {};
+  return {
+    [ATTR_SB_FILES_INLINE]: r.context.files_inline,
+    [ATTR_SB_FILES_OVERFLOW]: r.context.files_in_vector_store + r.context.files_left_out,
+    [ATTR_SB_FILES_SKIPPED]: r.context.files_skipped,
+    [ATTR_SB_TOKENS_INLINE]: 0,
+  };
+}
+
+export { SbError };

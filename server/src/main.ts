@@ -1,0 +1,103 @@
+/**
+ * Process entry point: `second-brain` (stdio), `second-brain --http PORT` (Streamable HTTP
+ * on 127.0.0.1), `second-brain traces …` (local trace viewer). Wires telemetry, the
+ * transport, background services and signals; createServer itself has no side effects.
+ */
+import { parseArgs } from 'node:util';
+import { randomUUID } from 'node:crypto';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { loadConfig } from './config/env.ts';
+import { DEFAULTS } from './config/defaults.ts';
+import { ErrorCode, SbError, isSbError } from './errors.ts';
+import { createLogger, flushLogs, setLogger } from './logging/logger.ts';
+import { startTelemetry, recordToolDuration } from './telemetry/index.ts';
+import { createApp } from './app.ts';
+import { startServices } from './services.ts';
+import { createServer, SERVER_VERSION } from './mcp/create-server.ts';
+import { serveHttp } from './transport/http.ts';
+
+const USAGE = `second-brain — an MCP server to consult o3, o3-pro, GPT-4.1, Grok 4 and Gemini 2.5 about a codebase
+
+usage:
+  second-brain                 serve MCP over stdio (what MCP clients run)
+  second-brain --http PORT     serve MCP Streamable HTTP on 127.0.0.1:PORT at /mcp
+  second-brain traces [...]    list recent slow or failed calls from local telemetry; 'traces show ID' prints one
+  second-brain --help
+
+Configuration is read from the environment; see the README.`;
+
+async function main(argv: string[]): Promise<void> {
+  if (argv[0] === 'traces') {
+    const { runTracesCli } = await import('./cli/traces.ts');
+    const config = loadConfig();
+    const code = await runTracesCli(argv.slice(1), { home: config.home, out: (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`) });
+    process.exitCode = typeof code === 'number' ? code : 0;
+    return;
+  }
+  const { values } = parseArgs({ args: argv, options: { http: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true });
+  if (values.help) { process.stderr.write(`${USAGE}\n`); return; }
+  let httpPort: number | undefined;
+  if (values.http !== undefined) {
+    httpPort = Number(values.http);
+    if (!Number.isInteger(httpPort) || httpPort < 0 || httpPort > 65535) throw new SbError(ErrorCode.CONFIG, `--http accepts a port number 0–65535, got "${values.http}".`);
+  }
+
+  const config = loadConfig();
+  const log = createLogger({ level: config.logLevel });
+  setLogger(log);
+  const app = createApp(config, { log });
+  const telemetry = await startTelemetry({ home: config.home, serviceVersion: SERVER_VERSION, registry: app.inflight });
+  app.services.loopStats = () => telemetry.watchdog.snapshot();
+  app.services.droppedTelemetry = () => { const d = telemetry.dropped(); return { spans: d.spans, logs: d.logs }; };
+  await startServices(app);
+
+  // KI-04: a stray rejection or exception is logged and counted; it never takes the server down.
+  process.on('unhandledRejection', (reason) => log.error({ err: String((reason as Error)?.stack ?? reason) }, 'unhandled rejection'));
+  process.on('uncaughtException', (err) => log.error({ err: String(err?.stack ?? err) }, 'uncaught exception'));
+
+  const onToolEnd = (tool: string, seconds: number, errorType: string | undefined) => recordToolDuration(tool, seconds, errorType);
+  let closeTransport: () => Promise<void>;
+  let handOff: (ms: number) => Promise<void> = async () => {};
+  if (httpPort !== undefined) {
+    const h = await serveHttp(app, httpPort, { onToolEnd });
+    process.stderr.write(`second-brain: MCP Streamable HTTP on http://127.0.0.1:${h.port}/mcp\n`);
+    closeTransport = () => h.close();
+    handOff = async (ms) => { await Promise.all([...h.sessions.values()].map((s) => s.sb.jobs.handOff(ms))); };
+  } else {
+    const sb = createServer(app, { transport: 'pipe', connectionId: randomUUID(), onToolEnd });
+    const transport = new StdioServerTransport();
+    await sb.mcp.connect(transport);
+    closeTransport = () => sb.mcp.close();
+    handOff = (ms) => sb.jobs.handOff(ms);
+    process.stdin.once('end', () => void shutdown('stdin closed'));
+    process.stdin.once('close', () => void shutdown('stdin closed'));
+  }
+  log.info({ version: SERVER_VERSION, pid: process.pid, home: config.home, transport: httpPort !== undefined ? 'http' : 'stdio' }, 'second-brain started');
+
+  let shuttingDown = false;
+  async function shutdown(why: string): Promise<void> {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    const deadline = Date.now() + DEFAULTS.SHUTDOWN_GRACE_MS;
+    // Backstop: whatever hangs, the process ends shortly after the grace period.
+    setTimeout(() => process.exit(0), DEFAULTS.SHUTDOWN_GRACE_MS + 2_000);
+    log.info({ why, inflight: app.inflight.size }, 'shutting down');
+    app.lifetime.abort(new SbError(ErrorCode.SHUTTING_DOWN, 'The server is shutting down. Try again when it is back.'));
+    const left = () => Math.max(100, deadline - Date.now());
+    await handOff(left()).catch(() => {});
+    await closeTransport().catch(() => {});
+    await app.services.close?.().catch(() => {});
+    await telemetry.shutdown(left()).catch(() => {});
+    try { app.db.close(); } catch { /* already closed */ }
+    flushLogs();
+    process.exit(0);
+  }
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main(process.argv.slice(2)).catch((err) => {
+  const msg = isSbError(err) ? `${err.message} [${err.code}]` : String((err as Error)?.stack ?? err);
+  process.stderr.write(`second-brain: ${msg}\n`);
+  process.exit(1);
+});

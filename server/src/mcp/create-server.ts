@@ -1,0 +1,199 @@
+/**
+ * Builds the MCP server: every tool registered, no side effects (no transport, no
+ * signal handlers, no timers beyond per-call ones). main.ts connects a transport;
+ * tests use InMemoryTransport.
+ */
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { App } from '../app.ts';
+import { ErrorCode, SbError } from '../errors.ts';
+import { droppedLogCount } from '../logging/logger.ts';
+import { PROVIDERS } from '../config/models.ts';
+import { runChatCall, contextAttributes, type ChatCallResult } from '../flow/chat-call.ts';
+import { JobRunner } from '../flow/jobs.ts';
+import { countProjectTokens } from '../context/index.ts';
+import {
+  chatArgsShape, countTokensShape, historyShape, jobIdShape, listSessionsShape, startJobShape,
+} from './args.ts';
+import { RootsCache } from './roots.ts';
+import { runTool, type ToolCallHooks, type TransportInfo } from './tool-call.ts';
+
+export const SERVER_NAME = 'second-brain';
+export const SERVER_VERSION = '0.1.0';
+
+export interface CreateServerOptions extends ToolCallHooks {
+  transport?: 'pipe' | 'tcp';
+  /** Connection id used as mcp.session.id on stdio. */
+  connectionId?: string;
+}
+
+export interface SecondBrainServer {
+  mcp: McpServer;
+  jobs: JobRunner;
+  roots: RootsCache;
+}
+
+function text(s: string, structured?: Record<string, unknown>): CallToolResult {
+  return { content: [{ type: 'text', text: s }], ...(structured ? { structuredContent: structured } : {}) };
+}
+
+function formatAnswer(r: ChatCallResult): string {
+  const lines = [r.text, '', '---', `model: ${r.model} (${r.model_id}) · session: ${r.session_id}${r.usage ? ` · tokens in/out: ${r.usage.input_tokens}/${r.usage.output_tokens}` : ''} · ${Math.round(r.elapsed_ms / 100) / 10} s`];
+  for (const n of r.notes) lines.push(`note: ${n}`);
+  if (r.context) lines.push(r.context.report);
+  return lines.join('\n');
+}
+
+export function createServer(app: App, options: CreateServerOptions = {}): SecondBrainServer {
+  const mcp = new McpServer(
+    { name: SERVER_NAME, version: SERVER_VERSION },
+    {
+      capabilities: { tools: {}, logging: {} },
+      instructions: 'Ask other models (o3, o3-pro, GPT-4.1, Grok 4, Gemini 2.5) about this codebase. Pass files with `context`; reuse `session_id` for follow-ups. For answers that may take minutes, use start_job and poll_job.',
+    },
+  );
+  const roots = new RootsCache(mcp.server, app.config.allowedPaths);
+  const jobs = new JobRunner(app, (signal) => roots.get(signal));
+  const info: TransportInfo = {
+    transport: options.transport ?? 'pipe',
+    sessionId: options.connectionId ?? app.instanceId,
+    protocolVersion: () => (mcp.server as unknown as { _protocolVersion?: string })._protocolVersion,
+  };
+  const hooks: ToolCallHooks = { onToolEnd: options.onToolEnd };
+
+  for (const model of app.config.catalogue.values()) {
+    mcp.registerTool(model.tool, {
+      title: `Ask ${model.id}`,
+      description: `${model.description} Context window ${model.context_window.toLocaleString('en-US')} tokens; default deadline ${model.timeout_s} s${model.background ? '; runs in background mode with progress' : ''}. Returns the answer with the model name, token usage and what context was sent.`,
+      inputSchema: chatArgsShape,
+      annotations: { readOnlyHint: true, openWorldHint: true },
+    }, (args, extra) => runTool(app, hooks, info, model.tool, extra, async (ctx) => {
+      ctx.call.sessionId = args.session_id;
+      const r = await runChatCall(app, model, args, {
+        signal: ctx.signal, roots: await roots.get(ctx.signal), call: ctx.call, progress: ctx.progress,
+      });
+      for (const [k, v] of Object.entries(contextAttributes(r))) ctx.span.setAttribute(k, v);
+      return text(formatAnswer(r), { ...r });
+    }));
+  }
+
+  mcp.registerTool('list_models', {
+    title: 'List models',
+    description: 'Lists the models this server can ask, with their tool names, context windows, deadlines and whether the provider key is set.',
+    inputSchema: {},
+    annotations: { readOnlyHint: true },
+  }, (_args, extra) => runTool(app, hooks, info, 'list_models', extra, async () => {
+    const models = [...app.config.catalogue.values()].map((m) => ({
+      id: m.id, tool: m.tool, provider: m.provider, api_model: m.api_model, context_window: m.context_window,
+      timeout_s: m.timeout_s, background: m.background, reasoning_efforts: m.reasoning_efforts,
+      supports_temperature: m.supports_temperature, vector_stores: m.vector_stores,
+      key_set: app.clients.hasKey(m.provider), key_variable: app.clients.config(m.provider).keyVar,
+    }));
+    return text(models.map((m) => `${m.tool}: ${m.id} (${m.provider}, ${m.context_window} tokens, ${m.timeout_s} s)${m.key_set ? '' : ` — set ${m.key_variable} to use it`}`).join('\n'), { models });
+  }));
+
+  mcp.registerTool('count_project_tokens', {
+    title: 'Count project tokens',
+    description: 'Counts tokens in files or directories as the chat tools would send them (.gitignore honoured, binaries and secrets skipped), with the largest files and directories. Use it to choose context that fits.',
+    inputSchema: countTokensShape,
+    annotations: { readOnlyHint: true },
+  }, (args, extra) => runTool(app, hooks, info, 'count_project_tokens', extra, async (ctx) => {
+    app.inflight.setPhase(ctx.call, 'gather');
+    const r = await countProjectTokens({ paths: args.paths, roots: await roots.get(ctx.signal), signal: ctx.signal });
+    const lines = [`${r.totalTokens.toLocaleString('en-US')} tokens in ${r.totalFiles} files`, 'largest files:',
+      ...r.largestFiles.slice(0, 10).map((f: { path: string; tokens: number }) => `  ${f.tokens.toLocaleString('en-US')}  ${f.path}`),
+      'largest directories:', ...r.largestDirs.slice(0, 10).map((d: { path: string; tokens: number }) => `  ${d.tokens.toLocaleString('en-US')}  ${d.path}`)];
+    if (r.skipped.length) lines.push(`skipped ${r.skipped.length} file(s)`);
+    return text(lines.join('\n'), { ...r });
+  }));
+
+  mcp.registerTool('list_sessions', {
+    title: 'List sessions',
+    description: 'Lists recent conversations (session id, model, number of turns, last activity), most recent first.',
+    inputSchema: listSessionsShape,
+    annotations: { readOnlyHint: true },
+  }, (args, extra) => runTool(app, hooks, info, 'list_sessions', extra, async () => {
+    const sessions = app.sessions.list(args.limit ?? 50);
+    return text(sessions.length ? sessions.map((s) => `${s.session_id} · ${s.model} · ${s.turns} turn(s) · ${s.updated_at}`).join('\n') : 'No sessions yet.', { sessions });
+  }));
+
+  mcp.registerTool('search_project_history', {
+    title: 'Search project history',
+    description: 'Searches summaries of earlier conversations about this project (questions, answers, files, git branch). Results may be outdated: check them against the current code.',
+    inputSchema: historyShape,
+    annotations: { readOnlyHint: true, openWorldHint: true },
+  }, (args, extra) => runTool(app, hooks, info, 'search_project_history', extra, async (ctx) => {
+    const memory = app.services.memory;
+    if (!memory || !app.config.memoryEnabled) {
+      throw new SbError(ErrorCode.INVALID_ARGUMENT, 'Failed to search project history: project memory is off. Set SECOND_BRAIN_MEMORY=true and OPENAI_API_KEY to turn it on.');
+    }
+    const results = await memory.search({ query: args.query, maxResults: args.max_results ?? 10, signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(60_000)]) });
+    return text(results.length ? JSON.stringify(results, null, 2) : 'No earlier conversations matched.', { results });
+  }));
+
+  mcp.registerTool('server_diagnostics', {
+    title: 'Server diagnostics',
+    description: 'What the server is doing right now: in-flight calls with phase and age, event-loop delay, dropped logs and spans, circuit and rate-limit state per provider, vector-store and memory figures. Answers even while other calls run.',
+    inputSchema: {},
+    annotations: { readOnlyHint: true },
+  }, (_args, extra) => runTool(app, hooks, info, 'server_diagnostics', extra, async () => {
+    const d = diagnostics(app, jobs);
+    return text(JSON.stringify(d, null, 2), d);
+  }));
+
+  mcp.registerTool('start_job', {
+    title: 'Start a background job',
+    description: 'Starts a chat tool in the background and returns a job id at once. Use it when an answer may take longer than your client waits (o3-pro, big contexts). Then call poll_job. Jobs survive a server restart.',
+    inputSchema: startJobShape,
+  }, (args, extra) => runTool(app, hooks, info, 'start_job', extra, async () => {
+    const v = jobs.start(args.tool, args.args);
+    return text(`Started ${v.job_id} (${v.tool}). Call poll_job with this id.`, { ...v });
+  }));
+
+  mcp.registerTool('poll_job', {
+    title: 'Poll a background job',
+    description: 'Returns a job\'s status, progress, and its result once completed.',
+    inputSchema: jobIdShape,
+    annotations: { readOnlyHint: true },
+  }, (args, extra) => runTool(app, hooks, info, 'poll_job', extra, async () => {
+    const v = jobs.poll(args.job_id);
+    const r = v.result as ChatCallResult | undefined;
+    const body = v.status === 'completed' && r ? formatAnswer(r)
+      : v.status === 'failed' || v.status === 'cancelled' ? `${v.status}: ${v.error?.message ?? ''}`
+        : `${v.status}${v.progress ? `: ${v.progress}` : ''}. Poll again in a few seconds.`;
+    return text(body, { ...v });
+  }));
+
+  mcp.registerTool('cancel_job', {
+    title: 'Cancel a background job',
+    description: 'Cancels a running job, including its upstream response.',
+    inputSchema: jobIdShape,
+  }, (args, extra) => runTool(app, hooks, info, 'cancel_job', extra, async () => {
+    const v = jobs.cancel(args.job_id);
+    return text(`${v.job_id}: ${v.status}`, { ...v });
+  }));
+
+  return { mcp, jobs, roots };
+}
+
+/** The server_diagnostics payload (KI-20). */
+export function diagnostics(app: App, jobs: JobRunner): Record<string, unknown> {
+  const providers: Record<string, unknown> = {};
+  for (const p of PROVIDERS) providers[p] = { key_set: app.clients.hasKey(p), ...app.resilience[p].state() };
+  const loop = app.services.loopStats?.() ?? app.loop.snapshot();
+  const dropped = app.services.droppedTelemetry?.() ?? { spans: 0, logs: droppedLogCount() };
+  return {
+    pid: process.pid,
+    instance: app.instanceId,
+    uptime_s: Math.round((Date.now() - app.startedAt) / 1000),
+    inflight: app.inflight.snapshot(),
+    inflight_by_phase: app.inflight.countByPhase(),
+    event_loop: loop,
+    dropped: { logs: dropped.logs, spans: dropped.spans },
+    providers,
+    limiters: { session_locks_held: app.locks.held, jobs_running: jobs.runningCount },
+    ...(app.services.vectorStores ? { vector_stores: app.services.vectorStores.stats() } : {}),
+    ...(app.services.memory ? { memory: app.services.memory.stats() } : {}),
+    memory_usage_mb: Math.round(process.memoryUsage().rss / 1048576),
+  };
+}

@@ -1,0 +1,132 @@
+/**
+ * Session state in SQLite: the last response id (OpenAI chains) and the message history
+ * (Chat Completions providers), per (session, model). Survives restarts (KI-15).
+ */
+import { registerSchema, type Db } from './db.ts';
+import type { ChatMessage } from '../providers/types.ts';
+
+registerSchema('sessions', `
+CREATE TABLE IF NOT EXISTS sessions (
+  session_id TEXT NOT NULL,
+  model TEXT NOT NULL,
+  last_response_id TEXT,
+  turns INTEGER NOT NULL DEFAULT 0,
+  created_ms INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL,
+  PRIMARY KEY (session_id, model)
+);
+CREATE TABLE IF NOT EXISTS session_turns (
+  session_id TEXT NOT NULL,
+  model TEXT NOT NULL,
+  turn INTEGER NOT NULL,
+  question TEXT NOT NULL,
+  answer TEXT NOT NULL,
+  response_id TEXT,
+  created_ms INTEGER NOT NULL,
+  PRIMARY KEY (session_id, model, turn)
+);`);
+
+export interface SessionInfo {
+  session_id: string;
+  model: string;
+  turns: number;
+  last_response_id?: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/** Prior turns kept in the history sent to Chat Completions providers. */
+const HISTORY_TURNS = 20;
+
+export class SessionStore {
+  readonly #db: Db;
+  constructor(db: Db) { this.#db = db; }
+
+  get(sessionId: string, model: string): SessionInfo | undefined {
+    const r = this.#db.prepare('SELECT * FROM sessions WHERE session_id = ? AND model = ?').get(sessionId, model) as Record<string, any> | undefined;
+    return r ? toInfo(r) : undefined;
+  }
+
+  history(sessionId: string, model: string): ChatMessage[] {
+    const rows = this.#db.prepare('SELECT question, answer FROM session_turns WHERE session_id = ? AND model = ? ORDER BY turn DESC LIMIT ?')
+      .all(sessionId, model, HISTORY_TURNS) as Array<{ question: string; answer: string }>;
+    return rows.reverse().flatMap((r) => [{ role: 'user' as const, content: r.question }, { role: 'assistant' as const, content: r.answer }]);
+  }
+
+  /** Records one answered turn atomically: the turn row and the session's new last response id. */
+  recordTurn(sessionId: string, model: string, question: string, answer: string, responseId: string | undefined, now = Date.now()): number {
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      this.#db.prepare(`INSERT INTO sessions (session_id, model, last_response_id, turns, created_ms, updated_ms) VALUES (?, ?, ?, 1, ?, ?)
+        ON CONFLICT(session_id, model) DO UPDATE SET last_response_id = excluded.last_response_id, turns = turns + 1, updated_ms = excluded.updated_ms`)
+        .run(sessionId, model, responseId ?? null, now, now);
+      const { turns } = this.#db.prepare('SELECT turns FROM sessions WHERE session_id = ? AND model = ?').get(sessionId, model) as { turns: number };
+      this.#db.prepare('INSERT OR REPLACE INTO session_turns (session_id, model, turn, question, answer, response_id, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(sessionId, model, turns, question, answer, responseId ?? null, now);
+      this.#db.exec('COMMIT');
+      return turns;
+    } catch (err) {
+      this.#db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+
+  /** Forgets the previous response id (the provider no longer knows it), keeping the turns. */
+  resetChain(sessionId: string, model: string): void {
+    this.#db.prepare('UPDATE sessions SET last_response_id = NULL WHERE session_id = ? AND model = ?').run(sessionId, model);
+  }
+
+  list(limit = 50): SessionInfo[] {
+    const rows = this.#db.prepare('SELECT * FROM sessions ORDER BY updated_ms DESC LIMIT ?').all(limit) as Array<Record<string, any>>;
+    return rows.map(toInfo);
+  }
+}
+
+function toInfo(r: Record<string, any>): SessionInfo {
+  return {
+    session_id: r.session_id,
+    model: r.model,
+    turns: r.turns,
+    ...(r.last_response_id ? { last_response_id: r.last_response_id } : {}),
+    created_at: new Date(r.created_ms).toISOString(),
+    updated_at: new Date(r.updated_ms).toISOString(),
+  };
+}
+
+/**
+ * Serialises calls within one session (KI-15: two concurrent follow-ups must not both
+ * chain from the same previous response). Hand-written because it is a per-key promise
+ * chain of a few lines; the wait honours the caller's signal.
+ */
+export class SessionLocks {
+  readonly #tails = new Map<string, Promise<void>>();
+
+  async acquire(key: string, signal: AbortSignal): Promise<() => void> {
+    const prev = this.#tails.get(key) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((r) => { release = r; });
+    const tail = prev.then(() => mine);
+    this.#tails.set(key, tail);
+    const done = () => {
+      release();
+      if (this.#tails.get(key) === tail) this.#tails.delete(key);
+    };
+    if (signal.aborted) { done(); throw signal.reason; }
+    let onAbort: (() => void) | undefined;
+    try {
+      await Promise.race([prev, new Promise<never>((_, reject) => {
+        onAbort = () => reject(signal.reason);
+        signal.addEventListener('abort', onAbort, { once: true });
+      })]);
+    } catch (err) {
+      // Our slot still has to pass in order; release it once the predecessor ends.
+      prev.then(done, done);
+      throw err;
+    } finally {
+      if (onAbort) signal.removeEventListener('abort', onAbort);
+    }
+    return done;
+  }
+
+  get held(): number { return this.#tails.size; }
+}

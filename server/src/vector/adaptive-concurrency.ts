@@ -1,0 +1,158 @@
+/**
+ * Upload concurrency that adapts to the provider (KI-17, KI-22): additive increase while
+ * requests succeed quickly, multiplicative decrease on a 429 or when latency climbs well
+ * above its healthy baseline. The old server fired every upload at once; this one starts
+ * at a configured level and never exceeds `max`.
+ *
+ * Slots are handed out FIFO. A waiter whose signal aborts leaves the queue at once and
+ * never takes a slot, so nothing starts after a cancel (KI-03). Every acquire returns a
+ * release function that must be called exactly once; a second call is ignored, so a
+ * slot cannot leak or be freed twice (KI-02).
+ */
+import { abortReasonToError } from '../errors.ts';
+
+export type SlotOutcome =
+  | { kind: 'ok'; latencyMs: number }
+  | { kind: 'rate_limited' }
+  | { kind: 'error' }
+  | { kind: 'aborted' };
+
+export type ReleaseSlot = (outcome: SlotOutcome) => void;
+
+export interface AdaptiveConcurrencyOptions {
+  /** Starting level (DEFAULTS.UPLOAD_CONCURRENCY_START). */
+  start: number;
+  min: number;
+  max: number;
+  /** A success slower than this multiple of the baseline latency counts as congestion. Default 2.5. */
+  latencyFactor?: number;
+  /** Called when the integer level changes (diagnostics, events). */
+  onChange?: (from: number, to: number, reason: 'increase' | 'rate_limited' | 'latency') => void;
+}
+
+interface Waiter { resolve: (r: ReleaseSlot) => void; reject: (e: unknown) => void; signal: AbortSignal; onAbort: () => void }
+
+/** Samples needed before the latency rule may shrink the level. */
+const MIN_LATENCY_SAMPLES = 5;
+
+export class AdaptiveConcurrency {
+  readonly min: number;
+  readonly max: number;
+  readonly #latencyFactor: number;
+  readonly #onChange?: AdaptiveConcurrencyOptions['onChange'];
+  #level: number;
+  #inFlight = 0;
+  #maxInFlight = 0;
+  #waiters: Waiter[] = [];
+  /** Slots acquired before this moment do not shrink the level again (one decrease per congestion event). */
+  #lastDecreaseAt = 0;
+  #baselineMs: number | undefined;
+  #samples = 0;
+  #headroom: number | undefined;
+
+  constructor(options: AdaptiveConcurrencyOptions) {
+    const { start, min, max } = options;
+    if (!(min >= 1 && max >= min && start >= min && start <= max)) {
+      throw new RangeError(`Upload concurrency needs 1 <= min <= start <= max; got min=${min} start=${start} max=${max}.`);
+    }
+    this.min = min;
+    this.max = max;
+    this.#level = start;
+    this.#latencyFactor = options.latencyFactor ?? 2.5;
+    this.#onChange = options.onChange;
+  }
+
+  /** The current level (integer number of uploads allowed at once). */
+  get level(): number { return Math.floor(this.#level); }
+  get inFlight(): number { return this.#inFlight; }
+  /** Largest number of slots held at once since construction. */
+  get maxInFlight(): number { return this.#maxInFlight; }
+  get waiting(): number { return this.#waiters.length; }
+  get headroom(): number | undefined { return this.#headroom; }
+
+  /** Latest `x-ratelimit-remaining-requests`; a low value stops growth before the 429 comes. */
+  noteHeadroom(remaining: number | undefined): void {
+    if (remaining !== undefined) this.#headroom = remaining;
+  }
+
+  /** Waits for a slot. Rejects with SB_ERR_CANCELLED at once when `signal` aborts. */
+  acquire(signal: AbortSignal): Promise<ReleaseSlot> {
+    if (signal.aborted) return Promise.reject(abortReasonToError(signal.reason));
+    if (this.#waiters.length === 0 && this.#inFlight < this.level) return Promise.resolve(this.#grant());
+    return new Promise<ReleaseSlot>((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve, reject, signal,
+        onAbort: () => {
+          const i = this.#waiters.indexOf(waiter);
+          if (i >= 0) this.#waiters.splice(i, 1);
+          reject(abortReasonToError(signal.reason));
+        },
+      };
+      signal.addEventListener('abort', waiter.onAbort, { once: true });
+      this.#waiters.push(waiter);
+    });
+  }
+
+  #grant(): ReleaseSlot {
+    this.#inFlight++;
+    if (this.#inFlight > this.#maxInFlight) this.#maxInFlight = this.#inFlight;
+    const acquiredAt = performance.now();
+    let released = false;
+    return (outcome) => {
+      if (released) return;
+      released = true;
+      this.#inFlight--;
+      this.#adjust(outcome, acquiredAt);
+      this.#pump();
+    };
+  }
+
+  #pump(): void {
+    while (this.#waiters.length > 0 && this.#inFlight < this.level) {
+      const w = this.#waiters.shift()!;
+      w.signal.removeEventListener('abort', w.onAbort);
+      if (w.signal.aborted) { w.reject(abortReasonToError(w.signal.reason)); continue; }
+      w.resolve(this.#grant());
+    }
+  }
+
+  #set(next: number, reason: 'increase' | 'rate_limited' | 'latency'): void {
+    const before = this.level;
+    this.#level = Math.min(this.max, Math.max(this.min, next));
+    if (this.level !== before) this.#onChange?.(before, this.level, reason);
+  }
+
+  #adjust(outcome: SlotOutcome, acquiredAt: number): void {
+    switch (outcome.kind) {
+      case 'rate_limited':
+        // Every request in flight during a burst gets its 429; shrink once per burst.
+        if (acquiredAt >= this.#lastDecreaseAt) {
+          this.#lastDecreaseAt = performance.now();
+          this.#set(this.#level / 2, 'rate_limited');
+        }
+        return;
+      case 'ok': {
+        const ms = outcome.latencyMs;
+        this.#samples++;
+        if (this.#baselineMs === undefined) { this.#baselineMs = ms; return; }
+        const congested = this.#samples > MIN_LATENCY_SAMPLES && ms > this.#baselineMs * this.#latencyFactor;
+        // The baseline follows fast samples quickly and slow ones slowly, so a lasting
+        // slowdown eventually becomes the new normal instead of pinning the level at min.
+        this.#baselineMs += (ms < this.#baselineMs ? 0.3 : 0.02) * (ms - this.#baselineMs);
+        if (congested) {
+          if (acquiredAt >= this.#lastDecreaseAt) {
+            this.#lastDecreaseAt = performance.now();
+            this.#set(this.#level * 0.75, 'latency');
+          }
+          return;
+        }
+        // Do not grow into a limit the provider says is nearly used up.
+        if (this.#headroom !== undefined && this.#headroom <= this.level) return;
+        this.#set(this.#level + 1 / Math.max(1, this.#level), 'increase');
+        return;
+      }
+      default:
+        return;
+    }
+  }
+}

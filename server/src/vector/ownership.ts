@@ -1,0 +1,57 @@
+/**
+ * Who owns a provider-side store. Metadata alone is not proof: another copy of this
+ * server, with another state dir, writes the same `owner`. A store is ours when this
+ * state dir recorded it, or when its metadata names an instance recorded here (KI-13:
+ * never delete a store another owner made).
+ */
+import { hostname } from 'node:os';
+import type { InstanceRow } from './state.ts';
+
+export const OWNER = 'second-brain';
+export const KIND_SESSION = 'session';
+export const KIND_MEMORY = 'memory';
+
+export function sessionStoreMetadata(instanceId: string, sessionId: string): Record<string, string> {
+  // Metadata values are capped at 512 characters by the provider.
+  return { owner: OWNER, kind: KIND_SESSION, instance: instanceId, session: sessionId.slice(0, 512) };
+}
+
+export const HOST = hostname();
+
+/** True when `pid` names a live process on this host (EPERM means alive but not ours). */
+export function pidAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * An instance is gone when its process no longer runs on this host, or (for another
+ * host, where the pid cannot be checked) when it has not been seen for `staleMs`.
+ */
+export function instanceGone(row: InstanceRow, now: number, staleMs: number, selfId: string): boolean {
+  if (row.instance_id === selfId) return false;
+  if (row.host === HOST) return !pidAlive(row.pid);
+  return now - row.last_seen_at > staleMs;
+}
+
+export interface ProviderStoreLike {
+  id: string;
+  metadata: Record<string, string> | null;
+  status?: string;
+  created_at: number;
+  last_active_at?: number | null;
+}
+
+export type Ownership = 'ours' | 'foreign';
+
+export function ownershipOf(store: ProviderStoreLike, knownStoreIds: Set<string>, knownInstances: Set<string>): Ownership {
+  const md = store.metadata ?? {};
+  if (md.owner !== OWNER) return 'foreign';
+  if (knownStoreIds.has(store.id)) return 'ours';
+  return md.instance !== undefined && knownInstances.has(md.instance) ? 'ours' : 'foreign';
+}

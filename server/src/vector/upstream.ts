@@ -1,0 +1,202 @@
+/**
+ * Talking to the vector-store endpoints: error classification, the shared throttle
+ * gate, and a bounded retry for the small calls (store create, batch create, polls).
+ * The SDK client is built with maxRetries: 0, so every retry the manager makes is here
+ * or in the uploader, bounded in count, honouring `retry-after`, every wait abortable.
+ */
+import { APIConnectionError, APIError, APIUserAbortError } from 'openai';
+import { ErrorCode, SbError, abortReasonToError, isAbortError } from '../errors.ts';
+import { parseRemainingRequests, parseRetryAfterMs } from '../resilience/retry-after.ts';
+import { fullJitter } from '../resilience/sleep.ts';
+import { setTimeout as delay } from 'node:timers/promises';
+
+/** What a process-shared rate-limit board must offer (state/rate-limits.ts fits; KI-18). */
+export interface RateLimitBoard {
+  get(provider: string): { throttledUntilMs: number } | undefined;
+  throttle(provider: string, retryAfterMs: number): void;
+  headroom(provider: string, remainingRequests: number): void;
+}
+
+export interface UpstreamFailure {
+  /** Worth another attempt: 408, 409, 429, 5xx, connection failures. */
+  retryable: boolean;
+  rateLimited: boolean;
+  /** The request was aborted by our own signal. */
+  aborted: boolean;
+  /** The provider answered, so it did not act on the request (a 4xx/5xx response). */
+  answered: boolean;
+  status?: number;
+  code?: string;
+  retryAfterMs?: number;
+  remainingRequests?: number;
+  message: string;
+}
+
+export function classifyFailure(err: unknown): UpstreamFailure {
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof APIUserAbortError || isAbortError(err)) {
+    return { retryable: false, rateLimited: false, aborted: true, answered: false, message };
+  }
+  if (err instanceof APIConnectionError) {
+    return { retryable: true, rateLimited: false, aborted: false, answered: false, message };
+  }
+  if (err instanceof APIError) {
+    const status = err.status ?? 0;
+    const headers = err.headers instanceof Headers ? err.headers : undefined;
+    const code = typeof err.code === 'string' ? err.code : undefined;
+    const quota = status === 429 && code === 'insufficient_quota';
+    return {
+      retryable: !quota && (status === 408 || status === 409 || status === 429 || status >= 500),
+      rateLimited: status === 429 && !quota,
+      aborted: false,
+      answered: status > 0,
+      status, code, message,
+      retryAfterMs: parseRetryAfterMs(headers),
+      remainingRequests: parseRemainingRequests(headers),
+    };
+  }
+  // A per-request timeout (AbortSignal.timeout) surfaces as TimeoutError from fetch.
+  if ((err as { name?: string })?.name === 'TimeoutError') {
+    return { retryable: true, rateLimited: false, aborted: false, answered: false, message };
+  }
+  return { retryable: false, rateLimited: false, aborted: false, answered: false, message };
+}
+
+/** True for the provider's "too many vector stores" refusal (KI-13). */
+export function isStoreLimitError(err: unknown): boolean {
+  if (!(err instanceof APIError)) return false;
+  if (err.code === 'vector_store_limit_exceeded') return true;
+  // Providers without the code still answer 400 with a message naming the limit.
+  return err.status === 400 && /maximum number of vector stores|vector store limit/i.test(err.message);
+}
+
+/**
+ * Abortable wait, rejecting with SB_ERR_CANCELLED / SB_ERR_DEADLINE_EXCEEDED as soon as
+ * `signal` aborts (KI-03: backoff and poll sleeps must hear the cancel). The timer is
+ * ref'd on purpose: a call waiting here is work the process must stay alive for.
+ */
+export async function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) throw abortReasonToError(signal.reason);
+  if (ms <= 0) return;
+  try {
+    await delay(ms, undefined, { signal });
+  } catch (err) {
+    if (signal.aborted) throw abortReasonToError(signal.reason);
+    throw err;
+  }
+}
+
+export function isNotFound(err: unknown): boolean {
+  return err instanceof APIError && err.status === 404;
+}
+
+function clockTime(ms: number): string {
+  return new Date(ms).toISOString().slice(11, 19);
+}
+
+/**
+ * One pause shared by every request of a manager: after a 429 nobody sends until the
+ * provider's `retry-after` has passed (no retry storm, KI-17), and other processes
+ * sharing the state dir hold back too through the board (KI-18).
+ */
+export class ThrottleGate {
+  #until = 0;
+  readonly #board?: RateLimitBoard;
+  readonly #provider: string;
+
+  constructor(board?: RateLimitBoard, provider = 'openai') {
+    this.#board = board;
+    this.#provider = provider;
+  }
+
+  /** Epoch ms before which no request should start (0 when open). */
+  get until(): number {
+    let shared = 0;
+    try { shared = this.#board?.get(this.#provider)?.throttledUntilMs ?? 0; } catch { /* board unavailable: local knowledge only */ }
+    return Math.max(this.#until, shared);
+  }
+
+  remainingMs(now = Date.now()): number {
+    return Math.max(0, this.until - now);
+  }
+
+  throttle(retryAfterMs: number, now = Date.now()): void {
+    this.#until = Math.max(this.#until, now + retryAfterMs);
+    try { this.#board?.throttle(this.#provider, retryAfterMs); } catch { /* best effort */ }
+  }
+
+  noteHeadroom(remaining: number | undefined): void {
+    if (remaining === undefined) return;
+    try { this.#board?.headroom(this.#provider, remaining); } catch { /* best effort */ }
+  }
+
+  /** Waits until the gate opens, reporting "throttled, retrying in N s" while it waits. */
+  async wait(signal: AbortSignal, report?: (message: string) => void): Promise<void> {
+    for (;;) {
+      const ms = this.remainingMs();
+      if (ms <= 0) return;
+      report?.(`throttled, retrying in ${Math.ceil(ms / 1000)} s`);
+      await sleep(Math.min(ms, 5_000), signal);
+    }
+  }
+
+  /**
+   * Turns a deadline that ended while throttled into a clear error (KI-17): "throttled
+   * until about T", with retryAfterMs; any other abort keeps its own meaning.
+   */
+  abortError(signal: AbortSignal): SbError {
+    const base = abortReasonToError(signal.reason);
+    const ms = this.remainingMs();
+    if (base.code === ErrorCode.DEADLINE_EXCEEDED && ms > 0) {
+      return new SbError(ErrorCode.RATE_LIMITED,
+        `Failed to upload files: OpenAI is throttling this account until about ${clockTime(this.until)} UTC. Try again in ${Math.ceil(ms / 1000)} s.`,
+        { provider: 'openai', status: 429, retryAfterMs: ms, cause: signal.reason });
+    }
+    return base;
+  }
+}
+
+export interface RetryOptions {
+  signal: AbortSignal;
+  gate: ThrottleGate;
+  /** Attempts in all, including the first. */
+  attempts: number;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  report?: (message: string) => void;
+  onHeadroom?: (remaining: number) => void;
+}
+
+/**
+ * Runs `fn` until it succeeds, fails for good, or runs out of attempts. 429s wait out
+ * `retry-after` through the gate; other retryable failures back off with full jitter.
+ */
+export async function withRetry<T>(fn: (signal: AbortSignal) => Promise<T>, options: RetryOptions): Promise<T> {
+  const { signal, gate } = options;
+  for (let attempt = 0; ; attempt++) {
+    await gate.wait(signal, options.report);
+    try {
+      return await fn(signal);
+    } catch (err) {
+      if (signal.aborted) throw abortReasonToError(signal.reason);
+      const f = classifyFailure(err);
+      if (f.remainingRequests !== undefined) options.onHeadroom?.(f.remainingRequests);
+      if (!f.retryable || attempt + 1 >= options.attempts) throw err;
+      const backoff = fullJitter(attempt, options.baseDelayMs ?? 500, options.maxDelayMs ?? 30_000);
+      if (f.rateLimited) {
+        gate.throttle(f.retryAfterMs ?? Math.max(backoff, 1_000));
+        continue;
+      }
+      await sleep(f.retryAfterMs ?? backoff, signal);
+    }
+  }
+}
+
+/**
+ * A signal for cleanup work that must outlive an aborted call (cancelling a batch,
+ * deleting debris): its own short deadline, not the call's signal (KI-03, KI-02).
+ */
+export function cleanupSignal(timeoutMs: number, parent?: AbortSignal): AbortSignal {
+  const t = AbortSignal.timeout(timeoutMs);
+  return parent ? AbortSignal.any([parent, t]) : t;
+}
