@@ -8,8 +8,13 @@
  * (a separate open file description, so fd 2's own mode is untouched), write
  * synchronously, and on EAGAIN keep the rest in a bounded buffer that drops the oldest
  * records — counted — when full. A retry timer is unref'd so it never keeps the process up.
+ *
+ * A socket cannot be reopened through /proc (Node's own child_process hands children a
+ * socketpair for 'pipe'), so for sockets we write through a libuv stream (non-blocking,
+ * no pool thread) and bound its queue by `writableLength`.
  */
 import { closeSync, constants, fstatSync, openSync, writeSync } from 'node:fs';
+import { Socket } from 'node:net';
 
 export interface StderrWriterOptions {
   /** Bytes buffered while stderr is not accepting data; beyond this, records are dropped. */
@@ -28,6 +33,7 @@ export class StderrWriter {
   #queue: Buffer[] = [];
   #queuedBytes = 0;
   #timer: NodeJS.Timeout | undefined;
+  #socket: Socket | undefined;
   /** Records dropped because the buffer was full. */
   dropped = 0;
   /** Bytes successfully written. */
@@ -40,9 +46,13 @@ export class StderrWriter {
     this.#fd = target;
     try {
       const st = fstatSync(target);
-      if (st.isFIFO() || st.isSocket()) {
+      if (st.isFIFO()) {
         this.#fd = openSync(`/proc/self/fd/${target}`, constants.O_WRONLY | constants.O_NONBLOCK);
         this.#ownsFd = true;
+      } else if (st.isSocket()) {
+        this.#socket = new Socket({ fd: target, readable: false, writable: true });
+        this.#socket.on('error', () => { /* peer gone: later writes are dropped */ });
+        this.#socket.unref();
       }
     } catch {
       // Not Linux, or fd not reopenable: fall back to the fd as is. Regular files and TTYs
@@ -54,6 +64,14 @@ export class StderrWriter {
   /** Queues one record (a full line). Never blocks; drops and counts when over the bound. */
   write(chunk: string | Buffer): boolean {
     const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    if (this.#socket) {
+      if (this.#socket.destroyed || this.#socket.writableLength + buf.length > this.#maxBytes) {
+        this.dropped++;
+        return false;
+      }
+      this.#socket.write(buf, (err) => { if (!err) this.written += buf.length; });
+      return true;
+    }
     if (this.#queue.length === 0 && this.#tryWrite(buf)) return true;
     if (this.#queuedBytes + buf.length > this.#maxBytes) {
       this.dropped++;
@@ -66,10 +84,11 @@ export class StderrWriter {
   }
 
   /** Bytes waiting to be written. */
-  get pendingBytes(): number { return this.#queuedBytes; }
+  get pendingBytes(): number { return this.#socket ? this.#socket.writableLength : this.#queuedBytes; }
 
   /** Attempts to write everything now (used at shutdown); returns true if the queue emptied. */
   flushSync(): boolean {
+    if (this.#socket) return this.#socket.writableLength === 0;
     while (this.#queue.length > 0) {
       const head = this.#queue[0]!;
       if (!this.#tryWrite(head, true)) return false;
