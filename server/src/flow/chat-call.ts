@@ -98,6 +98,7 @@ export async function runChatCall(app: App, model: ModelEntry, args: ChatArgs, e
         model: { contextWindow: model.context_window, tokenizerFamily: model.provider === 'openai' ? 'o200k' : 'estimate' },
         paths, priorityPaths: priority, roots: env.roots,
         instructions: args.instructions,
+        overflow: model.vector_stores && app.services.vectorStores ? 'vector-store' : 'omitted',
         signal,
         onProgress: (done: number, total: number, message: string) => env.progress(message || `read ${done}/${total} files`),
       });

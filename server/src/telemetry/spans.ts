@@ -86,12 +86,17 @@ const RATE_LIMIT_HEADERS = [
   'retry-after', 'retry-after-ms',
 ];
 
+/** The span attribute for a rate-limit header: `x-ratelimit-remaining-requests` → `second_brain.ratelimit.remaining_requests`. */
+export function rateLimitAttribute(header: string): string {
+  return ATTR_SB_RATELIMIT_PREFIX + header.toLowerCase().replace(/^x-ratelimit-/, '').replace(/-/g, '_');
+}
+
 /** Copies rate-limit headers onto the span as `second_brain.ratelimit.<header>`. */
 export function recordRateLimitHeaders(span: Span, headers: Headers | undefined | null): void {
   if (!headers) return;
   for (const h of RATE_LIMIT_HEADERS) {
     const v = headers.get(h);
-    if (v !== null) span.setAttribute(ATTR_SB_RATELIMIT_PREFIX + h.replace(/^x-ratelimit-/, '').replace(/-/g, '_'), v);
+    if (v !== null) span.setAttribute(rateLimitAttribute(h), v);
   }
 }
 

@@ -1,0 +1,105 @@
+/**
+ * The token budget split: which files go inline in the prompt and which overflow to the
+ * vector store. A pure function; no I/O.
+ */
+import { DEFAULTS } from '../config/defaults.ts';
+import { ErrorCode, SbError } from '../errors.ts';
+
+/** What the split needs to know of a file. */
+export interface BudgetFile {
+  relPath: string;
+  priority: boolean;
+  /** Tokens the file costs inline (content plus its delimiters). */
+  tokens: number;
+}
+
+export interface BudgetInput<T extends BudgetFile> {
+  files: readonly T[];
+  /** The model's context window, in tokens. */
+  contextWindow: number;
+  /** Share of the window the prompt may use. Default DEFAULTS.CONTEXT_BUDGET_FRACTION (0.85). */
+  fraction?: number;
+  /** Tokens kept back for the answer and framing. Default DEFAULTS.CONTEXT_RESERVE_TOKENS (8,000). */
+  reserveTokens?: number;
+  /** Tokens already taken by instructions, system prompt and file tree. */
+  instructionsTokens: number;
+}
+
+export interface BudgetSplit<T extends BudgetFile> {
+  /** Files sent inline, ordered by path (a stable prompt prefix lets providers cache it). */
+  inline: T[];
+  /** Files that did not fit, ordered by path. */
+  overflow: T[];
+  /** Tokens available for file content: floor(window × fraction) − reserve − instructions, at least 0. */
+  budgetTokens: number;
+  /** Tokens of the inline files. */
+  usedTokens: number;
+  /** How far priority files alone exceed the budget (0 when they fit). */
+  overBudgetTokens: number;
+}
+
+/**
+ * Splits files between inline and overflow.
+ *
+ * Priority files are always inline, even past the budget (the caller asked for them by
+ * name; `overBudgetTokens` reports the excess so the answer can say so). The rest are taken
+ * smallest first while they fit. Why smallest first: a file is useful inline only whole, and
+ * filling the budget with the most whole files gives the model the most of the project's
+ * structure; file_search, in turn, does best on exactly the large files left over, since it
+ * retrieves chunks of them, while many small files would fragment into poorly ranked
+ * chunks. Once one file does not fit, no larger one can, so the scan stops there. Ties are
+ * broken by path so the split is deterministic.
+ *
+ * @example splitBudget({ files, contextWindow: 200_000, instructionsTokens: 1_200 })
+ */
+export function splitBudget<T extends BudgetFile>(input: BudgetInput<T>): BudgetSplit<T> {
+  const fraction = input.fraction ?? DEFAULTS.CONTEXT_BUDGET_FRACTION;
+  const reserve = input.reserveTokens ?? DEFAULTS.CONTEXT_RESERVE_TOKENS;
+  checkNumber('contextWindow', input.contextWindow, (v) => v > 0, 'a positive number of tokens');
+  checkNumber('fraction', fraction, (v) => v > 0 && v <= 1, 'a number in (0, 1]');
+  checkNumber('reserveTokens', reserve, (v) => v >= 0, 'a non-negative number of tokens');
+  checkNumber('instructionsTokens', input.instructionsTokens, (v) => v >= 0, 'a non-negative number of tokens');
+  if (!Array.isArray(input.files)) throw invalid('files', 'an array');
+  for (const f of input.files) {
+    if (!Number.isFinite(f.tokens) || f.tokens < 0) throw invalid('files[].tokens', `a non-negative number (got ${String(f.tokens)} for ${f.relPath})`);
+  }
+
+  const budgetTokens = Math.max(0, Math.floor(input.contextWindow * fraction) - reserve - input.instructionsTokens);
+  const inline: T[] = [];
+  const overflow: T[] = [];
+  let used = 0;
+  const rest: T[] = [];
+  for (const f of input.files) {
+    if (f.priority) {
+      inline.push(f);
+      used += f.tokens;
+    } else {
+      rest.push(f);
+    }
+  }
+  const overBudgetTokens = Math.max(0, used - budgetTokens);
+  rest.sort((a, b) => a.tokens - b.tokens || byPath(a, b));
+  let i = 0;
+  for (; i < rest.length; i++) {
+    const f = rest[i]!;
+    if (used + f.tokens > budgetTokens) break;
+    inline.push(f);
+    used += f.tokens;
+  }
+  for (; i < rest.length; i++) overflow.push(rest[i]!);
+  inline.sort(byPath);
+  overflow.sort(byPath);
+  return { inline, overflow, budgetTokens, usedTokens: used, overBudgetTokens };
+}
+
+function byPath(a: BudgetFile, b: BudgetFile): number {
+  return a.relPath < b.relPath ? -1 : a.relPath > b.relPath ? 1 : 0;
+}
+
+function checkNumber(name: string, v: unknown, ok: (v: number) => boolean, accepted: string): void {
+  if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) throw invalid(name, `${accepted} (got ${String(v)})`);
+}
+
+function invalid(name: string, accepted: string): SbError {
+  return new SbError(ErrorCode.INVALID_ARGUMENT, `Failed to split the context budget: ${name} must be ${accepted}.`, { details: { option: name } });
+}

@@ -1,0 +1,279 @@
+/**
+ * The context engine's public entry: turns the paths a tool call names into the text sent to
+ * the model, the list of files that overflow to the vector store, and a report for the user.
+ *
+ *   validate paths → gather (async, bounded I/O) → drop files already sent in this session
+ *   → count tokens (worker pool) → split the budget → assemble the prompt and the report.
+ */
+import type { Db } from '../state/db.ts';
+import { ErrorCode, SbError, throwIfAborted } from '../errors.ts';
+import { DEFAULTS } from '../config/defaults.ts';
+import { splitBudget } from './budget.ts';
+import { type FileMark, type TreeEntry, renderCondensedTree, renderFullTree } from './file-tree.ts';
+import { type GatherLimits, gatherFiles } from './gather.ts';
+import { gatherIoLimiter, type LimiterStats } from './limiter.ts';
+import { type OverflowMode, buildContextReport, buildPromptText, delimiterTokens } from './prompt.ts';
+import { filterUnchanged } from './sent-files.ts';
+import { analyzeTexts, contextWorkerStats, countTokens, hashContent } from './tokenizer.ts';
+import type { WorkerPoolStats } from './worker-pool.ts';
+import type { GatheredFile, ProgressFn, SkippedEntry, TokenizedFile, TokenizerFamily } from './types.ts';
+
+export type { GatheredFile, ProgressFn, SkippedEntry, SkipReason, TokenizedFile, TokenizerFamily } from './types.ts';
+export type { GatherLimits, GatherOptions, GatherResult, GatherStats } from './gather.ts';
+export type { BudgetFile, BudgetInput, BudgetSplit } from './budget.ts';
+export type { SentFilter } from './sent-files.ts';
+export type { OverflowMode } from './prompt.ts';
+export type { FileMark } from './file-tree.ts';
+export type { AllowedPath, ResolvedRoot } from './paths.ts';
+export type { WorkerPoolStats } from './worker-pool.ts';
+export type { LimiterStats } from './limiter.ts';
+export { resolveAllowedPaths, resolveRoots, isSecretPath } from './paths.ts';
+export { gatherFiles } from './gather.ts';
+export { countTokens, hashContent, estimateTokens, closeContextWorkers, ESTIMATE_BYTES_PER_TOKEN } from './tokenizer.ts';
+export { splitBudget } from './budget.ts';
+export { filterUnchanged, recordSent, forgetSent } from './sent-files.ts';
+
+export interface PrepareContextOptions {
+  /** State database; needed only with `sessionId`. */
+  db?: Db;
+  /** Session key for "already sent" tracking. Omit it to send everything (no tracking). */
+  sessionId?: string;
+  model: {
+    /** Context window in tokens. */
+    contextWindow: number;
+    /** 'o200k' for OpenAI models (exact), 'estimate' for xAI and Gemini (bytes / 3.0). */
+    tokenizerFamily: TokenizerFamily;
+  };
+  /** Files and directories, absolute or relative to the first root. */
+  paths: readonly string[];
+  /** Files and directories always sent inline, even past the budget. Default []. */
+  priorityPaths?: readonly string[];
+  /** Absolute directories the client allows. */
+  roots: readonly string[];
+  /** The question and system text the provider sends alongside; counted against the budget, not included in `promptText`. Default ''. */
+  instructions?: string;
+  signal: AbortSignal;
+  onProgress?: ProgressFn;
+  /** Where overflow goes: 'vector-store' (marks `[vector store]`, tells the model to use file_search) or 'omitted' for providers without one (marks `[not sent]`). Default 'vector-store'. */
+  overflow?: OverflowMode;
+  /** Gathering caps; defaults from DEFAULTS (MAX_FILE_BYTES, MAX_TOTAL_BYTES, MAX_FILES). */
+  limits?: Partial<GatherLimits>;
+  /** Budget overrides; defaults DEFAULTS.CONTEXT_BUDGET_FRACTION (0.85) and CONTEXT_RESERVE_TOKENS (8,000). */
+  budget?: { fraction?: number; reserveTokens?: number };
+}
+
+export interface PreparedContextStats {
+  /** Files gathered (inline + overflow + already sent). */
+  files: number;
+  /** Tokens of the inline files, delimiters included. */
+  inlineTokens: number;
+  overflowFiles: number;
+  /** Entries skipped while gathering (including those not itemised). */
+  skipped: number;
+  elapsedMs: number;
+  budgetTokens: number;
+  /** Tokens by which priority files alone exceed the budget (0 when they fit). */
+  overBudgetTokens: number;
+  instructionsTokens: number;
+  treeTokens: number;
+  treeCondensed: boolean;
+  /** Tokens of `promptText` (tree, delimiters and inline content), by the model's tokenizer family. */
+  promptTokens: number;
+}
+
+export interface PreparedContext {
+  /** Context text for the model (file tree, inline contents, file_search instruction). '' when no paths were given. */
+  promptText: string;
+  /** Plain-text report for the user: counts, tokens, skipped files with reasons. */
+  contextReport: string;
+  /** Files sent inline now (with `tokens` and `sha256`); record them with `recordSent` once the provider accepted the request. */
+  inline: TokenizedFile[];
+  /** Files that did not fit (with `text`, `tokens` and `sha256`), for the vector store. */
+  overflow: TokenizedFile[];
+  skipped: SkippedEntry[];
+  /** Files this session already received unchanged; listed in the tree, not resent. */
+  alreadySent: GatheredFile[];
+  stats: PreparedContextStats;
+}
+
+/**
+ * Prepares the context of one chat call.
+ * @throws SbError SB_ERR_PATH_OUTSIDE_ROOTS, SB_ERR_PATH_NOT_FOUND, SB_ERR_INVALID_ARGUMENT,
+ *   SB_ERR_CANCELLED / SB_ERR_DEADLINE_EXCEEDED.
+ * @example
+ *   const ctx = await prepareContext({ db, sessionId, model: { contextWindow: 200_000, tokenizerFamily: 'o200k' },
+ *     paths: ['src'], roots: ['/repo'], instructions: question, signal });
+ */
+export async function prepareContext(opts: PrepareContextOptions): Promise<PreparedContext> {
+  const started = performance.now();
+  const { signal } = opts;
+  throwIfAborted(signal);
+  const family = opts.model?.tokenizerFamily;
+  const contextWindow = opts.model?.contextWindow;
+  if (family !== 'o200k' && family !== 'estimate') throw invalid('model.tokenizerFamily', `'o200k' or 'estimate' (got ${JSON.stringify(family)})`);
+  if (typeof contextWindow !== 'number' || !Number.isFinite(contextWindow) || contextWindow <= 0) throw invalid('model.contextWindow', `a positive number of tokens (got ${String(contextWindow)})`);
+  if (opts.sessionId !== undefined && !opts.db) throw invalid('db', 'a state database when sessionId is given');
+  const overflowMode = opts.overflow ?? 'vector-store';
+  if (overflowMode !== 'vector-store' && overflowMode !== 'omitted') throw invalid('overflow', `'vector-store' or 'omitted' (got ${JSON.stringify(overflowMode)})`);
+  const fraction = opts.budget?.fraction ?? DEFAULTS.CONTEXT_BUDGET_FRACTION;
+  const reserveTokens = opts.budget?.reserveTokens ?? DEFAULTS.CONTEXT_RESERVE_TOKENS;
+  const onProgress = opts.onProgress;
+
+  const gathered = await gatherFiles({
+    paths: opts.paths, priorityPaths: opts.priorityPaths ?? [], roots: opts.roots, signal, limits: opts.limits, onProgress,
+  });
+  const files = gathered.files;
+
+  const { toSend, alreadySent } = opts.sessionId !== undefined
+    ? await filterUnchanged(opts.db!, opts.sessionId, files, signal)
+    : { toSend: [...files], alreadySent: [] as GatheredFile[] };
+
+  // Count and hash in one pass: hashes feed sent-file tracking and the vector store's dedup
+  // key (KI-14), and computing them here keeps sha256 of megabytes off the event loop.
+  onProgress?.(0, toSend.length, `Counting tokens of ${toSend.length} files`);
+  const texts = toSend.map((f) => f.text ?? '');
+  const progress = (done: number, total: number) => onProgress?.(done, total, `Counting tokens: ${done}/${total} files`);
+  let tokens: number[];
+  if (family === 'o200k') {
+    const r = await analyzeTexts(texts, { count: true, hash: true }, signal, progress);
+    tokens = r.tokens!;
+    toSend.forEach((f, i) => { f.sha256 = r.sha256![i]!; });
+  } else {
+    tokens = await countTokens(texts, 'estimate', signal);
+    const hashes = await hashContent(texts, signal);
+    toSend.forEach((f, i) => { f.sha256 = hashes[i]!; });
+  }
+  const tokenized: TokenizedFile[] = toSend.map((f, i) => Object.assign(f, { tokens: tokens[i]! }));
+  throwIfAborted(signal);
+
+  // The tree lists every file, so its cost is known before the split up to the marks; it is
+  // rendered with the longest mark and condensed when it would take too much of the budget.
+  const alreadyEntries: TreeEntry[] = alreadySent.map((f) => ({ relPath: f.relPath, mark: 'already sent' }));
+  const placeholder: TreeEntry[] = [...alreadyEntries, ...tokenized.map((f) => ({ relPath: f.relPath, mark: 'vector store' as FileMark }))];
+  const [instructionsTokens, fullTreeTokens] = await countTokens([opts.instructions ?? '', renderFullTree(placeholder)], family, signal);
+  const rawBudget = Math.max(0, Math.floor(contextWindow * fraction) - reserveTokens);
+  const treeCondensed = fullTreeTokens! > rawBudget * DEFAULTS.CONTEXT_TREE_MAX_BUDGET_FRACTION;
+  const render = (entries: TreeEntry[]) => (treeCondensed ? renderCondensedTree(entries) : renderFullTree(entries));
+  let treeTokens = treeCondensed ? (await countTokens([render(placeholder)], family, signal))[0]! : fullTreeTokens!;
+
+  const costed = tokenized.map((f) => ({ file: f, relPath: f.relPath, priority: f.priority, tokens: f.tokens + delimiterTokens(f.relPath) }));
+  const split = (reserveForTree: number) => splitBudget({
+    files: costed, contextWindow, fraction, reserveTokens, instructionsTokens: instructionsTokens! + reserveForTree + PROMPT_FRAME_TOKENS,
+  });
+  const marksFor = (s: ReturnType<typeof split>): TreeEntry[] => [
+    ...alreadyEntries,
+    ...s.inline.map((c) => ({ relPath: c.relPath, mark: 'inline' as FileMark })),
+    ...s.overflow.map((c) => ({ relPath: c.relPath, mark: (overflowMode === 'vector-store' ? 'vector store' : 'not sent') as FileMark })),
+  ];
+  let s = split(treeTokens);
+  let entries = marksFor(s);
+  let tree = render(entries);
+  if (treeCondensed) {
+    // Per-mark counts can make condensed lines longer than the placeholder; re-split once on the real cost.
+    const actual = (await countTokens([tree], family, signal))[0]!;
+    if (actual > treeTokens) {
+      treeTokens = actual;
+      s = split(treeTokens);
+      entries = marksFor(s);
+      tree = render(entries);
+    }
+  }
+  throwIfAborted(signal);
+
+  const inline = s.inline.map((c) => c.file);
+  const overflow = s.overflow.map((c) => c.file);
+  const marks = new Set(entries.map((e) => e.mark));
+  const promptText = files.length === 0 && alreadySent.length === 0
+    ? ''
+    : buildPromptText({ tree, treeCondensed, totalFiles: entries.length, marks, inline, overflowCount: overflow.length, overflowMode });
+  const elapsedMs = Math.round(performance.now() - started);
+  const contextReport = buildContextReport({
+    totalFiles: files.length, inlineFiles: inline.length, overflowFiles: overflow.length, overflowMode,
+    alreadySentFiles: alreadySent.length, inlineTokens: s.usedTokens, budgetTokens: s.budgetTokens, contextWindow,
+    tokenizerFamily: family, overBudgetTokens: s.overBudgetTokens, treeCondensed, skipped: gathered.skipped,
+    skippedTotal: gathered.stats.skipped, gitignored: gathered.stats.gitignored, elapsedMs,
+  });
+  return {
+    promptText, contextReport, inline, overflow, skipped: gathered.skipped, alreadySent,
+    stats: {
+      files: files.length, inlineTokens: s.usedTokens, overflowFiles: overflow.length, skipped: gathered.stats.skipped, elapsedMs,
+      budgetTokens: s.budgetTokens, overBudgetTokens: s.overBudgetTokens, instructionsTokens: instructionsTokens!, treeTokens, treeCondensed,
+      promptTokens: treeTokens + PROMPT_FRAME_TOKENS + s.usedTokens,
+    },
+  };
+}
+
+/** Tokens of the prompt's fixed headings, legend and file_search instruction (measured about 190 with o200k; rounded up). */
+const PROMPT_FRAME_TOKENS = 256;
+
+export interface CountProjectTokensOptions {
+  paths: readonly string[];
+  roots: readonly string[];
+  signal: AbortSignal;
+  /** Default 'o200k'. */
+  tokenizerFamily?: TokenizerFamily;
+  onProgress?: ProgressFn;
+  limits?: Partial<GatherLimits>;
+  /** Entries in `largestFiles` and `largestDirs`. Default 20. */
+  top?: number;
+}
+
+export interface ProjectTokenCount {
+  totalTokens: number;
+  totalFiles: number;
+  /** Largest files by tokens, largest first. */
+  largestFiles: Array<{ path: string; tokens: number }>;
+  /** Directories by tokens of everything under them, largest first (`dir/`). */
+  largestDirs: Array<{ path: string; tokens: number }>;
+  skipped: SkippedEntry[];
+  gitignored: number;
+  elapsedMs: number;
+}
+
+/**
+ * Counts the tokens of the files the chat tools would gather from `paths` (same rules:
+ * .gitignore, excluded directories, binaries and secrets skipped).
+ * @example const r = await countProjectTokens({ paths: ['.'], roots: ['/repo'], signal });
+ */
+export async function countProjectTokens(opts: CountProjectTokensOptions): Promise<ProjectTokenCount> {
+  const started = performance.now();
+  const family = opts.tokenizerFamily ?? 'o200k';
+  const top = opts.top ?? 20;
+  if (!Number.isInteger(top) || top < 0) throw invalid('top', `a non-negative integer (got ${String(top)})`);
+  const g = await gatherFiles({ paths: opts.paths, roots: opts.roots, signal: opts.signal, limits: opts.limits, onProgress: opts.onProgress });
+  const tokens = family === 'o200k'
+    ? (await analyzeTexts(g.files.map((f) => f.text ?? ''), { count: true, hash: false }, opts.signal,
+      (d, t) => opts.onProgress?.(d, t, `Counting tokens: ${d}/${t} files`))).tokens!
+    : await countTokens(g.files.map((f) => f.text ?? ''), family, opts.signal);
+  let total = 0;
+  const dirs = new Map<string, number>();
+  const perFile = g.files.map((f, i) => {
+    const n = tokens[i]!;
+    total += n;
+    const parts = f.relPath.split('/');
+    for (let d = 1; d < parts.length; d++) {
+      const key = parts.slice(0, d).join('/') + '/';
+      dirs.set(key, (dirs.get(key) ?? 0) + n);
+    }
+    return { path: f.relPath, tokens: n };
+  });
+  const byTokens = (a: { path: string; tokens: number }, b: { path: string; tokens: number }) => b.tokens - a.tokens || (a.path < b.path ? -1 : 1);
+  return {
+    totalTokens: total,
+    totalFiles: g.files.length,
+    largestFiles: perFile.sort(byTokens).slice(0, top),
+    largestDirs: [...dirs].map(([path, t]) => ({ path, tokens: t })).sort(byTokens).slice(0, top),
+    skipped: g.skipped,
+    gitignored: g.stats.gitignored,
+    elapsedMs: Math.round(performance.now() - started),
+  };
+}
+
+/** Figures for server_diagnostics (KI-20): the tokenizer pool and the gather I/O limiter. */
+export function contextDiagnostics(): { workers: WorkerPoolStats; gatherIo: LimiterStats } {
+  return { workers: contextWorkerStats(), gatherIo: gatherIoLimiter.stats() };
+}
+
+function invalid(option: string, accepted: string): SbError {
+  return new SbError(ErrorCode.INVALID_ARGUMENT, `Failed to prepare context: ${option} must be ${accepted}.`, { details: { option } });
+}

@@ -1,0 +1,116 @@
+/**
+ * The two instrumentations: undici (global fetch, which the openai SDK uses, so every
+ * upstream request becomes an HTTP CLIENT span with http.client.request.duration) and the
+ * Node.js runtime metrics (event-loop delay and utilisation, GC, heap).
+ *
+ * Undici spans record the rate-limit response headers (`x-ratelimit-remaining-*`,
+ * `retry-after`, `retry-after-ms`) and never any request header, so `authorization` and
+ * API keys cannot reach them; the URL is recorded with credential-looking query values
+ * replaced (Gemini-style `?key=`), and every exported attribute is redacted again later.
+ */
+import { createRequire, registerHooks } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import type { Span } from '@opentelemetry/api';
+import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
+import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runtime-node';
+import type { UndiciInstrumentation as UndiciInstrumentationType, UndiciRequest, UndiciResponse } from '@opentelemetry/instrumentation-undici';
+import { ATTR_URL_FULL, ATTR_URL_QUERY } from './semconv.ts';
+import { rateLimitAttribute } from './spans.ts';
+import { redactUrl } from './redaction.ts';
+
+const require = createRequire(import.meta.url);
+
+/** Query parameters whose values are credentials. */
+const SECRET_QUERY_PARAM = /(^|[_-])(key|api[_-]?key|token|access[_-]?token|secret|sig|signature|password|auth)$/i;
+
+/** The response headers recorded on HTTP client spans. */
+function isRateLimitHeader(name: string): boolean {
+  return name.startsWith('x-ratelimit-remaining-') || name === 'retry-after' || name === 'retry-after-ms';
+}
+
+/** url.full and url.query with credential-looking query values replaced, or undefined when there is no query. */
+export function safeUrlAttributes(origin: string, path: string): Record<string, string> | undefined {
+  const q = path.indexOf('?');
+  if (q < 0) return undefined;
+  let url: URL;
+  try { url = new URL(path, origin); } catch { return undefined; }
+  for (const name of [...url.searchParams.keys()]) {
+    if (SECRET_QUERY_PARAM.test(name)) url.searchParams.set(name, '[redacted]');
+  }
+  const full = redactUrl(url.toString());
+  return { [ATTR_URL_FULL]: full, [ATTR_URL_QUERY]: redactUrl(url.search) };
+}
+
+/** Copies rate-limit headers from an undici response (flat [name, value, …] Buffers) onto the span. */
+export function recordRateLimitResponseHeaders(span: Span, headers: ReadonlyArray<Buffer | string>): void {
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    const name = headers[i]!.toString().toLowerCase();
+    if (isRateLimitHeader(name)) span.setAttribute(rateLimitAttribute(name), headers[i + 1]!.toString());
+  }
+}
+
+/**
+ * Loads @opentelemetry/instrumentation-undici. When the installed tree hoists it next to
+ * an @opentelemetry/api older than the 1.10 its own @opentelemetry/instrumentation needs
+ * (the import then fails: no `logs` export), its API imports are pointed at this
+ * package's copy for the duration of the load. Both copies share one global registry, so
+ * the result is identical; with a consistent install the redirect is never installed.
+ */
+function loadUndiciInstrumentation(): typeof UndiciInstrumentationType {
+  const entry = require.resolve('@opentelemetry/instrumentation-undici');
+  const fromUndici = createRequire(entry);
+  let needsRedirect = false;
+  try {
+    const base = createRequire(fromUndici.resolve('@opentelemetry/instrumentation'));
+    needsRedirect = typeof (base('@opentelemetry/api') as { logs?: unknown }).logs === 'undefined';
+  } catch {
+    needsRedirect = false;
+  }
+  if (!needsRedirect) return (require('@opentelemetry/instrumentation-undici') as { UndiciInstrumentation: typeof UndiciInstrumentationType }).UndiciInstrumentation;
+
+  const ownApi = pathToFileURL(require.resolve('@opentelemetry/api')).href;
+  const undiciRoot = pathToFileURL(entry.slice(0, entry.lastIndexOf('/dist/') + 1)).href;
+  const hook = registerHooks({
+    resolve(specifier, context, nextResolve) {
+      if (specifier === '@opentelemetry/api' && context.parentURL?.startsWith(undiciRoot)) {
+        return { url: ownApi, format: 'commonjs', shortCircuit: true };
+      }
+      return nextResolve(specifier, context);
+    },
+  });
+  try {
+    return (require('@opentelemetry/instrumentation-undici') as { UndiciInstrumentation: typeof UndiciInstrumentationType }).UndiciInstrumentation;
+  } finally {
+    hook.deregister();
+  }
+}
+
+export interface Instrumentations {
+  disable(): void;
+}
+
+/** Creates, wires and enables both instrumentations. */
+export function enableInstrumentations(tracerProvider: TracerProvider | undefined, meterProvider: MeterProvider | undefined): Instrumentations {
+  const UndiciInstrumentation = loadUndiciInstrumentation();
+  const undici = new UndiciInstrumentation({
+    enabled: false,
+    startSpanHook: (request: UndiciRequest) => safeUrlAttributes(request.origin, request.path) ?? {},
+    responseHook: (span: Span, { response }: { request: UndiciRequest; response: UndiciResponse }) => {
+      recordRateLimitResponseHeaders(span, response.headers);
+    },
+  });
+  const runtime = new RuntimeNodeInstrumentation({ enabled: false, monitoringPrecision: 20 });
+  for (const inst of [undici, runtime]) {
+    if (tracerProvider) inst.setTracerProvider(tracerProvider);
+    if (meterProvider) inst.setMeterProvider(meterProvider);
+  }
+  // Undici also feeds http.client.request.duration, so it runs when either signal does.
+  if (tracerProvider || meterProvider) undici.enable();
+  if (meterProvider) runtime.enable();
+  return {
+    disable() {
+      undici.disable();
+      runtime.disable();
+    },
+  };
+}

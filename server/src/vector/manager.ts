@@ -1,0 +1,467 @@
+/**
+ * The vector-store manager: puts a session's overflow files into that session's store,
+ * uploading each distinct (content, path) once (KI-14), with adaptive concurrency
+ * (KI-17, KI-22), bounded retries, batch attaches with their own deadline (KI-19), a
+ * store limit it respects (KI-13), and a signal that reaches every request and wait
+ * (KI-03). It holds no lock, slot or timer past the end of a call (KI-01, KI-02).
+ */
+import type OpenAI from 'openai';
+import { stat } from 'node:fs/promises';
+import { DEFAULTS } from '../config/defaults.ts';
+import { ErrorCode, SbError, abortReasonToError, isAbortError, throwIfAborted } from '../errors.ts';
+import { logger, type Logger } from '../logging/logger.ts';
+import { withTransaction, type Db } from '../state/db.ts';
+import { AdaptiveConcurrency } from './adaptive-concurrency.ts';
+import { attachInBatches } from './batches.ts';
+import { runOwedDelete, oweFileDeletes, type CleanupDeps } from './cleanup.ts';
+import { ensureHashes } from './content.ts';
+import { HOST, OWNER } from './ownership.ts';
+import { forEachLimit } from './pool.ts';
+import { VectorState } from './state.ts';
+import { StoreAllocator } from './stores.ts';
+import type {
+  AttachFile, AttachRequest, AttachResult, AttachStats, VectorEvent, VectorLimits, VectorStats, VectorStoreManagerOptions,
+} from './types.ts';
+import { uploadFile, type UploadDeps } from './uploader.ts';
+import { ThrottleGate, sleep } from './upstream.ts';
+
+/** Every limit with its default (DEFAULTS holds the shared ones). */
+export function defaultVectorLimits(): VectorLimits {
+  return {
+    uploadConcurrencyStart: DEFAULTS.UPLOAD_CONCURRENCY_START,
+    uploadConcurrencyMin: DEFAULTS.UPLOAD_CONCURRENCY_MIN,
+    uploadConcurrencyMax: DEFAULTS.UPLOAD_CONCURRENCY_MAX,
+    uploadMaxAttempts: DEFAULTS.UPLOAD_MAX_ATTEMPTS,
+    uploadMaxRateLimitRetries: DEFAULTS.UPLOAD_MAX_RATE_LIMIT_RETRIES,
+    uploadRequestTimeoutMs: DEFAULTS.UPLOAD_REQUEST_TIMEOUT_MS,
+    uploadLeaseMs: DEFAULTS.UPLOAD_LEASE_MS,
+    readConcurrency: DEFAULTS.GATHER_CONCURRENCY,
+    batchMaxFiles: DEFAULTS.BATCH_MAX_FILES,
+    batchConcurrency: DEFAULTS.BATCH_CONCURRENCY,
+    batchPollIntervalMs: DEFAULTS.BATCH_POLL_INTERVAL_MS,
+    batchDeadlineMs: DEFAULTS.BATCH_DEADLINE_MS,
+    claimPollIntervalMs: 250,
+    storeLimit: DEFAULTS.STORE_LIMIT,
+    storeReserve: 1,
+    storeExpiresAfterDays: DEFAULTS.STORE_EXPIRES_AFTER_DAYS,
+    storeEvictMinIdleMs: DEFAULTS.STORE_EVICT_MIN_IDLE_MS,
+    cleanupRequestTimeoutMs: DEFAULTS.CLEANUP_REQUEST_TIMEOUT_MS,
+    retryBaseDelayMs: DEFAULTS.RETRY_BASE_DELAY_MS,
+    retryMaxDelayMs: DEFAULTS.RETRY_MAX_DELAY_MS,
+  };
+}
+
+/** Merges and validates limits; unknown keys and bad values fail at construction. */
+export function resolveVectorLimits(partial: Partial<VectorLimits> | undefined): VectorLimits {
+  const limits = defaultVectorLimits();
+  for (const [k, v] of Object.entries(partial ?? {})) {
+    if (!(k in limits)) throw new SbError(ErrorCode.CONFIG, `Unknown vector-store limit "${k}". Accepted: ${Object.keys(limits).join(', ')}.`);
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+      throw new SbError(ErrorCode.CONFIG, `Vector-store limit "${k}" must be a finite number >= 0; got ${String(v)}.`);
+    }
+    (limits as unknown as Record<string, number>)[k] = v;
+  }
+  const positive: Array<keyof VectorLimits> = ['uploadConcurrencyStart', 'uploadConcurrencyMin', 'uploadConcurrencyMax', 'uploadMaxAttempts',
+    'readConcurrency', 'batchMaxFiles', 'batchConcurrency', 'batchPollIntervalMs', 'batchDeadlineMs', 'claimPollIntervalMs',
+    'storeLimit', 'storeExpiresAfterDays', 'uploadLeaseMs', 'uploadRequestTimeoutMs', 'cleanupRequestTimeoutMs'];
+  for (const k of positive) {
+    if (!(limits[k] > 0)) throw new SbError(ErrorCode.CONFIG, `Vector-store limit "${k}" must be greater than 0; got ${limits[k]}.`);
+  }
+  if (limits.batchMaxFiles > 2000) throw new SbError(ErrorCode.CONFIG, `Vector-store limit "batchMaxFiles" must be at most 2000 (the provider's batch size); got ${limits.batchMaxFiles}.`);
+  const { uploadConcurrencyMin: min, uploadConcurrencyStart: start, uploadConcurrencyMax: max } = limits;
+  if (!(min <= start && start <= max)) {
+    throw new SbError(ErrorCode.CONFIG, `Upload concurrency needs uploadConcurrencyMin <= uploadConcurrencyStart <= uploadConcurrencyMax; got ${min}, ${start}, ${max}.`);
+  }
+  if (limits.storeReserve >= limits.storeLimit) throw new SbError(ErrorCode.CONFIG, `Vector-store limit "storeReserve" must be below "storeLimit"; got ${limits.storeReserve} and ${limits.storeLimit}.`);
+  return limits;
+}
+
+type Hashed = AttachFile & { sha256: string };
+
+interface Plan {
+  /** Already attached with this content. */
+  present: Set<string>;
+  /** relPath → file id of an existing upload to attach. */
+  reuse: Map<string, string>;
+  upload: Hashed[];
+  wait: Hashed[];
+  /** Old copies of changed files to detach from this store. */
+  replaced: Array<{ relPath: string; fileId: string }>;
+  owedFiles: number;
+}
+
+export class VectorStoreManager {
+  readonly #client: OpenAI;
+  readonly #db: Db;
+  readonly #state: VectorState;
+  readonly #instanceId: string;
+  readonly #limits: VectorLimits;
+  readonly #onEvent?: (e: VectorEvent) => void;
+  readonly #log: Logger;
+  readonly #limiter: AdaptiveConcurrency;
+  readonly #gate: ThrottleGate;
+  readonly #background = new Set<Promise<void>>();
+  #registered = false;
+
+  constructor(options: VectorStoreManagerOptions) {
+    if (options.serverName !== OWNER) {
+      throw new SbError(ErrorCode.CONFIG, `VectorStoreManager option "serverName" must be "${OWNER}"; got ${JSON.stringify(options.serverName)}.`);
+    }
+    if (!options.instanceId || options.instanceId.length > 128) {
+      throw new SbError(ErrorCode.CONFIG, 'VectorStoreManager option "instanceId" must be a non-empty string of at most 128 characters.');
+    }
+    this.#client = options.client;
+    this.#db = options.db;
+    this.#state = new VectorState(options.db);
+    this.#instanceId = options.instanceId;
+    this.#limits = resolveVectorLimits(options.limits);
+    this.#onEvent = options.onEvent;
+    this.#log = logger().child({ component: 'vector-store' });
+    this.#gate = new ThrottleGate(options.rateLimits);
+    this.#limiter = new AdaptiveConcurrency({
+      start: this.#limits.uploadConcurrencyStart,
+      min: this.#limits.uploadConcurrencyMin,
+      max: this.#limits.uploadConcurrencyMax,
+      onChange: (from, to, reason) => this.#emit({ type: 'concurrency_changed', from, to, reason }),
+    });
+  }
+
+  #emit(e: VectorEvent): void {
+    try { this.#onEvent?.(e); } catch (err) { this.#log.warn({ err }, 'vector event listener threw'); }
+  }
+
+  /** Diagnostics: cheap local reads only, safe to call while uploads run. */
+  stats(): VectorStats {
+    let stores = 0;
+    let files = 0;
+    let pendingDeletes = 0;
+    try {
+      stores = this.#state.countActiveStores();
+      files = this.#state.countReadyFiles();
+      pendingDeletes = this.#state.countPendingDeletes();
+    } catch { /* a locked database must not break diagnostics */ }
+    const until = this.#gate.until;
+    return {
+      stores, files, pendingDeletes,
+      uploadConcurrency: this.#limiter.level,
+      headroom: this.#limiter.headroom ?? null,
+      uploadsInFlight: this.#limiter.inFlight,
+      maxConcurrentUploads: this.#limiter.maxInFlight,
+      throttledUntil: until > Date.now() ? new Date(until).toISOString() : null,
+    };
+  }
+
+  /** Resolves once background cleanup started by earlier calls (batch cancels after an abort) has ended. */
+  async idle(): Promise<void> {
+    while (this.#background.size > 0) await Promise.allSettled([...this.#background]);
+  }
+
+  #runInBackground(work: () => Promise<void>): void {
+    const p = work().catch((err) => this.#log.warn({ err }, 'background vector-store cleanup failed'))
+      .finally(() => this.#background.delete(p));
+    this.#background.add(p);
+  }
+
+  async #register(signal: AbortSignal): Promise<void> {
+    const now = Date.now();
+    await withTransaction(this.#db, () => {
+      if (this.#registered) this.#state.touchInstance(this.#instanceId, now);
+      else this.#state.upsertInstance(this.#instanceId, process.pid, HOST, now);
+    }, signal);
+    this.#registered = true;
+  }
+
+  /**
+   * Attaches `files` to the session's store, creating it on first use. Files already
+   * uploaded with the same content and path (by this or another process sharing the
+   * state dir) are reused, never uploaded again.
+   *
+   * @example
+   *   const r = await manager.attachFiles({ sessionId, files, signal, onProgress });
+   *   // r.vectorStoreId goes into the file_search tool; r.failed is shown to the user.
+   */
+  async attachFiles(request: AttachRequest): Promise<AttachResult> {
+    const { sessionId, signal } = request;
+    const started = Date.now();
+    const total = request.files.length;
+    let done = 0;
+    const report = (message: string) => {
+      try { request.onProgress?.(done, total, message); } catch { /* a progress sink must not break the upload */ }
+    };
+    const stats: AttachStats & { activeUploads: number } = {
+      durationMs: 0, uploadRequests: 0, rateLimited: 0, attachRetries: 0, batches: 0, batchesCancelled: 0,
+      waitedForOthers: 0, replaced: 0, maxConcurrentUploads: 0, activeUploads: 0,
+    };
+    throwIfAborted(signal);
+    if (typeof sessionId !== 'string' || sessionId.length === 0) {
+      throw new SbError(ErrorCode.INVALID_ARGUMENT, 'attachFiles needs a non-empty sessionId.');
+    }
+    // One entry per path; a later duplicate wins.
+    const byPath = new Map<string, AttachFile>();
+    for (const f of request.files) byPath.set(f.relPath, { ...f });
+    const files = [...byPath.values()];
+    const failed = new Map<string, string>();
+    const owner = this.#instanceId;
+    const claimed = new Set<Hashed>();
+    let storeId: string | undefined;
+    let heartbeat: ReturnType<typeof setInterval> | undefined;
+
+    try {
+      await this.#register(signal);
+      report(`preparing ${files.length} files`);
+      const unreadable = await ensureHashes(files, this.#state, this.#limits.readConcurrency, signal);
+      for (const [rel, reason] of unreadable) failed.set(rel, reason);
+      const hashed = files.filter((f): f is Hashed => typeof f.sha256 === 'string' && !failed.has(f.relPath));
+
+      const allocator = new StoreAllocator({
+        client: this.#client, db: this.#db, state: this.#state, instanceId: owner, gate: this.#gate,
+        limits: this.#limits, log: this.#log, emit: (e) => this.#emit(e), report,
+      });
+      const store = await allocator.ensureSessionStore(sessionId, signal);
+      storeId = store.storeId;
+      const sid = storeId;
+
+      const plan = await withTransaction(this.#db, () => this.#plan(sid, hashed, claimed), signal);
+      if (plan.owedFiles > 0) this.#emit({ type: 'cleanup_owed', count: plan.owedFiles });
+      const reused = new Set<string>([...plan.present, ...plan.reuse.keys()]);
+      done = plan.present.size + plan.reuse.size;
+      let uploaded = 0;
+
+      // Keep our claims alive while uploads run (KI-14: another process waits on them).
+      heartbeat = setInterval(() => {
+        withTransaction(this.#db, () => this.#state.renewClaims(owner, Date.now() + this.#limits.uploadLeaseMs))
+          .catch((err) => this.#log.debug({ err }, 'claim renewal failed; retrying on the next beat'));
+      }, Math.max(50, Math.floor(this.#limits.uploadLeaseMs / 3)));
+      heartbeat.unref();
+
+      // ---- uploads -------------------------------------------------------------------
+      const uploadDeps: UploadDeps = {
+        client: this.#client, db: this.#db, state: this.#state, owner, limiter: this.#limiter, gate: this.#gate,
+        limits: this.#limits, report, counters: stats,
+        onThrottled: (ms) => this.#emit({ type: 'throttled', retryAfterMs: ms }),
+      };
+      const running = new Set<Promise<void>>();
+      const waiting = new Set<Hashed>(plan.wait);
+      const startUpload = (f: Hashed): void => {
+        const p = (async () => {
+          try {
+            const up = await uploadFile(uploadDeps, f, signal);
+            const kept = await withTransaction(this.#db, () => {
+              this.#state.journalDone(up.journalId);
+              if (!this.#state.markFileReady(f.sha256, f.relPath, owner, up.fileId)) {
+                // Our lease lapsed and someone else took the claim: theirs wins, ours is owed a delete.
+                oweFileDeletes(this.#state, [up.fileId], Date.now());
+                return false;
+              }
+              this.#state.setStoreFileId(sid, f.relPath, f.sha256, up.fileId, Date.now());
+              return true;
+            });
+            claimed.delete(f);
+            if (kept) {
+              uploaded++;
+              done++;
+              report(`uploaded ${done}/${total} files`);
+            } else {
+              waiting.add(f);
+            }
+          } catch (err) {
+            if (signal.aborted || isAbortError(err)) return;
+            claimed.delete(f);
+            failed.set(f.relPath, err instanceof Error ? err.message : String(err));
+            await withTransaction(this.#db, () => {
+              this.#state.releaseClaim(f.sha256, f.relPath, owner);
+              const freed = this.#state.dropPendingStoreFile(sid, f.relPath, f.sha256);
+              if (freed) oweFileDeletes(this.#state, [freed.file_id], Date.now());
+            }).catch((e) => this.#log.warn({ err: e }, 'could not record an upload failure'));
+          }
+        })().finally(() => running.delete(p));
+        running.add(p);
+      };
+      for (const f of plan.upload) startUpload(f);
+
+      // Files another call or process is uploading: wait for their claim to turn ready,
+      // or take it over once its lease lapses (the uploader died). A claim we lose while
+      // uploading comes back here too.
+      while (waiting.size > 0 || running.size > 0) {
+        if (waiting.size === 0) {
+          await Promise.race([...running]);
+          continue;
+        }
+        await sleep(this.#limits.claimPollIntervalMs, signal);
+        const resolved = await withTransaction(this.#db, () => {
+          const now = Date.now();
+          const out: Array<{ f: Hashed; fileId?: string }> = [];
+          for (const f of waiting) {
+            const row = this.#state.file(f.sha256, f.relPath);
+            if (row?.state === 'ready' && row.file_id) {
+              this.#state.setStoreFileId(sid, f.relPath, f.sha256, row.file_id, now);
+              out.push({ f, fileId: row.file_id });
+            } else if (!row || (row.lease_expires_at ?? 0) <= now) {
+              this.#state.claimFile(f.sha256, f.relPath, owner, f.size, now, this.#limits.uploadLeaseMs);
+              out.push({ f });
+            }
+          }
+          return out;
+        }, signal);
+        for (const r of resolved) {
+          waiting.delete(r.f);
+          if (r.fileId) {
+            stats.waitedForOthers++;
+            reused.add(r.f.relPath);
+            done++;
+            report(`uploaded ${done}/${total} files`);
+          } else {
+            claimed.add(r.f);
+            startUpload(r.f);
+          }
+        }
+      }
+      throwIfAborted(signal);
+      clearInterval(heartbeat);
+      heartbeat = undefined;
+
+      // ---- attach --------------------------------------------------------------------
+      const rows = this.#state.storeFiles(sid);
+      const wanted = new Set(hashed.map((f) => f.relPath));
+      const toAttach = rows.filter((r) => wanted.has(r.rel_path) && r.state === 'pending' && r.file_id !== null && !failed.has(r.rel_path));
+      const pathOf = new Map(toAttach.map((r) => [r.file_id!, r.rel_path]));
+      if (toAttach.length > 0) {
+        report(`attaching ${toAttach.length} files to the vector store`);
+        const outcome = await attachInBatches({
+          client: this.#client, gate: this.#gate, limits: this.#limits, report,
+          onHeadroom: (n) => this.#limiter.noteHeadroom(n),
+          background: (work) => this.#runInBackground(work),
+          onCancelled: (batchId, reason) => this.#emit({ type: 'batch_cancelled', batchId, reason }),
+          counters: stats,
+        }, sid, [...pathOf.keys()], signal);
+        await withTransaction(this.#db, () => {
+          const now = Date.now();
+          for (const id of outcome.attached) this.#state.setStoreFileAttached(sid, pathOf.get(id)!, id, now);
+        });
+        // A file that would not attach stays pending in the store's rows with its upload, so
+        // the next call retries the attach without uploading again.
+        for (const [id, reason] of outcome.failed) failed.set(pathOf.get(id)!, reason);
+      }
+
+      // ---- old copies ----------------------------------------------------------------
+      const vanished = await this.#vanishedPaths(sid, wanted, signal);
+      const detach = [...plan.replaced, ...vanished];
+      stats.replaced = detach.length;
+      if (detach.length > 0) await this.#detachNow(sid, detach, signal);
+
+      await withTransaction(this.#db, () => this.#state.markStoreCompleted(sid, Date.now()), signal);
+      const attached = hashed.map((f) => f.relPath).filter((p) => !failed.has(p));
+      stats.durationMs = Date.now() - started;
+      report(`attached ${attached.length}/${total} files`);
+      this.#log.info({ storeId: sid, attached: attached.length, failed: failed.size, uploaded, stats }, 'vector store ready');
+      return {
+        vectorStoreId: sid,
+        attached,
+        reused: attached.filter((p) => reused.has(p)),
+        failed: [...failed].map(([relPath, reason]) => ({ relPath, reason })),
+        uploaded,
+        stats: (({ activeUploads: _active, ...rest }) => rest)(stats),
+      };
+    } catch (err) {
+      if (signal.aborted) {
+        this.#log.info({ storeId, sessionId }, 'vector store upload cancelled');
+        throw this.#gate.abortError(signal);
+      }
+      throw err;
+    } finally {
+      if (heartbeat) clearInterval(heartbeat);
+      if (claimed.size > 0) {
+        // Give up claims we did not finish, so another call can take them at once
+        // instead of waiting for the lease to lapse. Partial uploads stay in the journal.
+        const left = [...claimed];
+        await withTransaction(this.#db, () => { for (const f of left) this.#state.releaseClaim(f.sha256, f.relPath, owner); })
+          .catch((err) => this.#log.warn({ err }, 'could not release upload claims; they lapse with their lease'));
+      }
+    }
+  }
+
+  /** Decides, in one transaction, what each file needs. Runs synchronously. */
+  #plan(storeId: string, files: Hashed[], claimed: Set<Hashed>): Plan {
+    const s = this.#state;
+    const now = Date.now();
+    const plan: Plan = { present: new Set(), reuse: new Map(), upload: [], wait: [], replaced: [], owedFiles: 0 };
+    const oldKeys: Array<{ sha256: string; relPath: string }> = [];
+    for (const f of files) {
+      const row = s.storeFile(storeId, f.relPath);
+      if (row && row.sha256 === f.sha256 && row.state === 'attached' && row.file_id) {
+        plan.present.add(f.relPath);
+        continue;
+      }
+      if (row && row.sha256 !== f.sha256) {
+        // KI-14: a changed file replaces its old copy in this store.
+        if (row.file_id) {
+          if (row.state === 'attached') plan.replaced.push({ relPath: f.relPath, fileId: row.file_id });
+          oldKeys.push({ sha256: row.sha256, relPath: row.rel_path });
+        }
+      }
+      const existing = s.file(f.sha256, f.relPath);
+      let fileId: string | null = null;
+      if (existing?.state === 'ready' && existing.file_id) {
+        fileId = existing.file_id;
+        plan.reuse.set(f.relPath, fileId);
+      } else if (existing?.state === 'uploading' && (existing.lease_expires_at ?? 0) > now) {
+        plan.wait.push(f);
+      } else {
+        s.claimFile(f.sha256, f.relPath, this.#instanceId, f.size, now, this.#limits.uploadLeaseMs);
+        claimed.add(f);
+        plan.upload.push(f);
+      }
+      s.putStoreFile(storeId, f.relPath, f.sha256, fileId, f.absPath, 'pending', now);
+    }
+    for (const r of plan.replaced) s.owe('store_file', r.fileId, storeId, now, now);
+    for (const k of oldKeys) {
+      const freed = s.takeIfUnreferenced(k.sha256, k.relPath);
+      if (freed) plan.owedFiles += oweFileDeletes(s, [freed.file_id], now);
+    }
+    return plan;
+  }
+
+  /** Store rows for paths not in this call whose file no longer exists (renamed or deleted). */
+  async #vanishedPaths(storeId: string, wanted: Set<string>, signal: AbortSignal): Promise<Array<{ relPath: string; fileId: string }>> {
+    const others = this.#state.storeFiles(storeId).filter((r) => !wanted.has(r.rel_path) && r.abs_path && r.file_id);
+    const gone: Array<{ relPath: string; fileId: string }> = [];
+    await forEachLimit(others, this.#limits.readConcurrency, signal, async (r) => {
+      try {
+        await stat(r.abs_path!);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') gone.push({ relPath: r.rel_path, fileId: r.file_id! });
+      }
+    });
+    throwIfAborted(signal);
+    if (gone.length === 0) return gone;
+    const owed = await withTransaction(this.#db, () => {
+      const now = Date.now();
+      let n = 0;
+      for (const g of gone) {
+        const row = this.#state.storeFile(storeId, g.relPath);
+        if (!row) continue;
+        this.#state.removeStoreFile(storeId, g.relPath);
+        this.#state.owe('store_file', g.fileId, storeId, now, now);
+        const freed = this.#state.takeIfUnreferenced(row.sha256, row.rel_path);
+        if (freed) n += oweFileDeletes(this.#state, [freed.file_id], now);
+      }
+      return n;
+    }, signal);
+    if (owed > 0) this.#emit({ type: 'cleanup_owed', count: owed });
+    return gone;
+  }
+
+  /**
+   * Removes old copies from the store now, so the model does not search stale content.
+   * Each detach has its own short deadline; a failure stays owed to the janitor (KI-02).
+   */
+  async #detachNow(storeId: string, items: Array<{ relPath: string; fileId: string }>, signal: AbortSignal): Promise<void> {
+    const deps: CleanupDeps = { client: this.#client, db: this.#db, state: this.#state, timeoutMs: this.#limits.cleanupRequestTimeoutMs };
+    await forEachLimit(items, this.#limits.batchConcurrency, signal, async (it) => {
+      await runOwedDelete(deps, 'store_file', it.fileId, storeId,
+        { baseMs: DEFAULTS.JANITOR_RETRY_BASE_MS, maxAttempts: DEFAULTS.JANITOR_DELETE_MAX_ATTEMPTS }, signal);
+    });
+    if (signal.aborted) throw abortReasonToError(signal.reason);
+  }
+}
