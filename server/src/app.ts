@@ -20,6 +20,7 @@ import { InflightRegistry } from './runtime/inflight.ts';
 import { LoopMonitor, type LoopStats } from './runtime/loop-monitor.ts';
 import { logger, type Logger } from './logging/logger.ts';
 import { registerSecret } from './logging/redact.ts';
+import { ErrorCode, SbError } from './errors.ts';
 
 /** What the vector-store layer offers the call flow (OpenAI overflow). */
 export interface OverflowAttacher {
@@ -74,6 +75,21 @@ export interface App {
   modelByTool(tool: string): ModelEntry | undefined;
 }
 
+/**
+ * Stops an App: no new work, jobs handed off (their rows stay 'running' for the next
+ * process), in-flight calls aborted, services closed — all within `deadlineMs`.
+ */
+export async function stopApp(app: App, handOff: (ms: number) => Promise<void>, deadlineMs: number): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  const left = () => Math.max(100, deadline - Date.now());
+  if (!app.lifetime.signal.aborted) {
+    app.lifetime.abort(new SbError(ErrorCode.SHUTTING_DOWN, 'The server is shutting down. Try again when it is back.'));
+  }
+  await handOff(left()).catch(() => {});
+  await app.services.close?.().catch(() => {});
+  app.loop.close();
+}
+
 export interface CreateAppOptions {
   db?: Db;
   resilience?: ResilienceOptions;
@@ -96,7 +112,7 @@ export function createApp(config: ServerConfig, options: CreateAppOptions = {}):
       ...options.resilience,
     });
   }
-  const openai = new OpenAIResponsesProvider({ clients, resilience: resilience.openai, defects });
+  const openai = new OpenAIResponsesProvider({ clients, resilience: resilience.openai, defects, timeScale: config.timeScale });
   const providers: Record<ProviderId, ChatProvider> = {
     openai,
     xai: new ChatCompletionsProvider({ provider: 'xai', clients, resilience: resilience.xai, defects }),

@@ -11,7 +11,7 @@ import { DEFAULTS } from './config/defaults.ts';
 import { ErrorCode, SbError, isSbError } from './errors.ts';
 import { createLogger, flushLogs, setLogger } from './logging/logger.ts';
 import { startTelemetry, recordToolDuration } from './telemetry/index.ts';
-import { createApp } from './app.ts';
+import { createApp, stopApp } from './app.ts';
 import { startServices } from './services.ts';
 import { createServer, SERVER_VERSION } from './mcp/create-server.ts';
 import { serveHttp } from './transport/http.ts';
@@ -82,11 +82,9 @@ async function main(argv: string[]): Promise<void> {
     // Backstop: whatever hangs, the process ends shortly after the grace period.
     setTimeout(() => process.exit(0), DEFAULTS.SHUTDOWN_GRACE_MS + 2_000);
     log.info({ why, inflight: app.inflight.size }, 'shutting down');
-    app.lifetime.abort(new SbError(ErrorCode.SHUTTING_DOWN, 'The server is shutting down. Try again when it is back.'));
     const left = () => Math.max(100, deadline - Date.now());
-    await handOff(left()).catch(() => {});
+    await stopApp(app, handOff, left());
     await closeTransport().catch(() => {});
-    await app.services.close?.().catch(() => {});
     await telemetry.shutdown(left()).catch(() => {});
     try { app.db.close(); } catch { /* already closed */ }
     flushLogs();

@@ -26,6 +26,11 @@ export interface ServerConfig {
   memoryEnabled: boolean;
   /** Calls whose deadline is at least this long use OpenAI background mode. */
   backgroundThresholdMs: number;
+  /**
+   * Multiplies the server's internal intervals (progress heartbeat, background polling,
+   * janitor). 1 in production; the chaos harness compresses time with e.g. 0.1.
+   */
+  timeScale: number;
   /** Test-only fault switches (SECOND_BRAIN_TEST_DEFECTS=a,b) that reintroduce known defects to prove scenarios bite. */
   testDefects: ReadonlySet<string>;
 }
@@ -38,6 +43,14 @@ function bool(env: NodeJS.ProcessEnv, name: string, dflt: boolean): boolean {
   if (/^(1|true|yes|on)$/i.test(v)) return true;
   if (/^(0|false|no|off)$/i.test(v)) return false;
   throw new SbError(ErrorCode.CONFIG, `${name}="${v}" is not a boolean. Use true or false.`);
+}
+
+function positiveNumber(env: NodeJS.ProcessEnv, name: string, dflt: number): number {
+  const v = env[name];
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0 || n > 1) throw new SbError(ErrorCode.CONFIG, `${name}="${v}" is not a number in (0, 1]. Use e.g. 0.1.`);
+  return n;
 }
 
 /** Reads the whole configuration. Throws SB_ERR_CONFIG on invalid settings; a missing API key is not an error. */
@@ -67,6 +80,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     catalogue: loadCatalogue(env.SECOND_BRAIN_MODELS || undefined),
     memoryEnabled: bool(env, 'SECOND_BRAIN_MEMORY', true),
     backgroundThresholdMs: DEFAULTS.BACKGROUND_THRESHOLD_MS,
+    timeScale: positiveNumber(env, 'SECOND_BRAIN_TIME_SCALE', 1),
     testDefects: new Set((env.SECOND_BRAIN_TEST_DEFECTS || '').split(',').map((s) => s.trim()).filter(Boolean)),
   };
 }

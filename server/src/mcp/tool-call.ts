@@ -7,6 +7,7 @@ import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/proto
 import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { App } from '../app.ts';
 import { ErrorCode, isAbortError, toSbError } from '../errors.ts';
+import { DEFAULTS } from '../config/defaults.ts';
 import type { InflightCall } from '../runtime/inflight.ts';
 import {
   ATTR_GEN_AI_OPERATION_NAME, ATTR_GEN_AI_TOOL_NAME, ATTR_JSONRPC_REQUEST_ID, ATTR_MCP_METHOD_NAME,
@@ -56,7 +57,7 @@ export async function runTool(
   const started = performance.now();
   const call = app.inflight.start(tool, { requestId: extra.requestId });
   const meta = extra._meta as Record<string, unknown> | undefined;
-  const progress = createProgress(meta?.progressToken as string | number | undefined, { sendNotification: (n) => extra.sendNotification(n) });
+  const progress = createProgress(meta?.progressToken as string | number | undefined, { sendNotification: (n) => extra.sendNotification(n) }, undefined, DEFAULTS.PROGRESS_INTERVAL_MS * app.config.timeScale);
   let errorType: string | undefined;
   try {
     return await withSpan(`tools/call ${tool}`, {

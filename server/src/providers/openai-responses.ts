@@ -29,6 +29,8 @@ export interface OpenAIResponsesDeps {
   resilience: ProviderResilience;
   /** Test-only defect switches: 'poll-ignores-signal', 'no-upstream-cancel'. */
   defects?: ReadonlySet<string>;
+  /** Multiplies the polling intervals (chaos runs compress time). Default 1. */
+  timeScale?: number;
 }
 
 /** Text of a Responses API result, from output message items (output_text is an SDK convenience that is not always set). */
@@ -81,7 +83,7 @@ export class OpenAIResponsesProvider implements ChatProvider {
       try {
         created = await this.#create(client, this.buildParams(req), env, span);
       } catch (err) {
-        if (err instanceof NotFoundError && req.previousResponseId) {
+        if (req.previousResponseId && (err instanceof NotFoundError || (err as { cause?: unknown })?.cause instanceof NotFoundError)) {
           throw new SbError(ErrorCode.PREVIOUS_RESPONSE_NOT_FOUND,
             `The previous response ${req.previousResponseId} is no longer known to openai.`, { provider: 'openai', status: 404, cause: err });
         }
@@ -117,7 +119,8 @@ export class OpenAIResponsesProvider implements ChatProvider {
     env.setPhase('poll');
     const startedAt = Date.now();
     let status = start.status ?? 'queued';
-    let interval: number = DEFAULTS.POLL_INITIAL_INTERVAL_MS;
+    const scale = this.#deps.timeScale ?? 1;
+    let interval: number = DEFAULTS.POLL_INITIAL_INTERVAL_MS * scale;
     try {
       for (;;) {
         const remaining = env.deadline - Date.now();
@@ -129,7 +132,7 @@ export class OpenAIResponsesProvider implements ChatProvider {
         env.progress(`${status} at openai for ${Math.round((Date.now() - startedAt) / 1000)} s`);
         // Defect switch for proving KI-03 scenarios: a poll sleep that ignores the signal.
         await sleep(Math.min(interval, remaining), ignoreSignal ? undefined : env.signal);
-        interval = Math.min(DEFAULTS.POLL_MAX_INTERVAL_MS, Math.round(interval * DEFAULTS.POLL_BACKOFF_FACTOR));
+        interval = Math.min(DEFAULTS.POLL_MAX_INTERVAL_MS * scale, Math.round(interval * DEFAULTS.POLL_BACKOFF_FACTOR));
         const r = await this.#deps.resilience.run(async (signal) => {
           const { data, response } = await client.responses.retrieve(start.id, undefined, { signal: ignoreSignal ? undefined : signal }).withResponse();
           this.#deps.resilience.observeHeaders(response.headers);

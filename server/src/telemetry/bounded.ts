@@ -133,13 +133,13 @@ export class BoundedBatchLogRecordProcessor implements LogRecordProcessor {
 
   get queued(): number { return this.#queued; }
 
-  onEmit(record: ReadWriteLogRecord, context?: Context): void {
+  onEmit(record: ReadWriteLogRecord, _context?: Context): void {
     if (this.#queued >= this.#max) {
       this.#drops.logsQueueFull++;
       return;
     }
     this.#queued++;
-    this.#inner.onEmit(record, context);
+    this.#inner.onEmit(record);
   }
 
   forceFlush(): Promise<void> { return this.#inner.forceFlush(); }

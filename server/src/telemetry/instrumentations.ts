@@ -8,7 +8,9 @@
  * API keys cannot reach them; the URL is recorded with credential-looking query values
  * replaced (Gemini-style `?key=`), and every exported attribute is redacted again later.
  */
+import { readFileSync } from 'node:fs';
 import { createRequire, registerHooks } from 'node:module';
+import { join, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Span } from '@opentelemetry/api';
 import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
@@ -57,19 +59,12 @@ export function recordRateLimitResponseHeaders(span: Span, headers: ReadonlyArra
  * the result is identical; with a consistent install the redirect is never installed.
  */
 function loadUndiciInstrumentation(): typeof UndiciInstrumentationType {
+  type Module = { UndiciInstrumentation: typeof UndiciInstrumentationType };
   const entry = require.resolve('@opentelemetry/instrumentation-undici');
-  const fromUndici = createRequire(entry);
-  let needsRedirect = false;
-  try {
-    const base = createRequire(fromUndici.resolve('@opentelemetry/instrumentation'));
-    needsRedirect = typeof (base('@opentelemetry/api') as { logs?: unknown }).logs === 'undefined';
-  } catch {
-    needsRedirect = false;
-  }
-  if (!needsRedirect) return (require('@opentelemetry/instrumentation-undici') as { UndiciInstrumentation: typeof UndiciInstrumentationType }).UndiciInstrumentation;
+  if (!undiciSeesOldApi(entry)) return (require('@opentelemetry/instrumentation-undici') as Module).UndiciInstrumentation;
 
   const ownApi = pathToFileURL(require.resolve('@opentelemetry/api')).href;
-  const undiciRoot = pathToFileURL(entry.slice(0, entry.lastIndexOf('/dist/') + 1)).href;
+  const undiciRoot = pathToFileURL(entry.slice(0, entry.lastIndexOf(`${sep}dist${sep}`) + 1)).href;
   const hook = registerHooks({
     resolve(specifier, context, nextResolve) {
       if (specifier === '@opentelemetry/api' && context.parentURL?.startsWith(undiciRoot)) {
@@ -79,9 +74,28 @@ function loadUndiciInstrumentation(): typeof UndiciInstrumentationType {
     },
   });
   try {
-    return (require('@opentelemetry/instrumentation-undici') as { UndiciInstrumentation: typeof UndiciInstrumentationType }).UndiciInstrumentation;
+    return (require('@opentelemetry/instrumentation-undici') as Module).UndiciInstrumentation;
   } finally {
     hook.deregister();
+  }
+}
+
+/**
+ * Whether the @opentelemetry/api that instrumentation-undici's own @opentelemetry/instrumentation
+ * would load is older than 1.10. Resolved from that package's root directory and read from
+ * package.json, so neither the module nor a resolution from its dist/ files gets cached.
+ */
+function undiciSeesOldApi(undiciEntry: string): boolean {
+  try {
+    const instEntry = createRequire(undiciEntry).resolve('@opentelemetry/instrumentation');
+    const instRoot = instEntry.slice(0, instEntry.lastIndexOf(`${sep}dist${sep}`));
+    const apiEntry = createRequire(join(instRoot, 'package.json')).resolve('@opentelemetry/api');
+    const apiRoot = apiEntry.slice(0, apiEntry.lastIndexOf(`${sep}@opentelemetry${sep}api${sep}`) + `${sep}@opentelemetry${sep}api`.length);
+    const version = (JSON.parse(readFileSync(join(apiRoot, 'package.json'), 'utf8')) as { version: string }).version;
+    const [major, minor] = version.split('.').map(Number);
+    return major === 1 && minor! < 10;
+  } catch {
+    return false;
   }
 }
 
@@ -92,21 +106,23 @@ export interface Instrumentations {
 /** Creates, wires and enables both instrumentations. */
 export function enableInstrumentations(tracerProvider: TracerProvider | undefined, meterProvider: MeterProvider | undefined): Instrumentations {
   const UndiciInstrumentation = loadUndiciInstrumentation();
+  // Constructed enabled: undici reads `enabled` from its config on every request, so an
+  // instrumentation built disabled and enabled later would still skip every request.
   const undici = new UndiciInstrumentation({
-    enabled: false,
     startSpanHook: (request: UndiciRequest) => safeUrlAttributes(request.origin, request.path) ?? {},
     responseHook: (span: Span, { response }: { request: UndiciRequest; response: UndiciResponse }) => {
       recordRateLimitResponseHeaders(span, response.headers);
     },
   });
-  const runtime = new RuntimeNodeInstrumentation({ enabled: false, monitoringPrecision: 20 });
+  const runtime = new RuntimeNodeInstrumentation({ monitoringPrecision: 20 });
   for (const inst of [undici, runtime]) {
     if (tracerProvider) inst.setTracerProvider(tracerProvider);
     if (meterProvider) inst.setMeterProvider(meterProvider);
   }
-  // Undici also feeds http.client.request.duration, so it runs when either signal does.
-  if (tracerProvider || meterProvider) undici.enable();
-  if (meterProvider) runtime.enable();
+  // Runtime metrics without a MeterProvider would only cost; undici also feeds
+  // http.client.request.duration, so it stays on when either signal runs.
+  if (!meterProvider) runtime.disable();
+  if (!tracerProvider && !meterProvider) undici.disable();
   return {
     disable() {
       undici.disable();

@@ -14,7 +14,7 @@
  * count, a `second_brain.loop.blocked` event on every span open at the time, and a
  * `loop.blocked` span covering the stall, linked to those spans.
  */
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { monitorEventLoopDelay, type ELDHistogram } from 'node:perf_hooks';
 import { SpanKind, trace, type Link, type Span } from '@opentelemetry/api';
 import { DEFAULTS } from '../config/defaults.ts';
 import { ErrorCode, SbError } from '../errors.ts';
@@ -70,7 +70,7 @@ export class LoopWatchdog {
   /** How often the stall timer checks, ms: threshold/8, between 10 and 100. */
   readonly checkIntervalMs: number;
   readonly #o: LoopWatchdogOptions;
-  readonly #h: IntervalHistogram;
+  readonly #h: ELDHistogram;
   #previous: { p50_ms: number; p99_ms: number; max_ms: number } | undefined;
   #windowStart = 0;
   #timer: NodeJS.Timeout | undefined;

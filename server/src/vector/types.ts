@@ -110,7 +110,7 @@ export interface VectorStoreManagerOptions {
   rateLimits?: RateLimitBoard;
 }
 
-export interface VectorStats {
+export type VectorStats = {
   /** Active stores this state dir tracks. */
   stores: number;
   /** Uploaded file objects this state dir tracks. */
@@ -124,4 +124,4 @@ export interface VectorStats {
   uploadsInFlight: number;
   maxConcurrentUploads: number;
   throttledUntil: string | null;
-}
+};

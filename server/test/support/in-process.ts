@@ -12,7 +12,7 @@ import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { ListRootsRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { createFakeApi, type FakeApi, type FakeApiOptions } from '../../../harness/src/fake/index.ts';
 import { loadConfig } from '../../src/config/env.ts';
-import { createApp, type App } from '../../src/app.ts';
+import { createApp, stopApp, type App } from '../../src/app.ts';
 import { createServer, type SecondBrainServer } from '../../src/mcp/create-server.ts';
 import { createLogger } from '../../src/logging/logger.ts';
 import { startServices } from '../../src/services.ts';
@@ -94,11 +94,9 @@ export async function startRig(opts: RigOptions = {}): Promise<Rig> {
   async function closeServerOnly() {
     if (closed) return;
     closed = true;
-    app.lifetime.abort();
+    await stopApp(app, (ms) => sb.jobs.handOff(ms), 3_000);
     await client.close().catch(() => {});
     await sb.mcp.close().catch(() => {});
-    await app.services.close?.();
-    app.loop.close();
     app.db.close();
   }
   return rig;

@@ -1,0 +1,13 @@
+/**
+ * Vector stores for overflow files: the manager (request path) and the janitor
+ * (background cleanup). Everything exported here is public API.
+ */
+export { VectorStoreManager, defaultVectorLimits } from './manager.ts';
+export { Janitor } from './janitor.ts';
+export type { JanitorOptions, JanitorReport } from './janitor.ts';
+export type {
+  AttachFile, AttachRequest, AttachResult, AttachStats, ProgressFn, VectorEvent, VectorLimits, VectorStats,
+  VectorStoreManagerOptions,
+} from './types.ts';
+export type { RateLimitBoard } from './upstream.ts';
+export { VECTOR_SCHEMA_NAME } from './schema.ts';

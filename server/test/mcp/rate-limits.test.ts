@@ -1,0 +1,40 @@
+// KI-17: 429 with retry-after is honoured and the call recovers; a retry-after past the
+// deadline fails fast with a clear error.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startRig, textOf } from '../support/in-process.ts';
+
+test('429 with retry-after-ms: waits as told, reports "throttled, retrying", then succeeds', { timeout: 20_000 }, async () => {
+  const rig = await startRig({ fake: { faults: [{ route: 'responses.create', calls: [1, 2], fault: { type: 'rate-limit', retryAfterMs: 400 } }] } });
+  try {
+    const progress: string[] = [];
+    const r = await rig.call('chat_with_gpt41', { instructions: 'hi', session_id: 'rl' }, { onprogress: (p) => progress.push(p.message ?? '') });
+    assert.equal(r.isError, undefined, textOf(r));
+    const creates = rig.fake.journal.entries().filter((e) => e.route === 'responses.create');
+    assert.equal(creates.length, 3);
+    assert.ok(creates[1]!.startMs - creates[0]!.endMs! >= 380, 'waited the retry-after');
+    assert.ok(progress.some((m) => /throttled by openai, retrying in \d+ s/.test(m)), progress.join('|'));
+    const d = (await rig.call('server_diagnostics', {})).structuredContent as any;
+    assert.equal(d.providers.openai.rate_limited, 2);
+  } finally {
+    await rig.close();
+  }
+});
+
+test('retry-after beyond the deadline: a fast, clear error instead of a hang', { timeout: 20_000 }, async () => {
+  const rig = await startRig({
+    fake: { faults: [{ route: 'chat.gemini', fault: { type: 'rate-limit', retryAfterS: 120 } }] },
+    models: { 'gemini-2.5-pro': { timeout_s: 10 } },
+  });
+  try {
+    const t0 = Date.now();
+    const r = await rig.call('chat_with_gemini25_pro', { instructions: 'hi', session_id: 'x' });
+    assert.ok(Date.now() - t0 < 1_000, `answered in ${Date.now() - t0} ms`);
+    assert.equal(r.isError, true);
+    assert.match(textOf(r), /rate limited by gemini until about \d\d:\d\d:\d\d \(retry-after 120 s\); try again later or use start_job/);
+    assert.equal((r.structuredContent as any).error.code, 'SB_ERR_RATE_LIMITED');
+    assert.equal(rig.fake.journal.entries().length, 1, 'no retry storm');
+  } finally {
+    await rig.close();
+  }
+});
