@@ -79,6 +79,8 @@ export interface PreparedContextStats {
   treeCondensed: boolean;
   /** Tokens of `promptText` (tree, delimiters and inline content), by the model's tokenizer family. */
   promptTokens: number;
+  /** Tokens of files sent earlier in the session (still in the conversation, so subtracted from the budget). */
+  alreadySentTokens: number;
 }
 
 export interface PreparedContext {
@@ -91,8 +93,8 @@ export interface PreparedContext {
   /** Files that did not fit (with `text`, `tokens` and `sha256`), for the vector store. */
   overflow: TokenizedFile[];
   skipped: SkippedEntry[];
-  /** Files this session already received unchanged; listed in the tree, not resent. */
-  alreadySent: GatheredFile[];
+  /** Files this session already received unchanged (with the tokens recorded then); listed in the tree, not resent. */
+  alreadySent: TokenizedFile[];
   stats: PreparedContextStats;
 }
 
@@ -124,9 +126,9 @@ export async function prepareContext(opts: PrepareContextOptions): Promise<Prepa
   });
   const files = gathered.files;
 
-  const { toSend, alreadySent } = opts.sessionId !== undefined
+  const { toSend, alreadySent, alreadySentTokens } = opts.sessionId !== undefined
     ? await filterUnchanged(opts.db!, opts.sessionId, files, signal)
-    : { toSend: [...files], alreadySent: [] as GatheredFile[] };
+    : { toSend: [...files], alreadySent: [] as TokenizedFile[], alreadySentTokens: 0 };
 
   // Count and hash in one pass: hashes feed sent-file tracking and the vector store's dedup
   // key (KI-14), and computing them here keeps sha256 of megabytes off the event loop.
@@ -157,8 +159,10 @@ export async function prepareContext(opts: PrepareContextOptions): Promise<Prepa
   let treeTokens = treeCondensed ? (await countTokens([render(placeholder)], family, signal))[0]! : fullTreeTokens!;
 
   const costed = tokenized.map((f) => ({ file: f, relPath: f.relPath, priority: f.priority, tokens: f.tokens + delimiterTokens(f.relPath) }));
+  // Files sent earlier in the session are still in the conversation, so they take room too.
   const split = (reserveForTree: number) => splitBudget({
-    files: costed, contextWindow, fraction, reserveTokens, instructionsTokens: instructionsTokens! + reserveForTree + PROMPT_FRAME_TOKENS,
+    files: costed, contextWindow, fraction, reserveTokens,
+    instructionsTokens: instructionsTokens! + reserveForTree + PROMPT_FRAME_TOKENS + alreadySentTokens,
   });
   const marksFor = (s: ReturnType<typeof split>): TreeEntry[] => [
     ...alreadyEntries,
@@ -189,7 +193,7 @@ export async function prepareContext(opts: PrepareContextOptions): Promise<Prepa
   const elapsedMs = Math.round(performance.now() - started);
   const contextReport = buildContextReport({
     totalFiles: files.length, inlineFiles: inline.length, overflowFiles: overflow.length, overflowMode,
-    alreadySentFiles: alreadySent.length, inlineTokens: s.usedTokens, budgetTokens: s.budgetTokens, contextWindow,
+    alreadySentFiles: alreadySent.length, alreadySentTokens, inlineTokens: s.usedTokens, budgetTokens: s.budgetTokens, contextWindow,
     tokenizerFamily: family, overBudgetTokens: s.overBudgetTokens, treeCondensed, skipped: gathered.skipped,
     skippedTotal: gathered.stats.skipped, gitignored: gathered.stats.gitignored, elapsedMs,
   });
@@ -198,7 +202,7 @@ export async function prepareContext(opts: PrepareContextOptions): Promise<Prepa
     stats: {
       files: files.length, inlineTokens: s.usedTokens, overflowFiles: overflow.length, skipped: gathered.stats.skipped, elapsedMs,
       budgetTokens: s.budgetTokens, overBudgetTokens: s.overBudgetTokens, instructionsTokens: instructionsTokens!, treeTokens, treeCondensed,
-      promptTokens: treeTokens + PROMPT_FRAME_TOKENS + s.usedTokens,
+      promptTokens: treeTokens + PROMPT_FRAME_TOKENS + s.usedTokens, alreadySentTokens,
     },
   };
 }

@@ -9,7 +9,7 @@ test('the full tree lists every file with its mark, nested by directory', () => 
     { relPath: 'src/a.ts', mark: 'inline' }, { relPath: 'src/lib/x.ts', mark: 'already sent' }, { relPath: 'src-extra/y.ts', mark: 'inline' },
   ]);
   assert.equal(tree, [
-    'README.md [inline]', 'src/', '  a.ts [inline]', '  b.ts [vector store]', '  lib/', '    x.ts [already sent]', 'src-extra/', '  y.ts [inline]',
+    'README.md [inline]', 'src-extra/', '  y.ts [inline]', 'src/', '  a.ts [inline]', '  b.ts [vector store]', '  lib/', '    x.ts [already sent]',
   ].join('\n'));
 });
 
@@ -45,7 +45,7 @@ test('prompt: legend, delimited contents and the file_search instruction only wi
 
 test('context report: counts, tokens, over-budget note and skipped files with reasons', () => {
   const r = buildContextReport({
-    totalFiles: 12, inlineFiles: 5, overflowFiles: 6, overflowMode: 'vector-store', alreadySentFiles: 1,
+    totalFiles: 12, inlineFiles: 5, overflowFiles: 6, overflowMode: 'vector-store', alreadySentFiles: 1, alreadySentTokens: 300,
     inlineTokens: 52_310, budgetTokens: 161_000, contextWindow: 200_000, tokenizerFamily: 'o200k', overBudgetTokens: 1_200,
     treeCondensed: false, skipped: [{ path: '.env', reason: 'secret' }, { path: 'logo.png', reason: 'binary' }, { path: 'x.png', reason: 'binary' }],
     skippedTotal: 4, gitignored: 9, elapsedMs: 1234,

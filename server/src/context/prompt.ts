@@ -83,6 +83,7 @@ export interface ReportParts {
   overflowFiles: number;
   overflowMode: OverflowMode;
   alreadySentFiles: number;
+  alreadySentTokens: number;
   inlineTokens: number;
   budgetTokens: number;
   contextWindow: number;
@@ -102,7 +103,7 @@ export function buildContextReport(r: ReportParts): string {
   const lines: string[] = [];
   const parts = [`${n(r.inlineFiles)} inline`];
   if (r.overflowFiles > 0) parts.push(r.overflowMode === 'vector-store' ? `${n(r.overflowFiles)} in the vector store` : `${n(r.overflowFiles)} not sent (did not fit)`);
-  if (r.alreadySentFiles > 0) parts.push(`${n(r.alreadySentFiles)} already sent earlier and unchanged`);
+  if (r.alreadySentFiles > 0) parts.push(`${n(r.alreadySentFiles)} already sent earlier and unchanged (${n(r.alreadySentTokens)} tokens still in the conversation)`);
   lines.push(`Context: ${n(r.totalFiles)} file${r.totalFiles === 1 ? '' : 's'} in scope: ${parts.join(', ')}.`);
   lines.push(`Tokens: ${n(r.inlineTokens)} inline of a ${n(r.budgetTokens)}-token budget (context window ${n(r.contextWindow)}; ${r.tokenizerFamily === 'o200k' ? 'exact o200k counts' : 'estimated counts'}).`);
   if (r.overBudgetTokens > 0) lines.push(`Priority files exceed the budget by ${n(r.overBudgetTokens)} tokens; they were sent in full anyway. Narrow priority_context if the model rejects the request.`);

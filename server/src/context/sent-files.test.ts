@@ -29,7 +29,7 @@ test('a follow-up resends only files that changed', { timeout: 10_000 }, async (
   const first = [file('a.ts', 'alpha'), file('b.ts', 'beta'), file('c.ts', 'gamma')];
   const r1 = await filterUnchanged(db, 'S1', first, s);
   assert.deepEqual(names(r1.toSend), ['a.ts', 'b.ts', 'c.ts']);
-  await recordSent(db, 'S1', r1.toSend, s);
+  await recordSent(db, 'S1', r1.toSend.map((f, i) => Object.assign(f, { tokens: 10 * (i + 1) })), s);
 
   const second = [
     file('a.ts', 'alpha'),             // unchanged
@@ -40,6 +40,7 @@ test('a follow-up resends only files that changed', { timeout: 10_000 }, async (
   const r2 = await filterUnchanged(db, 'S1', second, s);
   assert.deepEqual(names(r2.alreadySent), ['a.ts', 'b.ts']);
   assert.deepEqual(names(r2.toSend), ['c.ts', 'd.ts']);
+  assert.equal(r2.alreadySentTokens, 10 + 20);
 
   // The touched file's new mtime was stored, so the next check needs no hash.
   const row = db.prepare('SELECT mtime_ms FROM context_sent_files WHERE session_id = ? AND path = ?').get('S1', '/repo/b.ts') as { mtime_ms: number };

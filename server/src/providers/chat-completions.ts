@@ -12,6 +12,7 @@ import {
   ATTR_GEN_AI_RESPONSE_ID, ATTR_GEN_AI_RESPONSE_MODEL, ATTR_GEN_AI_USAGE_INPUT_TOKENS, ATTR_GEN_AI_USAGE_OUTPUT_TOKENS,
   ATTR_SERVER_ADDRESS, GEN_AI_OPERATION, GEN_AI_PROVIDER,
 } from '../telemetry/semconv.ts';
+import { recordGenAiDuration, recordTokenUsage } from '../telemetry/metrics.ts';
 import { SpanKind, recordRateLimitHeaders, withSpan } from '../telemetry/spans.ts';
 import type { ProviderClients } from './clients.ts';
 import { retryEvent } from './openai-responses.ts';
@@ -61,12 +62,16 @@ export class ChatCompletionsProvider implements ChatProvider {
     }, async (span) => {
       env.setPhase('provider');
       const params = this.buildParams(req);
+      const t0 = performance.now();
       const data = await resilience.run(async (signal) => {
         const { data, response } = await client.chat.completions.create(params, { signal: ignoreSignal ? undefined : signal }).withResponse();
         recordRateLimitHeaders(span, response.headers);
         resilience.observeHeaders(response.headers);
         return data;
-      }, { signal: env.signal, deadline: env.deadline, progress: env.progress, what: `ask ${req.model.id}`, onRetry: (i) => retryEvent(span, i) });
+      }, { signal: env.signal, deadline: env.deadline, progress: env.progress, what: `ask ${req.model.id}`, onRetry: (i) => retryEvent(span, i) })
+        .catch((err) => { recordGenAiDuration(provider, req.model.api_model, (performance.now() - t0) / 1000, err instanceof SbError ? err.code : 'error'); throw err; });
+      recordGenAiDuration(provider, req.model.api_model, (performance.now() - t0) / 1000);
+      if (data.usage) recordTokenUsage(provider, req.model.api_model, { input: data.usage.prompt_tokens, output: data.usage.completion_tokens });
       const choice = data.choices?.[0];
       const text = choice?.message?.content;
       if (typeof text !== 'string') {

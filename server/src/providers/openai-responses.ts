@@ -17,6 +17,7 @@ import {
   ATTR_SERVER_ADDRESS, ATTR_SB_BACKGROUND, ATTR_SB_RESPONSE_STATUS, EVENT_SB_STATUS_CHANGE, EVENT_SB_RETRY,
   ATTR_SB_RETRY_ATTEMPT, ATTR_SB_RETRY_DELAY_MS, ATTR_SB_RETRY_AFTER_MS, GEN_AI_OPERATION, GEN_AI_PROVIDER,
 } from '../telemetry/semconv.ts';
+import { recordGenAiDuration, recordTokenUsage } from '../telemetry/metrics.ts';
 import { SpanKind, markCancelled, recordRateLimitHeaders, withSpan, type Span } from '../telemetry/spans.ts';
 import type { ProviderClients } from './clients.ts';
 import type { CallEnv, ChatProvider, ChatRequest, ChatResult } from './types.ts';
@@ -78,6 +79,21 @@ export class OpenAIResponsesProvider implements ChatProvider {
         [ATTR_SB_BACKGROUND]: req.background,
       },
     }, async (span) => {
+      const t0 = performance.now();
+      try {
+        const r = await this.#chatInSpan(client, req, env, span);
+        recordGenAiDuration('openai', req.model.api_model, (performance.now() - t0) / 1000);
+        if (r.usage) recordTokenUsage('openai', req.model.api_model, { input: r.usage.input_tokens, output: r.usage.output_tokens });
+        return r;
+      } catch (err) {
+        recordGenAiDuration('openai', req.model.api_model, (performance.now() - t0) / 1000, err instanceof SbError ? err.code : 'error');
+        throw err;
+      }
+    });
+  }
+
+  async #chatInSpan(client: OpenAI, req: ChatRequest, env: CallEnv, span: Span): Promise<ChatResult> {
+    {
       env.setPhase('provider');
       let created: OpenAIResponse;
       try {
@@ -96,7 +112,7 @@ export class OpenAIResponsesProvider implements ChatProvider {
         final = await this.poll(created, env, span);
       }
       return finish(final, span, req.model.api_model);
-    });
+    }
   }
 
   async #create(client: OpenAI, params: ResponseCreateParamsNonStreaming, env: CallEnv, span: Span): Promise<OpenAIResponse> {

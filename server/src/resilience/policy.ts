@@ -19,6 +19,7 @@ import { ErrorCode, SbError, abortReasonToError, isAbortError, isSbError } from 
 import { fullJitter, sleepWithProgress } from './sleep.ts';
 import { parseRemainingRequests, parseRetryAfterMs } from './retry-after.ts';
 import type { SharedRateLimits } from '../state/rate-limits.ts';
+import { count429, countCircuitOpen, countRetry, setRateLimitHeadroom } from '../telemetry/metrics.ts';
 
 export interface AttemptInfo { attempt: number; delayMs: number; retryAfterMs?: number; status?: number; reason: string }
 
@@ -105,7 +106,7 @@ export class ProviderResilience {
       halfOpenAfter: this.#opts.halfOpenAfterMs,
       breaker: new ConsecutiveBreaker(this.#opts.consecutiveFailures),
     });
-    this.#breaker.onBreak(() => { this.#openedAt = Date.now(); this.#opts.onCircuitChange?.('open'); });
+    this.#breaker.onBreak(() => { this.#openedAt = Date.now(); countCircuitOpen(provider); this.#opts.onCircuitChange?.('open'); });
     this.#breaker.onHalfOpen(() => this.#opts.onCircuitChange?.('half_open'));
     this.#breaker.onReset(() => { this.#openedAt = undefined; this.#opts.onCircuitChange?.('closed'); });
   }
@@ -115,6 +116,7 @@ export class ProviderResilience {
     const remaining = parseRemainingRequests(headers);
     if (remaining !== undefined) {
       this.#remaining = remaining;
+      setRateLimitHeadroom(this.provider, remaining);
       this.#opts.shared?.headroom(this.provider, remaining);
     }
   }
@@ -179,6 +181,7 @@ export class ProviderResilience {
         const retryAfterMs = this.#opts.ignoreRetryAfter ? undefined : parseRetryAfterMs(c.headers);
         if (c.rateLimited) {
           this.#rateLimited++;
+          count429(this.provider);
           if (retryAfterMs !== undefined) {
             this.#lastRetryAfterMs = retryAfterMs;
             this.#localThrottleUntil = Math.max(this.#localThrottleUntil, Date.now() + retryAfterMs);
@@ -195,6 +198,7 @@ export class ProviderResilience {
           throw toUpstreamError(this.provider, what, err, 'the next retry would end after the call deadline');
         }
         this.#retries++;
+        countRetry(this.provider);
         opts.onRetry?.({ attempt: attempt + 1, delayMs, retryAfterMs, status: c.status, reason: c.status ? `HTTP ${c.status}` : 'connection error' });
         await sleepWithProgress(delayMs, opts.signal, opts.progress, (r) =>
           c.rateLimited ? `throttled by ${this.provider}, retrying in ${Math.ceil(r / 1000)} s` : `${this.provider} ${c.status ? `answered ${c.status}` : 'connection failed'}, retrying in ${Math.ceil(r / 1000)} s`);

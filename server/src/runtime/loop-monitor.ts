@@ -2,7 +2,9 @@
  * A cheap event-loop delay monitor for server_diagnostics when no telemetry watchdog runs.
  * monitorEventLoopDelay samples in libuv at the given resolution with negligible overhead.
  */
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+
+type IntervalHistogram = ReturnType<typeof monitorEventLoopDelay>;
 
 export interface LoopStats { p50_ms: number; p99_ms: number; max_ms: number; stalls?: number; [k: string]: unknown }
 

@@ -39,8 +39,8 @@ export function safeUrlAttributes(origin: string, path: string): Record<string, 
   for (const name of [...url.searchParams.keys()]) {
     if (SECRET_QUERY_PARAM.test(name)) url.searchParams.set(name, '[redacted]');
   }
-  const full = redactUrl(url.toString());
-  return { [ATTR_URL_FULL]: full, [ATTR_URL_QUERY]: redactUrl(url.search) };
+  const readable = (s: string) => redactUrl(s.replaceAll('%5Bredacted%5D', '[redacted]'));
+  return { [ATTR_URL_FULL]: readable(url.toString()), [ATTR_URL_QUERY]: readable(url.search) };
 }
 
 /** Copies rate-limit headers from an undici response (flat [name, value, …] Buffers) onto the span. */

@@ -15,7 +15,9 @@ export type SlotOutcome =
   | { kind: 'ok'; latencyMs: number }
   | { kind: 'rate_limited' }
   | { kind: 'error' }
-  | { kind: 'aborted' };
+  | { kind: 'aborted' }
+  /** The slot was given back unused. */
+  | { kind: 'unused' };
 
 export type ReleaseSlot = (outcome: SlotOutcome) => void;
 

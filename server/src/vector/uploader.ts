@@ -41,7 +41,8 @@ type Attempt =
   | { kind: 'done'; value: UploadedFile }
   | { kind: 'rate_limited'; retryAfterMs: number | undefined; reason: string }
   | { kind: 'retry'; retryAfterMs: number | undefined; reason: string }
-  | { kind: 'fatal'; reason: string };
+  | { kind: 'fatal'; reason: string }
+  | { kind: 'gated' };
 
 function httpReason(f: ReturnType<typeof classifyFailure>): string {
   return f.status ? `HTTP ${f.status}${f.code ? ` ${f.code}` : ''}: ${f.message}` : f.message;
@@ -49,6 +50,11 @@ function httpReason(f: ReturnType<typeof classifyFailure>): string {
 
 async function attemptOnce(deps: UploadDeps, file: AttachFile & { sha256: string }, signal: AbortSignal): Promise<Attempt> {
   const release = await deps.limiter.acquire(signal);
+  // A 429 may have closed the gate while this upload queued for its slot (KI-17).
+  if (deps.gate.remainingMs() > 0) {
+    release({ kind: 'unused' });
+    return { kind: 'gated' };
+  }
   let outcome: SlotOutcome = { kind: 'error' };
   let journalId: number | undefined;
   const c = deps.counters;
@@ -116,6 +122,8 @@ export async function uploadFile(deps: UploadDeps, file: AttachFile & { sha256: 
     switch (a.kind) {
       case 'done':
         return a.value;
+      case 'gated':
+        continue;
       case 'fatal':
         throw new SbError(ErrorCode.UPLOAD_FAILED, a.reason);
       case 'rate_limited': {
