@@ -45,7 +45,7 @@ export interface MemoryService {
 export interface AppServices {
   vectorStores?: OverflowAttacher;
   memory?: MemoryService;
-  janitor?: { stop(): void; runOnce?(signal: AbortSignal): Promise<unknown> };
+  janitor?: { stop(): void | Promise<void>; kick?(delayMs?: number): void; runOnce?(signal: AbortSignal): Promise<unknown> };
   /** Event-loop figures (the telemetry watchdog's, when it runs). */
   loopStats?: () => LoopStats;
   /** Dropped telemetry counts. */

@@ -15,6 +15,7 @@ import {
   ATTR_SB_UPLOAD_FILES, ATTR_SB_UPLOAD_FAILED,
 } from '../telemetry/semconv.ts';
 import { withSpan } from '../telemetry/spans.ts';
+import { countUpload } from '../telemetry/metrics.ts';
 
 export interface ChatCallEnv {
   /** The client's cancel signal (MCP request signal, or a job's controller). */
@@ -117,6 +118,7 @@ export async function runChatCall(app: App, model: ModelEntry, args: ChatArgs, e
             onProgress: (_d: number, _t: number, message: string) => env.progress(message),
           });
           span.setAttribute(ATTR_SB_UPLOAD_FAILED, r.failed.length);
+          if (r.uploaded) countUpload(r.uploaded);
           return r;
         });
         vectorStoreId = up.vectorStoreId;

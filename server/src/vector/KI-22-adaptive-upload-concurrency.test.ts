@@ -13,8 +13,11 @@ test('KI-22: concurrency halves on a 429 burst, waits out retry-after, then grow
   const RETRY_AFTER_MS = 150;
   const f = startFake({
     account: { uploadLatencyMs: 25 },
-    // Calls 5–8 of the first wave of 8 are throttled.
-    faults: [{ route: 'files.create', calls: { from: 5, to: 8 }, fault: { type: 'rate-limit', retryAfterMs: RETRY_AFTER_MS } }],
+    faults: [
+      // Calls 1–4 of the first wave are slow, so they are still open when calls 5–8 are throttled.
+      { route: 'files.create', calls: { from: 1, to: 4 }, fault: { type: 'latency', ms: 100 } },
+      { route: 'files.create', calls: { from: 5, to: 8 }, fault: { type: 'rate-limit', retryAfterMs: RETRY_AFTER_MS } },
+    ],
   });
   const st = tempState();
   try {

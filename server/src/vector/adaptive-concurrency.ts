@@ -26,8 +26,10 @@ export interface AdaptiveConcurrencyOptions {
   start: number;
   min: number;
   max: number;
-  /** A success slower than this multiple of the baseline latency counts as congestion. Default 2.5. */
+  /** Recent latency above this multiple of the long-run latency counts as congestion. Default 2. */
   latencyFactor?: number;
+  /** ...and only when it is at least this many ms above it. Default 50 ms. */
+  latencyMinExcessMs?: number;
   /** Called when the integer level changes (diagnostics, events). */
   onChange?: (from: number, to: number, reason: 'increase' | 'rate_limited' | 'latency') => void;
 }
@@ -41,6 +43,7 @@ export class AdaptiveConcurrency {
   readonly min: number;
   readonly max: number;
   readonly #latencyFactor: number;
+  readonly #latencyMinExcessMs: number;
   readonly #onChange?: AdaptiveConcurrencyOptions['onChange'];
   #level: number;
   #inFlight = 0;
@@ -48,7 +51,8 @@ export class AdaptiveConcurrency {
   #waiters: Waiter[] = [];
   /** Slots acquired before this moment do not shrink the level again (one decrease per congestion event). */
   #lastDecreaseAt = 0;
-  #baselineMs: number | undefined;
+  #shortMs: number | undefined;
+  #longMs: number | undefined;
   #samples = 0;
   #headroom: number | undefined;
 
@@ -60,7 +64,8 @@ export class AdaptiveConcurrency {
     this.min = min;
     this.max = max;
     this.#level = start;
-    this.#latencyFactor = options.latencyFactor ?? 2.5;
+    this.#latencyFactor = options.latencyFactor ?? 2;
+    this.#latencyMinExcessMs = options.latencyMinExcessMs ?? 50;
     this.#onChange = options.onChange;
   }
 
@@ -136,11 +141,20 @@ export class AdaptiveConcurrency {
       case 'ok': {
         const ms = outcome.latencyMs;
         this.#samples++;
-        if (this.#baselineMs === undefined) { this.#baselineMs = ms; return; }
-        const congested = this.#samples > MIN_LATENCY_SAMPLES && ms > this.#baselineMs * this.#latencyFactor;
-        // The baseline follows fast samples quickly and slow ones slowly, so a lasting
-        // slowdown eventually becomes the new normal instead of pinning the level at min.
-        this.#baselineMs += (ms < this.#baselineMs ? 0.3 : 0.02) * (ms - this.#baselineMs);
+        if (this.#longMs === undefined || this.#shortMs === undefined) {
+          this.#longMs = ms;
+          this.#shortMs = ms;
+          return;
+        }
+        // Two averages: a recent one and a slow one. Congestion is the recent latency well
+        // above the long-run one, by a factor and by an absolute margin, so jitter of a few
+        // ms (or a busy event loop) does not read as the provider slowing down.
+        this.#shortMs += 0.3 * (ms - this.#shortMs);
+        const congested = this.#samples > MIN_LATENCY_SAMPLES &&
+          this.#shortMs > this.#longMs * this.#latencyFactor && this.#shortMs - this.#longMs > this.#latencyMinExcessMs;
+        // The long-run average follows slowly, so a lasting slowdown becomes the new normal
+        // instead of pinning the level at min.
+        this.#longMs += 0.02 * (ms - this.#longMs);
         if (congested) {
           if (acquiredAt >= this.#lastDecreaseAt) {
             this.#lastDecreaseAt = performance.now();

@@ -12,7 +12,7 @@
  *   aborted signal, with its own short deadline (KI-03).
  */
 import type OpenAI from 'openai';
-import type { VectorStoreFileBatch } from 'openai/resources/vector-stores/file-batches';
+import type { FileBatchCreateParams, VectorStoreFileBatch } from 'openai/resources/vector-stores/file-batches';
 import { abortReasonToError } from '../errors.ts';
 import { fullJitter } from '../resilience/sleep.ts';
 import { forEachLimit } from './pool.ts';
@@ -49,6 +49,20 @@ async function cancelBatch(deps: BatchDeps, storeId: string, batchId: string, pa
   } catch {
     // Best effort: the store's own expiry and the janitor's store cleanup are the backstop.
   }
+}
+
+/**
+ * The project-relative path goes along as a file attribute: file_search returns
+ * attributes with each hit, and upload names may lose their directories in transit.
+ */
+function batchBody(ids: string[], pathOf?: (fileId: string) => string | undefined): FileBatchCreateParams {
+  if (!pathOf) return { file_ids: ids };
+  return {
+    files: ids.map((id) => {
+      const path = pathOf(id);
+      return path ? { file_id: id, attributes: { path: path.slice(0, 512) } } : { file_id: id };
+    }),
+  };
 }
 
 type PollResult = { kind: 'final'; batch: VectorStoreFileBatch } | { kind: 'timeout' };
@@ -94,7 +108,9 @@ async function fileStatuses(deps: BatchDeps, storeId: string, batchId: string, s
 }
 
 /** Attaches one chunk of file ids, retrying failed files; never throws except on abort. */
-async function attachChunk(deps: BatchDeps, storeId: string, ids: string[], signal: AbortSignal, out: AttachOutcome): Promise<void> {
+async function attachChunk(
+  deps: BatchDeps, storeId: string, ids: string[], signal: AbortSignal, out: AttachOutcome, pathOf?: (fileId: string) => string | undefined,
+): Promise<void> {
   const { limits } = deps;
   let pending = ids;
   let lastReason = new Map<string, string>();
@@ -108,7 +124,7 @@ async function attachChunk(deps: BatchDeps, storeId: string, ids: string[], sign
     let batch: VectorStoreFileBatch;
     try {
       batch = await withRetry(
-        (s) => deps.client.vectorStores.fileBatches.create(storeId, { file_ids: pending }, { signal: s, maxRetries: 0 }),
+        (s) => deps.client.vectorStores.fileBatches.create(storeId, batchBody(pending, pathOf), { signal: s, maxRetries: 0 }),
         { signal, gate: deps.gate, attempts: limits.uploadMaxAttempts, baseDelayMs: limits.retryBaseDelayMs, maxDelayMs: limits.retryMaxDelayMs, report: deps.report, onHeadroom: deps.onHeadroom },
       );
     } catch (err) {
@@ -160,7 +176,7 @@ async function attachChunk(deps: BatchDeps, storeId: string, ids: string[], sign
       const s = statuses.get(id);
       if (s?.status === 'completed') { out.attached.add(id); continue; }
       if (timedOut) {
-        out.failed.set(id, `still processing after ${Math.round(limits.batchDeadlineMs / 1000)} s; the batch was cancelled`);
+        out.failed.set(id, `still processing after ${(limits.batchDeadlineMs / 1000).toFixed(limits.batchDeadlineMs < 10_000 ? 1 : 0)} s; the batch was cancelled`);
         continue;
       }
       next.push(id);
@@ -174,11 +190,11 @@ async function attachChunk(deps: BatchDeps, storeId: string, ids: string[], sign
 }
 
 /** Attaches `fileIds` to `storeId` in batches of `batchMaxFiles`, `batchConcurrency` at once. */
-export async function attachInBatches(deps: BatchDeps, storeId: string, fileIds: string[], signal: AbortSignal): Promise<AttachOutcome> {
+export async function attachInBatches(deps: BatchDeps, storeId: string, fileIds: string[], signal: AbortSignal, pathOf?: (fileId: string) => string | undefined): Promise<AttachOutcome> {
   const out: AttachOutcome = { attached: new Set(), failed: new Map() };
   const chunks: string[][] = [];
   for (let i = 0; i < fileIds.length; i += deps.limits.batchMaxFiles) chunks.push(fileIds.slice(i, i + deps.limits.batchMaxFiles));
-  const errors = await forEachLimit(chunks, deps.limits.batchConcurrency, signal, (chunk) => attachChunk(deps, storeId, chunk, signal, out));
+  const errors = await forEachLimit(chunks, deps.limits.batchConcurrency, signal, (chunk) => attachChunk(deps, storeId, chunk, signal, out, pathOf));
   if (signal.aborted) throw abortReasonToError(signal.reason);
   for (const e of errors) {
     for (const id of chunks[e.index]!) if (!out.attached.has(id)) out.failed.set(id, reasonOf(e.error));

@@ -334,7 +334,7 @@ export class VectorStoreManager {
           background: (work) => this.#runInBackground(work),
           onCancelled: (batchId, reason) => this.#emit({ type: 'batch_cancelled', batchId, reason }),
           counters: stats,
-        }, sid, [...pathOf.keys()], signal);
+        }, sid, [...pathOf.keys()], signal, (id) => pathOf.get(id));
         await withTransaction(this.#db, () => {
           const now = Date.now();
           for (const id of outcome.attached) this.#state.setStoreFileAttached(sid, pathOf.get(id)!, id, now);

@@ -1,0 +1,110 @@
+/**
+ * Provider-shaped error bodies. Every error the fake returns has the wire shape
+ * `{error: {message, type, param, code}}` that OpenAI, xAI's and Gemini's
+ * OpenAI-compatible endpoints use, so clients parse them exactly as they would in
+ * production.
+ */
+
+export interface ProviderErrorBody {
+  message: string;
+  type: string;
+  param: string | null;
+  code: string | null;
+}
+
+export interface ProviderError extends ProviderErrorBody {
+  status: number;
+}
+
+export function jsonResponse(body: unknown, status = 200, headers?: Record<string, string>): Response {
+  const text = JSON.stringify(body);
+  const h = new Headers(headers);
+  h.set('content-type', 'application/json');
+  h.set('content-length', String(Buffer.byteLength(text)));
+  return new Response(text, { status, headers: h });
+}
+
+export function errorResponse(error: ProviderError, headers?: Record<string, string>): Response {
+  const { status, ...body } = error;
+  return jsonResponse({ error: body }, status, headers);
+}
+
+export function invalidRequest(message: string, param: string | null = null, code: string | null = null): ProviderError {
+  return { status: 400, message, type: 'invalid_request_error', param, code };
+}
+
+export function notFound(message: string, param: string | null = null, code: string | null = null): ProviderError {
+  return { status: 404, message, type: 'invalid_request_error', param, code };
+}
+
+export function serverError(status = 500, message?: string): ProviderError {
+  return {
+    status,
+    message:
+      message ??
+      'The server had an error while processing your request. Sorry about that! You can retry your request, or contact us through our help center if the error persists.',
+    type: 'server_error',
+    param: null,
+    code: 'server_error',
+  };
+}
+
+export function missingApiKey(): ProviderError {
+  return {
+    status: 401,
+    message:
+      "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+    type: 'invalid_request_error',
+    param: null,
+    code: null,
+  };
+}
+
+export function rateLimited(message: string): ProviderError {
+  return { status: 429, message, type: 'requests', param: null, code: 'rate_limit_exceeded' };
+}
+
+export function insufficientQuota(): ProviderError {
+  return {
+    status: 429,
+    message:
+      'You exceeded your current quota, please check your plan and billing details. For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.',
+    type: 'insufficient_quota',
+    param: null,
+    code: 'insufficient_quota',
+  };
+}
+
+/** KI-13: the provider refuses a new vector store once the project holds `limit`. */
+export function storeLimitReached(limit: number): ProviderError {
+  return invalidRequest(
+    `You have reached the maximum number of vector stores allowed for this project (${limit}). Delete unused vector stores and try again.`,
+    null,
+    'vector_store_limit_exceeded',
+  );
+}
+
+/** KI-15: the provider no longer knows the response a follow-up points at. */
+export function previousResponseNotFound(id: string): ProviderError {
+  return notFound(`Previous response with id '${id}' not found.`, 'previous_response_id', 'previous_response_not_found');
+}
+
+/** Reads a JSON request body; `undefined` when it is absent or not JSON. */
+export async function readJsonBody(request: Request): Promise<Record<string, unknown> | undefined> {
+  try {
+    const text = await request.text();
+    if (!text) return undefined;
+    const parsed: unknown = JSON.parse(text);
+    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function invalidJsonBody(): ProviderError {
+  return invalidRequest(
+    "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)",
+    null,
+    null,
+  );
+}

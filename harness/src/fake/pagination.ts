@@ -1,0 +1,36 @@
+import { invalidParameter } from './context.ts';
+import { FAKE_DEFAULTS } from './defaults.ts';
+
+/**
+ * Cursor pagination as the OpenAI list endpoints do it: `limit` (1–100, default 20),
+ * `order` (`desc` by default), `after`/`before` item ids; the page carries `first_id`,
+ * `last_id` and `has_more`.
+ */
+export function paginate<T extends { id: string }>(itemsInCreationOrder: readonly T[], url: URL): Record<string, unknown> {
+  const q = url.searchParams;
+  const limit = q.has('limit') ? Number(q.get('limit')) : FAKE_DEFAULTS.LIST_LIMIT_DEFAULT;
+  if (!Number.isInteger(limit) || limit < 1 || limit > FAKE_DEFAULTS.LIST_LIMIT_MAX) {
+    throw invalidParameter('limit', `Invalid 'limit': integer between 1 and ${FAKE_DEFAULTS.LIST_LIMIT_MAX} expected, got '${q.get('limit')}'.`);
+  }
+  const order = q.get('order') ?? 'desc';
+  if (order !== 'asc' && order !== 'desc') throw invalidParameter('order', `Invalid 'order': expected 'asc' or 'desc', got '${order}'.`);
+  let items = order === 'asc' ? [...itemsInCreationOrder] : [...itemsInCreationOrder].reverse();
+  const after = q.get('after');
+  if (after) {
+    const i = items.findIndex((item) => item.id === after);
+    items = i >= 0 ? items.slice(i + 1) : [];
+  }
+  const before = q.get('before');
+  if (before) {
+    const i = items.findIndex((item) => item.id === before);
+    items = i >= 0 ? items.slice(Math.max(0, i - limit), i) : [];
+  }
+  const page = items.slice(0, limit);
+  return {
+    object: 'list',
+    data: page,
+    first_id: page[0]?.id ?? null,
+    last_id: page.at(-1)?.id ?? null,
+    has_more: items.length > page.length,
+  };
+}

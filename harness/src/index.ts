@@ -1,0 +1,71 @@
+/**
+ * Public entry point of the harness. Every export here is public API.
+ */
+export {
+  createFakeApi,
+  createManualClock,
+  systemClock,
+  ROUTE_IDS,
+  DEFAULT_BASE_URLS,
+  LOOPBACK_PREFIXES,
+  PROVIDER_NAMES,
+  UPLOAD_ROUTES,
+  DEFAULT_ACCOUNT_LIMITS,
+  DEFAULT_DEGRADED_MULTIPLIER,
+  DEFAULT_JOURNAL_LIMIT,
+  FAKE_DEFAULTS,
+  MARKER_PATTERN,
+  formatResetDuration,
+  fakeConfigFromEnv,
+  parseFakeConfig,
+  handleControlRequest,
+} from './fake/index.ts';
+export type {
+  FakeApi,
+  FakeApiOptions,
+  FakeSettings,
+  FakeClock,
+  ManualClock,
+  RouteId,
+  RoutePattern,
+  ProviderName,
+  Fault,
+  FaultRule,
+  FaultType,
+  CallSelector,
+  LatencyDistribution,
+  FaultControl,
+  FaultRuleInfo,
+  AccountControl,
+  AccountLimits,
+  AccountOptions,
+  RateLimitState,
+  ThrottleMode,
+  ThrottleRequest,
+  ThrottleWindow,
+  Journal,
+  JournalEntry,
+  JournalEvent,
+  JournalListener,
+  FakeSeed,
+  SeedFile,
+  SeedResponse,
+  SeedVectorStore,
+  BackgroundSchedule,
+  FakeState,
+  FileBatchRecord,
+  FileRecord,
+  ResponseRecord,
+  ResponseStatus,
+  StateSnapshot,
+  VectorStoreFileRecord,
+  VectorStoreRecord,
+  ControlExtension,
+} from './fake/index.ts';
+export { startLoopbackFake } from './node/loopback.ts';
+export type { LoopbackFake, LoopbackOptions, ConnectionFaults, ConnectionStats } from './node/loopback.ts';
+export { startControlServer } from './node/control-server.ts';
+export type { ControlServer } from './node/control-server.ts';
+export { startPreloadedFake, PRELOADED_FAKE_KEY } from './node/preload-setup.ts';
+export type { PreloadedFake } from './node/preload-setup.ts';
+export { runFakeOpenAiCli } from './node/fake-openai-cli.ts';

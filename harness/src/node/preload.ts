@@ -1,0 +1,17 @@
+/**
+ * In-process mode: load with `node --import <path>/harness/src/node/preload.ts` to
+ * answer every request to the fake base URLs (`http://openai.fake/v1`, …) inside the
+ * process under test, with msw's `setupServer`. Other traffic (OTLP on loopback, …)
+ * passes through untouched.
+ *
+ * Environment:
+ * - `SB_FAKE_CONFIG`: inline JSON/YAML config (see fake/config.ts), or
+ * - `SB_FAKE_CONFIG_FILE`: path of a JSON/YAML config file;
+ * - `SB_FAKE_CONTROL_FILE`: if set, a control server starts on 127.0.0.1 (ephemeral
+ *   port) and `{"port", "url", "pid"}` is written to this path once it listens.
+ *
+ * Writes nothing to stdout (it is the MCP channel of the process under test).
+ */
+import { startPreloadedFake } from './preload-setup.ts';
+
+await startPreloadedFake(process.env);

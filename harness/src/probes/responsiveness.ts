@@ -1,0 +1,57 @@
+import type { Evidence } from './evidence.ts';
+import { info, judged, percentile, round } from './measurement.ts';
+import type { Measurement } from './measurement.ts';
+
+/**
+ * The "responsive" rule: MCP `ping` round trips sampled all through the scenario stay
+ * under a bound (100 ms by default). A blocked event loop shows here first. The server's
+ * own event-loop figures from `server_diagnostics` are reported next to them.
+ */
+export interface ResponsivenessBounds {
+  /** Largest ping round trip allowed. Default < 100 ms. */
+  maxPingMs?: number;
+  /** p99 bound, when the scenario sets one. */
+  p99PingMs?: number;
+  /** Bound on the server-reported event-loop delay max, when the scenario sets one. */
+  serverLoopMaxMs?: number;
+  /** Why a bound differs from the common one (shown in the report). */
+  reason?: string;
+}
+
+export const DEFAULT_MAX_PING_MS = 100;
+/** Fewer samples than this means the scenario did not really measure responsiveness. */
+const MIN_SAMPLES = 3;
+
+export function responsivenessProbe(ev: Evidence, bounds: ResponsivenessBounds = {}): Measurement[] {
+  const rtts = ev.pings.map((p) => p.rttMs);
+  const note = bounds.reason;
+  const out: Measurement[] = [
+    judged('responsive', 'ping max', round(rtts.length ? Math.max(...rtts) : null), 'ms', { op: '<', value: bounds.maxPingMs ?? DEFAULT_MAX_PING_MS }, { ...(note ? { note } : {}) }),
+    bounds.p99PingMs !== undefined
+      ? judged('responsive', 'ping p99', round(percentile(rtts, 99)), 'ms', { op: '<', value: bounds.p99PingMs })
+      : info('responsive', 'ping p99', round(percentile(rtts, 99)), 'ms'),
+    info('responsive', 'ping p50', round(percentile(rtts, 50)), 'ms'),
+    judged('responsive', 'ping samples', ev.pings.length, 'count', { op: '>=', value: MIN_SAMPLES }),
+    judged('responsive', 'pings failed', ev.pings.filter((p) => p.failed).length, 'count', { op: '==', value: 0 }),
+  ];
+  const loop = lastEventLoop(ev);
+  if (loop) {
+    out.push(
+      bounds.serverLoopMaxMs !== undefined
+        ? judged('responsive', 'server event-loop max', round(loop.max_ms ?? null), 'ms', { op: '<', value: bounds.serverLoopMaxMs })
+        : info('responsive', 'server event-loop max', round(loop.max_ms ?? null), 'ms', 'as reported by server_diagnostics'),
+      info('responsive', 'server event-loop p99', round(loop.p99_ms ?? null), 'ms', 'as reported by server_diagnostics'),
+    );
+  } else {
+    out.push(info('responsive', 'server event-loop max', null, 'ms', 'server_diagnostics reported no event_loop figures'));
+  }
+  return out;
+}
+
+function lastEventLoop(ev: Evidence): { max_ms?: number; p99_ms?: number; p50_ms?: number } | null {
+  for (let i = ev.diagnostics.length - 1; i >= 0; i--) {
+    const loop = ev.diagnostics[i]!.data?.event_loop as { max_ms?: number; p99_ms?: number } | undefined;
+    if (loop && typeof loop === 'object') return loop;
+  }
+  return null;
+}
