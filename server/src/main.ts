@@ -29,8 +29,9 @@ Configuration is read from the environment; see the README.`;
 async function main(argv: string[]): Promise<void> {
   if (argv[0] === 'traces') {
     const { runTracesCli } = await import('./cli/traces.ts');
+    const { printLine } = await import('./cli/print.ts');
     const config = loadConfig();
-    const code = await runTracesCli(argv.slice(1), { home: config.home, out: (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`) });
+    const code = await runTracesCli(argv.slice(1), { home: config.home, out: printLine });
     process.exitCode = typeof code === 'number' ? code : 0;
     return;
   }

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { rateLimitHeaders, retryAfterHeaders } from './account.ts';
 import type { AdmitResult } from './account.ts';
 import { fullLength, shapedBody } from './body.ts';
@@ -31,7 +30,9 @@ export async function dispatch(runtime: FakeRuntime, def: RouteDefinition, reque
   const url = new URL(request.url);
   const key = apiKeyOf(request, url);
   const body = await readBody(request);
+  const requestId = runtime.state.ids.next('req_');
   const entry = journal.start({
+    requestId,
     route: def.route,
     provider: def.provider,
     method: request.method,
@@ -59,7 +60,7 @@ export async function dispatch(runtime: FakeRuntime, def: RouteDefinition, reque
   try {
     if (!key && runtime.settings.requireApiKey) {
       const error = missingApiKey();
-      return finishWith(errorResponse(error, baseHeaders()), error);
+      return finishWith(errorResponse(error, baseHeaders(requestId)), error);
     }
     const isUpload = UPLOAD_ROUTES.includes(def.route);
     const tokens = MODEL_ROUTES.has(def.route) ? Math.ceil(body.size / 4) : 0;
@@ -67,7 +68,7 @@ export async function dispatch(runtime: FakeRuntime, def: RouteDefinition, reque
     if (!admit.ok) {
       entry.throttled = admit.reason;
       const error = rateLimited(throttleMessage(admit, entry.model));
-      return finishWith(errorResponse(error, { ...baseHeaders(admit), ...retryAfterHeaders(admit.retryAfterMs) }), error);
+      return finishWith(errorResponse(error, { ...baseHeaders(requestId, admit), ...retryAfterHeaders(admit.retryAfterMs) }), error);
     }
 
     const faults = runtime.faults.select(def.route, { model: entry.model, fileName: entry.fileName, keyLast4: entry.keyLast4 ?? undefined });
@@ -80,7 +81,7 @@ export async function dispatch(runtime: FakeRuntime, def: RouteDefinition, reque
       return finishWith(Response.error());
     }
 
-    const replaced = replacementFor(faults, admit);
+    const replaced = replacementFor(faults, admit, requestId);
     if (replaced) return finishWith(replaced.response, replaced.error);
 
     const ctx: RouteContext = {
@@ -101,15 +102,15 @@ export async function dispatch(runtime: FakeRuntime, def: RouteDefinition, reque
       result = await def.handle(ctx);
     } catch (error) {
       if (!(error instanceof ProviderHttpError)) throw error;
-      return finishWith(errorResponse(error.error, baseHeaders(admit)), error.error);
+      return finishWith(errorResponse(error.error, baseHeaders(requestId, admit)), error.error);
     }
     const networkError = findFault(faults, 'network-error');
     if (networkError?.afterHandler) return finishWith(Response.error());
-    return finishWith(await shapeResult(runtime, result, faults, admit, request.signal, tracker));
+    return finishWith(await shapeResult(runtime, result, faults, admit, requestId, request.signal, tracker));
   } catch (error) {
     if (request.signal.aborted) return finishWith(Response.error());
     const failure = serverError(500, `The fake failed while handling the request: ${(error as Error)?.message ?? String(error)}`);
-    return finishWith(errorResponse(failure, baseHeaders()), failure);
+    return finishWith(errorResponse(failure, baseHeaders(requestId)), failure);
   }
 }
 
@@ -159,7 +160,7 @@ function latencyOf(faults: readonly SelectedFault[], baseMs: number, accountMult
   return total * multiplier;
 }
 
-function replacementFor(faults: readonly SelectedFault[], admit: Extract<AdmitResult, { ok: true }>): { response: Response; error?: ProviderError } | undefined {
+function replacementFor(faults: readonly SelectedFault[], admit: Extract<AdmitResult, { ok: true }>, requestId: string): { response: Response; error?: ProviderError } | undefined {
   for (const { fault } of faults) {
     switch (fault.type) {
       case 'network-error':
@@ -174,13 +175,13 @@ function replacementFor(faults: readonly SelectedFault[], admit: Extract<AdmitRe
           param: fault.param ?? null,
           code: fault.code === undefined ? (is5xx ? 'server_error' : null) : fault.code,
         };
-        return { response: errorResponse(error, baseHeaders(admit)), error };
+        return { response: errorResponse(error, baseHeaders(requestId, admit)), error };
       }
       case 'rate-limit': {
         const quota = fault.code === 'insufficient_quota';
         const error = quota ? insufficientQuota() : rateLimited('Rate limit reached for requests. Please try again later.');
         const retryMs = fault.retryAfterMs ?? (fault.retryAfterS !== undefined ? fault.retryAfterS * 1000 : 1000);
-        const headers: Record<string, string> = { ...baseHeaders(admit) };
+        const headers: Record<string, string> = { ...baseHeaders(requestId, admit) };
         headers['x-ratelimit-remaining-requests'] = '0';
         if (!quota) {
           const retry = retryAfterHeaders(retryMs);
@@ -190,7 +191,7 @@ function replacementFor(faults: readonly SelectedFault[], admit: Extract<AdmitRe
         return { response: errorResponse(error, headers), error };
       }
       case 'html': {
-        const headers = new Headers(baseHeaders(admit));
+        const headers = new Headers(baseHeaders(requestId, admit));
         headers.set('content-type', 'text/html');
         return { response: new Response(HTML_ERROR_PAGE, { status: fault.status ?? 200, headers }) };
       }
@@ -206,6 +207,7 @@ async function shapeResult(
   result: RouteResult,
   faults: readonly SelectedFault[],
   admit: Extract<AdmitResult, { ok: true }>,
+  requestId: string,
   signal: AbortSignal,
   tracker: AbortTracker,
 ): Promise<Response> {
@@ -213,7 +215,7 @@ async function shapeResult(
   const stall = findFault(faults, 'stall-after-headers');
   const drip = findFault(faults, 'drip');
   const truncate = findFault(faults, 'truncate');
-  const headers = new Headers(baseHeaders(admit));
+  const headers = new Headers(baseHeaders(requestId, admit));
   let status: number;
   let frames: string[];
   if (result instanceof Response) {
@@ -248,11 +250,8 @@ async function shapeResult(
   return new Response(stream, { status, headers });
 }
 
-function baseHeaders(admit?: AdmitResult): Record<string, string> {
-  const headers: Record<string, string> = {
-    'x-request-id': `req_${randomBytes(16).toString('hex')}`,
-    'openai-processing-ms': '1',
-  };
+function baseHeaders(requestId: string, admit?: AdmitResult): Record<string, string> {
+  const headers: Record<string, string> = { 'x-request-id': requestId, 'openai-processing-ms': '1' };
   if (admit) Object.assign(headers, rateLimitHeaders(admit.state));
   return headers;
 }

@@ -9,7 +9,7 @@ export interface IdFactory {
 }
 
 /** Prefixes the real APIs use. */
-export type IdPrefix = 'resp_' | 'msg_' | 'fs_' | 'fc_' | 'call_' | 'file-' | 'vs_' | 'vsfb_' | 'chatcmpl-';
+export type IdPrefix = 'resp_' | 'msg_' | 'fs_' | 'fc_' | 'call_' | 'file-' | 'vs_' | 'vsfb_' | 'chatcmpl-' | 'req_';
 
 const ID_HEX_LENGTH: Record<IdPrefix, number> = {
   'resp_': 48,
@@ -21,6 +21,7 @@ const ID_HEX_LENGTH: Record<IdPrefix, number> = {
   'vs_': 24,
   'vsfb_': 32,
   'chatcmpl-': 29,
+  'req_': 32,
 };
 
 export function createIdFactory(seed: number): IdFactory {

@@ -16,6 +16,7 @@ describe('journal', () => {
     assert.equal(a?.route, 'responses.create');
     assert.equal(a?.path, '/responses');
     assert.equal(a?.keyLast4, 'abcd');
+    assert.equal(a?.requestId, first._request_id);
     assert.ok(!JSON.stringify(fake.journal.entries()).includes('secret'), 'never the whole key');
     assert.equal(b?.previousResponseId, first.id);
     assert.equal(b?.background, true);
@@ -39,9 +40,9 @@ describe('journal', () => {
     // "Cancel when the third upload started."
     void fake.journal.waitFor((e) => e.route === 'files.create' && e.routeCall === 3, 2_000).then(() => controller.abort());
     const results = await Promise.allSettled(
-      [1, 2, 3, 4].map(async (i) => {
-        await new Promise((r) => setTimeout(r, i * 50));
-        return client.files.create({ file: new File(['x'], `f${i}.txt`), purpose: 'assistants' }, { signal: controller.signal });
+      [0, 30, 60, 300].map(async (startAfterMs, i) => {
+        await new Promise((r) => setTimeout(r, startAfterMs));
+        return client.files.create({ file: new File(['x'], `f${i + 1}.txt`), purpose: 'assistants' }, { signal: controller.signal });
       }),
     );
     assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected', 'rejected', 'rejected']);
@@ -57,7 +58,7 @@ describe('journal', () => {
       throw new Error('listener bug');
     });
     for (let i = 0; i < 5; i++) {
-      journal.start({ route: 'files.list', provider: 'openai', method: 'GET', path: '/files', routeCall: i + 1, startMs: i, startWallMs: i, keyLast4: null, call: null });
+      journal.start({ requestId: `req_${i}`, route: 'files.list', provider: 'openai', method: 'GET', path: '/files', routeCall: i + 1, startMs: i, startWallMs: i, keyLast4: null, call: null });
     }
     assert.deepEqual(journal.entries().map((e) => e.id), [4, 5]);
     assert.equal(journal.dropped, 3);

@@ -11,6 +11,8 @@ import type { ProviderName, RouteId } from './routes.ts';
 export interface JournalEntry {
   /** 1-based, in arrival order. */
   id: number;
+  /** The `x-request-id` header sent back (the SDK exposes it as `_request_id`). */
+  requestId: string;
   route: RouteId;
   provider: ProviderName;
   method: string;

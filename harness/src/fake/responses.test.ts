@@ -151,6 +151,9 @@ describe('responses', () => {
     const fake = useFake();
     const res = await fetch(`${fake.baseUrls.openai}/responses`, { method: 'POST', body: JSON.stringify({ model: 'o3', input: 'x' }), headers: { 'content-type': 'application/json' } });
     assert.equal(res.status, 401);
+    const unknown = await fetch(`${fake.baseUrls.openai}/models`, { headers: { authorization: 'Bearer k' } });
+    assert.equal(unknown.status, 404);
+    assert.deepEqual(await unknown.json(), { error: { message: 'Invalid URL (GET /v1/models)', type: 'invalid_request_error', param: null, code: null } });
     await assert.rejects(sdk(fake).responses.create({ input: 'x' } as never), OpenAI.BadRequestError);
   });
 });

@@ -48,7 +48,7 @@ export async function startRig(opts: RigOptions = {}): Promise<Rig> {
   const shared = opts.sharedFake;
   const fake = shared?.fake ?? createFakeApi(opts.fake);
   const msw = shared?.msw ?? setupServer(...fake.handlers);
-  if (!shared) msw.listen({ onUnhandledRequest: 'bypass' });
+  if (!shared) msw.listen({ onUnhandledFrame: 'bypass' });
   const home = opts.home ?? mkdtempSync(join(tmpdir(), 'sb-rig-'));
   const env: Record<string, string> = {
     OPENAI_API_KEY: SENTINEL_KEY, OPENAI_BASE_URL: fake.baseUrls.openai,
