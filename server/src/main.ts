@@ -63,13 +63,13 @@ async function main(argv: string[]): Promise<void> {
     const h = await serveHttp(app, httpPort, { onToolEnd });
     process.stderr.write(`second-brain: MCP Streamable HTTP on http://127.0.0.1:${h.port}/mcp\n`);
     closeTransport = () => h.close();
-    handOff = async (ms) => { await Promise.all([...h.sessions.values()].map((s) => s.sb.jobs.handOff(ms))); };
+    handOff = async (ms) => { await Promise.all([...h.sessions.values()].map((s) => s.sb.handOff(ms))); };
   } else {
     const sb = createServer(app, { transport: 'pipe', connectionId: randomUUID(), onToolEnd });
     const transport = new StdioServerTransport();
     await sb.mcp.connect(transport);
     closeTransport = () => sb.mcp.close();
-    handOff = (ms) => sb.jobs.handOff(ms);
+    handOff = (ms) => sb.handOff(ms);
     process.stdin.once('end', () => void shutdown('stdin closed'));
     process.stdin.once('close', () => void shutdown('stdin closed'));
   }

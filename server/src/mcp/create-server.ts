@@ -12,11 +12,13 @@ import { PROVIDERS } from '../config/models.ts';
 import { runChatCall, contextAttributes, type ChatCallResult } from '../flow/chat-call.ts';
 import { JobRunner } from '../flow/jobs.ts';
 import { countProjectTokens } from '../context/index.ts';
+import { CancellableTaskStore, TASK_POLL_INTERVAL_MS, TASK_TTL_MS, keepDirectPathForPlainCalls } from './tasks.ts';
+import { describeArgsError } from '../flow/jobs.ts';
 import {
-  chatArgsShape, countTokensShape, historyShape, jobIdShape, listSessionsShape, startJobShape,
+  chatArgsSchema, chatArgsShape, type ChatArgs, countTokensShape, historyShape, jobIdShape, listSessionsShape, startJobShape,
 } from './args.ts';
 import { RootsCache } from './roots.ts';
-import { runTool, type ToolCallHooks, type TransportInfo } from './tool-call.ts';
+import { runTool, type Extra, type ToolCallHooks, type TransportInfo } from './tool-call.ts';
 
 export const SERVER_NAME = 'second-brain';
 export const SERVER_VERSION = '0.1.0';
@@ -31,6 +33,9 @@ export interface SecondBrainServer {
   mcp: McpServer;
   jobs: JobRunner;
   roots: RootsCache;
+  tasks: CancellableTaskStore;
+  /** Shutdown: hands jobs off, aborts running tasks and clears task timers, within `deadlineMs`. */
+  handOff(deadlineMs: number): Promise<void>;
 }
 
 function text(s: string, structured?: Record<string, unknown>): CallToolResult {
@@ -45,10 +50,12 @@ function formatAnswer(r: ChatCallResult): string {
 }
 
 export function createServer(app: App, options: CreateServerOptions = {}): SecondBrainServer {
+  const taskStore = new CancellableTaskStore();
   const mcp = new McpServer(
     { name: SERVER_NAME, version: SERVER_VERSION },
     {
-      capabilities: { tools: {}, logging: {} },
+      capabilities: { tools: {}, logging: {}, tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } } },
+      taskStore,
       instructions: 'Ask other models (o3, o3-pro, GPT-4.1, Grok 4, Gemini 2.5) about this codebase. Pass files with `context`; reuse `session_id` for follow-ups. For answers that may take minutes, use start_job and poll_job.',
     },
   );
@@ -61,21 +68,53 @@ export function createServer(app: App, options: CreateServerOptions = {}): Secon
   };
   const hooks: ToolCallHooks = { onToolEnd: options.onToolEnd };
 
+  const direct = new Map<string, (args: ChatArgs, extra: Extra) => Promise<CallToolResult>>();
   for (const model of app.config.catalogue.values()) {
-    mcp.registerTool(model.tool, {
-      title: `Ask ${model.id}`,
-      description: `${model.description} Context window ${model.context_window.toLocaleString('en-US')} tokens; default deadline ${model.timeout_s} s${model.background ? '; runs in background mode with progress' : ''}. Returns the answer with the model name, token usage and what context was sent.`,
-      inputSchema: chatArgsShape,
-      annotations: { readOnlyHint: true, openWorldHint: true },
-    }, (args, extra) => runTool(app, hooks, info, model.tool, extra, async (ctx) => {
+    const run = (args: ChatArgs, extra: Extra) => runTool(app, hooks, info, model.tool, extra, async (ctx) => {
       ctx.call.sessionId = args.session_id;
       const r = await runChatCall(app, model, args, {
         signal: ctx.signal, roots: await roots.get(ctx.signal), call: ctx.call, progress: ctx.progress,
       });
       for (const [k, v] of Object.entries(contextAttributes(r))) ctx.span.setAttribute(k, v);
       return text(formatAnswer(r), { ...r });
-    }));
+    });
+    direct.set(model.tool, run);
+    mcp.experimental.tasks.registerToolTask(model.tool, {
+      title: `Ask ${model.id}`,
+      description: `${model.description} Context window ${model.context_window.toLocaleString('en-US')} tokens; default deadline ${model.timeout_s} s${model.background ? '; runs in background mode with progress' : ''}. Returns the answer with the model name, token usage and what context was sent. Clients that support MCP tasks may run it as a task.`,
+      inputSchema: chatArgsShape,
+      annotations: { readOnlyHint: true, openWorldHint: true },
+      execution: { taskSupport: 'optional' },
+    }, {
+      createTask: async (args, extra) => {
+        const task = await extra.taskStore.createTask({ ttl: TASK_TTL_MS, pollInterval: TASK_POLL_INTERVAL_MS });
+        const controller = new AbortController();
+        taskStore.track(task.taskId, controller);
+        const signal = AbortSignal.any([controller.signal, app.lifetime.signal]);
+        // The task runs detached from the tools/call request, which returns at once.
+        void run(args, { ...extra, signal, _meta: {} } as Extra).then(async (result) => {
+          if (controller.signal.aborted) return;
+          await extra.taskStore.storeTaskResult(task.taskId, result.isError ? 'failed' : 'completed', result);
+        }).catch((err) => app.log.warn({ task: task.taskId, err: String(err) }, 'task result could not be stored'))
+          .finally(() => taskStore.untrack(task.taskId));
+        return { task };
+      },
+      getTask: async (_args, extra) => {
+        const t = await extra.taskStore.getTask(extra.taskId);
+        if (!t) throw new SbError(ErrorCode.JOB_NOT_FOUND, `Failed to find task ${extra.taskId}.`);
+        return t;
+      },
+      getTaskResult: async (_args, extra) => await extra.taskStore.getTaskResult(extra.taskId) as CallToolResult,
+    });
   }
+  keepDirectPathForPlainCalls(mcp, async (name, rawArgs, extra) => {
+    const run = direct.get(name)!;
+    const parsed = chatArgsSchema.safeParse(rawArgs ?? {});
+    if (!parsed.success) {
+      return { isError: true, content: [{ type: 'text', text: `Input validation error: Invalid arguments for tool ${name}: ${describeArgsError(parsed.error.issues)}` }] };
+    }
+    return run(parsed.data, extra as Extra);
+  });
 
   mcp.registerTool('list_models', {
     title: 'List models',
@@ -173,7 +212,14 @@ export function createServer(app: App, options: CreateServerOptions = {}): Secon
     return text(`${v.job_id}: ${v.status}`, { ...v });
   }));
 
-  return { mcp, jobs, roots };
+  return {
+    mcp, jobs, roots, tasks: taskStore,
+    async handOff(deadlineMs: number) {
+      taskStore.abortAll(new SbError(ErrorCode.SHUTTING_DOWN, 'The server is shutting down.'));
+      await jobs.handOff(deadlineMs);
+      taskStore.cleanup();
+    },
+  };
 }
 
 /** The server_diagnostics payload (KI-20). */

@@ -55,7 +55,7 @@ export async function serveHttp(app: App, port: number, options: CreateServerOpt
           onsessioninitialized: (id) => { sessions.set(id, { transport, sb }); },
         });
         const sb = createServer(app, { ...options, transport: 'tcp' });
-        transport.onclose = () => { if (transport.sessionId) sessions.delete(transport.sessionId); };
+        transport.onclose = () => { sb.tasks.cleanup(); if (transport.sessionId) sessions.delete(transport.sessionId); };
         await sb.mcp.connect(transport);
         await transport.handleRequest(req, res, body);
         return;

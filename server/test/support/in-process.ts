@@ -94,7 +94,7 @@ export async function startRig(opts: RigOptions = {}): Promise<Rig> {
   async function closeServerOnly() {
     if (closed) return;
     closed = true;
-    await stopApp(app, (ms) => sb.jobs.handOff(ms), 3_000);
+    await stopApp(app, (ms) => sb.handOff(ms), 3_000);
     await client.close().catch(() => {});
     await sb.mcp.close().catch(() => {});
     app.db.close();

@@ -1,0 +1,56 @@
+/**
+ * MCP task execution (experimental in the SDK) for the chat tools: a client that supports
+ * tasks can start a chat call, drop it, and fetch the result later with tasks/get and
+ * tasks/result; tasks/cancel aborts the work, upstream included.
+ *
+ * Tasks live in memory, per process: for answers that must survive a restart use
+ * start_job / poll_job, which are stored in SQLite.
+ */
+import { InMemoryTaskStore } from '@modelcontextprotocol/sdk/experimental/tasks/stores/in-memory.js';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { CallToolResult, Task } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, SbError } from '../errors.ts';
+
+/** How long a finished task's result is kept, ms. */
+export const TASK_TTL_MS = 3_600_000;
+/** Poll interval suggested to clients, ms. */
+export const TASK_POLL_INTERVAL_MS = 1_000;
+
+/** An in-memory task store whose tasks/cancel aborts the running work. */
+export class CancellableTaskStore extends InMemoryTaskStore {
+  readonly #controllers = new Map<string, AbortController>();
+
+  track(taskId: string, controller: AbortController): void {
+    this.#controllers.set(taskId, controller);
+  }
+
+  untrack(taskId: string): void {
+    this.#controllers.delete(taskId);
+  }
+
+  override async updateTaskStatus(taskId: string, status: Task['status'], statusMessage?: string, sessionId?: string): Promise<void> {
+    if (status === 'cancelled') this.#controllers.get(taskId)?.abort(new SbError(ErrorCode.CANCELLED, 'The task was cancelled.'));
+    return super.updateTaskStatus(taskId, status, statusMessage, sessionId);
+  }
+
+  /** Aborts every running task (shutdown). */
+  abortAll(reason: unknown): void {
+    for (const c of this.#controllers.values()) c.abort(reason);
+  }
+
+  get running(): number { return this.#controllers.size; }
+}
+
+/**
+ * A plain tools/call to a task-capable tool would otherwise go through the SDK's
+ * automatic task polling, whose sleeps ignore the request's AbortSignal and which sends
+ * no progress (KI-03, KI-06). Plain calls keep the direct path instead: `direct` runs the
+ * tool exactly as a non-task tool would.
+ */
+export function keepDirectPathForPlainCalls(
+  mcp: McpServer,
+  direct: (name: string, rawArgs: unknown, extra: unknown) => Promise<CallToolResult>,
+): void {
+  (mcp as unknown as { handleAutomaticTaskPolling: (tool: unknown, request: { params: { name: string; arguments?: unknown } }, extra: unknown) => Promise<CallToolResult> })
+    .handleAutomaticTaskPolling = (_tool, request, extra) => direct(request.params.name, request.params.arguments, extra);
+}
