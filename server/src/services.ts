@@ -7,6 +7,7 @@ import type { App } from './app.ts';
 import { DEFAULTS } from './config/defaults.ts';
 import { closeContextWorkers } from './context/index.ts';
 import { Janitor, VectorStoreManager } from './vector/index.ts';
+import { MemoryQueue } from './memory/index.ts';
 
 /** How long closing the services may take at shutdown. */
 const SERVICES_CLOSE_MS = 2_000;
@@ -30,6 +31,14 @@ export async function startServices(app: App): Promise<void> {
     app.services.janitor = janitor;
     closers.push(() => janitor.stop());
     closers.push(() => Promise.race([manager.idle(), new Promise<void>((r) => setTimeout(r, SERVICES_CLOSE_MS).unref())]));
+
+    // KI-11: project memory is background work — a bounded queue, one task at a time, each
+    // with a deadline; failures are counted, never thrown into a later call.
+    if (app.config.memoryEnabled) {
+      const memory = new MemoryQueue({ client, db: app.db, instanceId: app.instanceId, projectRoot: process.cwd() });
+      app.services.memory = memory;
+      closers.push(() => memory.close(SERVICES_CLOSE_MS));
+    }
   }
 
   app.services.close = async () => {

@@ -101,3 +101,22 @@ test('KI-19: a batch stuck in_progress past its budget is cancelled upstream; it
     st.cleanup();
   }
 });
+
+test('KI-19: an upload that hangs past its request deadline is retried, and its unknown outcome is left for the janitor', { timeout: 15_000 }, async () => {
+  const f = startFake({ faults: [{ route: 'files.create', calls: [1], fault: { type: 'hang' } }] });
+  const st = tempState();
+  try {
+    const m = new VectorStoreManager({ client: f.client(), db: st.db, instanceId: 'ki19e', serverName: 'second-brain', limits: { ...FAST_LIMITS, uploadRequestTimeoutMs: 150 } });
+    const r = await m.attachFiles({ sessionId: 's', files: manyFiles(st.dir, 3), signal: AbortSignal.timeout(10_000) });
+    assert.deepEqual(r.failed, []);
+    assert.equal(r.attached.length, 3);
+    const uploads = entriesOf(f.fake, 'files.create');
+    assert.equal(uploads.length, 4, 'three uploads and one retry');
+    assert.ok(uploads[0]!.aborted);
+    const journal = st.db.prepare('SELECT state FROM vs_upload_journal').all() as Array<{ state: string }>;
+    assert.deepEqual(journal.map((j) => j.state), ['abandoned']);
+  } finally {
+    f.close();
+    st.cleanup();
+  }
+});

@@ -2,7 +2,8 @@
  * Vector stores for overflow files: the manager (request path) and the janitor
  * (background cleanup). Everything exported here is public API.
  */
-export { VectorStoreManager, defaultVectorLimits } from './manager.ts';
+export { VectorStoreManager } from './manager.ts';
+export { defaultVectorLimits } from './limits.ts';
 export { Janitor } from './janitor.ts';
 export type { JanitorOptions, JanitorReport } from './janitor.ts';
 export type {

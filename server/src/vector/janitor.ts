@@ -23,7 +23,7 @@ import { oweFileDeletes, runOwedDelete, type CleanupDeps } from './cleanup.ts';
 import { HOST, instanceGone, KIND_MEMORY, ownershipOf } from './ownership.ts';
 import { forEachLimit } from './pool.ts';
 import { VectorState, type JournalRow } from './state.ts';
-import { listProviderStores } from './stores.ts';
+import { listProviderStores, MAX_LIST_PAGES } from './stores.ts';
 import { ThrottleGate, type RateLimitBoard } from './upstream.ts';
 
 export interface JanitorOptions {
@@ -88,6 +88,15 @@ function emptyReport(): JanitorReport {
   };
 }
 
+/**
+ * Background cleanup of this server's vector stores and files.
+ *
+ * @example
+ *   const janitor = new Janitor({ client, db, instanceId });
+ *   janitor.start();                // every JANITOR_INTERVAL_MS, unref'd
+ *   manager options: onEvent: (e) => e.type === 'cleanup_owed' && janitor.kick()
+ *   await janitor.stop();           // at shutdown
+ */
 export class Janitor {
   readonly #client: OpenAI;
   readonly #db: Db;
@@ -164,7 +173,10 @@ export class Janitor {
   }
 
   #background(): void {
-    this.runOnce(this.#stop.signal).catch((err) => this.#log.warn({ err }, 'janitor run failed; the next run retries'));
+    this.runOnce(this.#stop.signal).catch((err) => {
+      if (this.#stop.signal.aborted) return;
+      this.#log.warn({ err }, 'janitor run failed; the next run retries');
+    });
   }
 
   /** One cleanup pass. Concurrent calls share the run in progress. */
@@ -197,14 +209,16 @@ export class Janitor {
     }
 
     // ---- provider stores -------------------------------------------------------------
-    const listed = await listProviderStores(this.#client, this.#gate, signal, 2);
-    const complete = listed.length < 50 * 100;
+    // A 429 ends this run at once: cleanup must not add to a throttle; the next run retries.
+    const listed = await listProviderStores(this.#client, this.#gate, signal, 2, undefined, 0);
+    const complete = listed.length < MAX_LIST_PAGES * 100;
     const listedIds = new Set(listed.map((st) => st.id));
     const rows = new Map(s.stores().map((r) => [r.store_id, r]));
     const known = new Set(s.instances().map((i) => i.instance_id));
     const toDelete: string[] = [];
+    const recorded = new Set(rows.keys());
     for (const st of listed) {
-      if (ownershipOf(st, new Set(rows.keys()), known) !== 'ours') {
+      if (ownershipOf(st, recorded, known) !== 'ours') {
         report.foreignStoresSkipped++;
         continue;
       }
@@ -243,13 +257,23 @@ export class Janitor {
     if (owedFiles > 0) this.#log.debug({ owedFiles }, 'file objects owed a delete');
 
     // ---- interrupted uploads ---------------------------------------------------------
-    await this.#resolveJournal(signal, dead, report);
+    try {
+      await this.#resolveJournal(signal, dead, report);
+    } catch (err) {
+      if (signal.aborted) throw abortReasonToError(signal.reason);
+      // The rows stay; owed deletes below still run.
+      this.#log.warn({ err }, 'could not resolve interrupted uploads this run');
+    }
 
     // ---- owed deletes ----------------------------------------------------------------
     // Rounds, because a store delete frees file objects that are owed right after it.
+    const tried = new Set<string>();
     for (let round = 0; round < 3; round++) {
-      const due = s.duePendingDeletes(Date.now(), this.#o.maxDeletesPerRun);
+      // A delete that failed in this run waits for a later run (its backoff), not the next round.
+      const due = s.duePendingDeletes(Date.now(), this.#o.maxDeletesPerRun)
+        .filter((d) => !tried.has(`${d.kind}:${d.target_id}:${d.store_id}`));
       if (due.length === 0) break;
+      for (const d of due) tried.add(`${d.kind}:${d.target_id}:${d.store_id}`);
       // Detaches and stores first: a file object goes after it has left its stores.
       for (const group of [due.filter((d) => d.kind !== 'file'), due.filter((d) => d.kind === 'file')]) {
         await forEachLimit(group, this.#o.deleteConcurrency, signal, async (d) => {

@@ -23,59 +23,8 @@ import type {
   AttachFile, AttachRequest, AttachResult, AttachStats, VectorEvent, VectorLimits, VectorStats, VectorStoreManagerOptions,
 } from './types.ts';
 import { uploadFile, type UploadDeps } from './uploader.ts';
-import { ThrottleGate, sleep } from './upstream.ts';
-
-/** Every limit with its default (DEFAULTS holds the shared ones). */
-export function defaultVectorLimits(): VectorLimits {
-  return {
-    uploadConcurrencyStart: DEFAULTS.UPLOAD_CONCURRENCY_START,
-    uploadConcurrencyMin: DEFAULTS.UPLOAD_CONCURRENCY_MIN,
-    uploadConcurrencyMax: DEFAULTS.UPLOAD_CONCURRENCY_MAX,
-    uploadMaxAttempts: DEFAULTS.UPLOAD_MAX_ATTEMPTS,
-    uploadMaxRateLimitRetries: DEFAULTS.UPLOAD_MAX_RATE_LIMIT_RETRIES,
-    uploadRequestTimeoutMs: DEFAULTS.UPLOAD_REQUEST_TIMEOUT_MS,
-    uploadLeaseMs: DEFAULTS.UPLOAD_LEASE_MS,
-    readConcurrency: DEFAULTS.GATHER_CONCURRENCY,
-    batchMaxFiles: DEFAULTS.BATCH_MAX_FILES,
-    batchConcurrency: DEFAULTS.BATCH_CONCURRENCY,
-    batchPollIntervalMs: DEFAULTS.BATCH_POLL_INTERVAL_MS,
-    batchDeadlineMs: DEFAULTS.BATCH_DEADLINE_MS,
-    claimPollIntervalMs: 250,
-    storeLimit: DEFAULTS.STORE_LIMIT,
-    storeReserve: 1,
-    storeExpiresAfterDays: DEFAULTS.STORE_EXPIRES_AFTER_DAYS,
-    storeEvictMinIdleMs: DEFAULTS.STORE_EVICT_MIN_IDLE_MS,
-    cleanupRequestTimeoutMs: DEFAULTS.CLEANUP_REQUEST_TIMEOUT_MS,
-    retryBaseDelayMs: DEFAULTS.RETRY_BASE_DELAY_MS,
-    retryMaxDelayMs: DEFAULTS.RETRY_MAX_DELAY_MS,
-  };
-}
-
-/** Merges and validates limits; unknown keys and bad values fail at construction. */
-export function resolveVectorLimits(partial: Partial<VectorLimits> | undefined): VectorLimits {
-  const limits = defaultVectorLimits();
-  for (const [k, v] of Object.entries(partial ?? {})) {
-    if (!(k in limits)) throw new SbError(ErrorCode.CONFIG, `Unknown vector-store limit "${k}". Accepted: ${Object.keys(limits).join(', ')}.`);
-    if (v === undefined) continue;
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
-      throw new SbError(ErrorCode.CONFIG, `Vector-store limit "${k}" must be a finite number >= 0; got ${String(v)}.`);
-    }
-    (limits as unknown as Record<string, number>)[k] = v;
-  }
-  const positive: Array<keyof VectorLimits> = ['uploadConcurrencyStart', 'uploadConcurrencyMin', 'uploadConcurrencyMax', 'uploadMaxAttempts',
-    'readConcurrency', 'batchMaxFiles', 'batchConcurrency', 'batchPollIntervalMs', 'batchDeadlineMs', 'claimPollIntervalMs',
-    'storeLimit', 'storeExpiresAfterDays', 'uploadLeaseMs', 'uploadRequestTimeoutMs', 'cleanupRequestTimeoutMs'];
-  for (const k of positive) {
-    if (!(limits[k] > 0)) throw new SbError(ErrorCode.CONFIG, `Vector-store limit "${k}" must be greater than 0; got ${limits[k]}.`);
-  }
-  if (limits.batchMaxFiles > 2000) throw new SbError(ErrorCode.CONFIG, `Vector-store limit "batchMaxFiles" must be at most 2000 (the provider's batch size); got ${limits.batchMaxFiles}.`);
-  const { uploadConcurrencyMin: min, uploadConcurrencyStart: start, uploadConcurrencyMax: max } = limits;
-  if (!(min <= start && start <= max)) {
-    throw new SbError(ErrorCode.CONFIG, `Upload concurrency needs uploadConcurrencyMin <= uploadConcurrencyStart <= uploadConcurrencyMax; got ${min}, ${start}, ${max}.`);
-  }
-  if (limits.storeReserve >= limits.storeLimit) throw new SbError(ErrorCode.CONFIG, `Vector-store limit "storeReserve" must be below "storeLimit"; got ${limits.storeReserve} and ${limits.storeLimit}.`);
-  return limits;
-}
+import { ThrottleGate, sleep, upstreamError } from './upstream.ts';
+import { resolveVectorLimits } from './limits.ts';
 
 type Hashed = AttachFile & { sha256: string };
 
@@ -91,6 +40,20 @@ interface Plan {
   owedFiles: number;
 }
 
+/**
+ * Puts overflow files into one vector store per session.
+ *
+ * Options: `client` (SDK client with maxRetries: 0), `db` (state database), `instanceId`
+ * (unique per process, written into store metadata), `serverName: 'second-brain'`,
+ * `limits` (see VectorLimits; defaults from DEFAULTS: upload concurrency 4 → 1..16,
+ * 3 attempts per file, 60 s per upload request, batches of 100 polled every 500 ms for
+ * at most 120 s, store limit 100 with 1 kept free, expiry 2 days), `onEvent`, and
+ * `rateLimits` (a board shared through the state dir, KI-18).
+ *
+ * @example
+ *   const manager = new VectorStoreManager({ client, db, instanceId, serverName: 'second-brain' });
+ *   const { vectorStoreId, failed } = await manager.attachFiles({ sessionId, files, signal });
+ */
 export class VectorStoreManager {
   readonly #client: OpenAI;
   readonly #db: Db;
@@ -230,7 +193,12 @@ export class VectorStoreManager {
 
       // Keep our claims alive while uploads run (KI-14: another process waits on them).
       heartbeat = setInterval(() => {
-        withTransaction(this.#db, () => this.#state.renewClaims(owner, Date.now() + this.#limits.uploadLeaseMs))
+        // Only this call's claims: a claim nobody works on any more must be allowed to lapse.
+        const keys = [...claimed];
+        withTransaction(this.#db, () => {
+          const until = Date.now() + this.#limits.uploadLeaseMs;
+          for (const k of keys) this.#state.renewClaim(k.sha256, k.relPath, owner, until);
+        })
           .catch((err) => this.#log.debug({ err }, 'claim renewal failed; retrying on the next beat'));
       }, Math.max(50, Math.floor(this.#limits.uploadLeaseMs / 3)));
       heartbeat.unref();
@@ -368,7 +336,7 @@ export class VectorStoreManager {
         this.#log.info({ storeId, sessionId }, 'vector store upload cancelled');
         throw this.#gate.abortError(signal);
       }
-      throw err;
+      throw upstreamError(err, storeId ? 'attach files to the vector store' : 'prepare a vector store for this session');
     } finally {
       if (heartbeat) clearInterval(heartbeat);
       if (claimed.size > 0) {

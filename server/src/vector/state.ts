@@ -154,8 +154,9 @@ export class VectorState {
       .run(sha256, relPath, owner, now + ttlMs, bytes, now);
   }
 
-  renewClaims(owner: string, expiresAt: number): void {
-    this.#s(`UPDATE vs_files SET lease_expires_at = ? WHERE lease_owner = ? AND state = 'uploading'`).run(expiresAt, owner);
+  renewClaim(sha256: string, relPath: string, owner: string, expiresAt: number): void {
+    this.#s(`UPDATE vs_files SET lease_expires_at = ? WHERE sha256 = ? AND rel_path = ? AND lease_owner = ? AND state = 'uploading'`)
+      .run(expiresAt, sha256, relPath, owner);
   }
 
   /** Records a finished upload; false when the claim was lost meanwhile (then the caller owes a delete). */
@@ -167,10 +168,6 @@ export class VectorState {
 
   releaseClaim(sha256: string, relPath: string, owner: string): void {
     this.#s(`DELETE FROM vs_files WHERE sha256 = ? AND rel_path = ? AND state = 'uploading' AND lease_owner = ?`).run(sha256, relPath, owner);
-  }
-
-  releaseAllClaims(owner: string): number {
-    return Number(this.#s(`DELETE FROM vs_files WHERE state = 'uploading' AND lease_owner = ?`).run(owner).changes);
   }
 
   /** Claims whose lease lapsed, or whose owner is dead. */

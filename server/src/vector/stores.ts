@@ -18,7 +18,7 @@ import { isNotFound, isStoreLimitError, sleep, withRetry, type ThrottleGate } fr
 /** A store reused after this much idle time is first checked upstream (it may have expired). */
 const VERIFY_AFTER_IDLE_MS = 60_000;
 /** Most provider store pages read when counting (100 stores a page). */
-const MAX_LIST_PAGES = 50;
+export const MAX_LIST_PAGES = 50;
 /** A dead instance's store that never completed is debris once it is this old (creation race margin). */
 const ORPHAN_GRACE_MS = 60_000;
 
@@ -35,14 +35,16 @@ export interface StoreDeps {
 }
 
 /** Lists every store of the project (bounded pages). */
-export async function listProviderStores(client: OpenAI, gate: ThrottleGate, signal: AbortSignal, attempts: number): Promise<VectorStore[]> {
+export async function listProviderStores(
+  client: OpenAI, gate: ThrottleGate, signal: AbortSignal, attempts: number, report?: (m: string) => void, rateLimitRetries?: number,
+): Promise<VectorStore[]> {
   const out: VectorStore[] = [];
-  let page = await withRetry((s) => client.vectorStores.list({ limit: 100 }, { signal: s, maxRetries: 0 }), { signal, gate, attempts });
+  let page = await withRetry((s) => client.vectorStores.list({ limit: 100 }, { signal: s, maxRetries: 0 }), { signal, gate, attempts, report, rateLimitRetries });
   for (let n = 1; ; n++) {
     out.push(...page.data);
     if (!page.hasNextPage() || n >= MAX_LIST_PAGES) break;
     const current = page;
-    page = await withRetry(() => current.getNextPage(), { signal, gate, attempts });
+    page = await withRetry(() => current.getNextPage(), { signal, gate, attempts, report, rateLimitRetries });
   }
   return out;
 }
@@ -170,7 +172,7 @@ export class StoreAllocator {
   async #makeRoom(sessionId: string, signal: AbortSignal, extra: number, cause?: unknown): Promise<number> {
     const d = this.#d;
     const { storeLimit, storeReserve } = d.limits;
-    const listed = await listProviderStores(d.client, d.gate, signal, d.limits.uploadMaxAttempts);
+    const listed = await listProviderStores(d.client, d.gate, signal, d.limits.uploadMaxAttempts, d.report);
     const count = listed.length + extra;
     const need = count + 1 - (storeLimit - storeReserve);
     if (need <= 0) return 0;
@@ -206,9 +208,10 @@ export class StoreAllocator {
     const known = new Set(instances.map((i) => i.instance_id));
     const dead = new Set(instances.filter((i) => instanceGone(i, now, d.limits.storeEvictMinIdleMs, d.instanceId)).map((i) => i.instance_id));
     const out: Candidate[] = [];
+    const recorded = new Set(rows.keys());
     for (const s of listed) {
       const md = s.metadata ?? {};
-      if (ownershipOf(s, new Set(rows.keys()), known) !== 'ours') continue;
+      if (ownershipOf(s, recorded, known) !== 'ours') continue;
       if (md.kind === KIND_MEMORY) continue;
       const row = rows.get(s.id);
       if (row?.kind === KIND_MEMORY) continue;

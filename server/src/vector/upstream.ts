@@ -8,6 +8,7 @@ import { APIConnectionError, APIError, APIUserAbortError } from 'openai';
 import { ErrorCode, SbError, abortReasonToError, isAbortError } from '../errors.ts';
 import { parseRemainingRequests, parseRetryAfterMs } from '../resilience/retry-after.ts';
 import { fullJitter } from '../resilience/sleep.ts';
+import { DEFAULTS } from '../config/defaults.ts';
 import { setTimeout as delay } from 'node:timers/promises';
 
 /** What a process-shared rate-limit board must offer (state/rate-limits.ts fits; KI-18). */
@@ -35,6 +36,11 @@ export interface UpstreamFailure {
 export function classifyFailure(err: unknown): UpstreamFailure {
   const message = err instanceof Error ? err.message : String(err);
   if (err instanceof APIUserAbortError || isAbortError(err)) {
+    // Aborted by a per-request deadline (AbortSignal.timeout), not by the caller: the
+    // request may be retried, and whether the provider acted on it is unknown.
+    if ((err as { cause?: { name?: string } }).cause?.name === 'TimeoutError') {
+      return { retryable: true, rateLimited: false, aborted: false, answered: false, message: 'the request timed out' };
+    }
     return { retryable: false, rateLimited: false, aborted: true, answered: false, message };
   }
   if (err instanceof APIConnectionError) {
@@ -140,18 +146,21 @@ export class ThrottleGate {
     }
   }
 
+  /** "Throttled until about T" (KI-17), with retryAfterMs. */
+  throttledError(what: string, cause?: unknown): SbError {
+    const ms = Math.max(this.remainingMs(), 1_000);
+    return new SbError(ErrorCode.RATE_LIMITED,
+      `Failed to ${what}: OpenAI is throttling this account until about ${clockTime(Date.now() + ms)} UTC. Try again in ${Math.ceil(ms / 1000)} s.`,
+      { provider: 'openai', status: 429, retryAfterMs: ms, cause });
+  }
+
   /**
-   * Turns a deadline that ended while throttled into a clear error (KI-17): "throttled
-   * until about T", with retryAfterMs; any other abort keeps its own meaning.
+   * Turns a deadline that ended while throttled into a clear error (KI-17); any other
+   * abort keeps its own meaning.
    */
   abortError(signal: AbortSignal): SbError {
     const base = abortReasonToError(signal.reason);
-    const ms = this.remainingMs();
-    if (base.code === ErrorCode.DEADLINE_EXCEEDED && ms > 0) {
-      return new SbError(ErrorCode.RATE_LIMITED,
-        `Failed to upload files: OpenAI is throttling this account until about ${clockTime(this.until)} UTC. Try again in ${Math.ceil(ms / 1000)} s.`,
-        { provider: 'openai', status: 429, retryAfterMs: ms, cause: signal.reason });
-    }
+    if (base.code === ErrorCode.DEADLINE_EXCEEDED && this.remainingMs() > 0) return this.throttledError('upload files', signal.reason);
     return base;
   }
 }
@@ -159,8 +168,10 @@ export class ThrottleGate {
 export interface RetryOptions {
   signal: AbortSignal;
   gate: ThrottleGate;
-  /** Attempts in all, including the first. */
+  /** Attempts in all for server and connection failures, including the first. */
   attempts: number;
+  /** Further tries after a 429, each after the provider's retry-after. Default DEFAULTS.UPLOAD_MAX_RATE_LIMIT_RETRIES. */
+  rateLimitRetries?: number;
   baseDelayMs?: number;
   maxDelayMs?: number;
   report?: (message: string) => void;
@@ -168,12 +179,17 @@ export interface RetryOptions {
 }
 
 /**
- * Runs `fn` until it succeeds, fails for good, or runs out of attempts. 429s wait out
- * `retry-after` through the gate; other retryable failures back off with full jitter.
+ * Runs `fn` until it succeeds, fails for good, or runs out of tries. 429s wait out
+ * `retry-after` through the shared gate (their own bound: a throttle window is long but
+ * ends, KI-17); other retryable failures back off with full jitter. Running out of 429
+ * tries ends in SB_ERR_RATE_LIMITED saying until when.
  */
 export async function withRetry<T>(fn: (signal: AbortSignal) => Promise<T>, options: RetryOptions): Promise<T> {
   const { signal, gate } = options;
-  for (let attempt = 0; ; attempt++) {
+  const maxThrottles = options.rateLimitRetries ?? DEFAULTS.UPLOAD_MAX_RATE_LIMIT_RETRIES;
+  let failures = 0;
+  let throttles = 0;
+  for (;;) {
     await gate.wait(signal, options.report);
     try {
       return await fn(signal);
@@ -181,15 +197,26 @@ export async function withRetry<T>(fn: (signal: AbortSignal) => Promise<T>, opti
       if (signal.aborted) throw abortReasonToError(signal.reason);
       const f = classifyFailure(err);
       if (f.remainingRequests !== undefined) options.onHeadroom?.(f.remainingRequests);
-      if (!f.retryable || attempt + 1 >= options.attempts) throw err;
-      const backoff = fullJitter(attempt, options.baseDelayMs ?? 500, options.maxDelayMs ?? 30_000);
+      const backoff = fullJitter(failures, options.baseDelayMs ?? 500, options.maxDelayMs ?? 30_000);
       if (f.rateLimited) {
-        gate.throttle(f.retryAfterMs ?? Math.max(backoff, 1_000));
+        const wait = f.retryAfterMs ?? Math.max(backoff, 1_000);
+        gate.throttle(wait);
+        if (++throttles > maxThrottles) throw gate.throttledError('call OpenAI', err);
         continue;
       }
+      if (!f.retryable || ++failures >= options.attempts) throw err;
       await sleep(f.retryAfterMs ?? backoff, signal);
     }
   }
+}
+
+/** Wraps a raw upstream failure in an SbError naming what failed; SbErrors pass through. */
+export function upstreamError(err: unknown, what: string): SbError {
+  if (err instanceof SbError) return err;
+  const f = classifyFailure(err);
+  const detail = f.status ? `OpenAI answered HTTP ${f.status}${f.code ? ` (${f.code})` : ''}: ${f.message}` : `the request to OpenAI failed: ${f.message}`;
+  return new SbError(ErrorCode.UPSTREAM_ERROR, `Failed to ${what}: ${detail}. Try again shortly; if it persists, check the OpenAI status page.`,
+    { provider: 'openai', status: f.status, cause: err });
 }
 
 /**
