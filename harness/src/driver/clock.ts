@@ -8,7 +8,11 @@ export function nowMs(): number {
   return performance.timeOrigin + performance.now();
 }
 
-/** Resolves after `ms`, or rejects when `signal` aborts. The timer never keeps the process alive. */
+/**
+ * Resolves after `ms`, or rejects when `signal` aborts. The timer keeps the process
+ * alive on purpose: the harness awaits it, and between two server processes nothing
+ * else may be holding the event loop open.
+ */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   if (signal?.aborted) return Promise.reject(signal.reason);
   return new Promise((resolve, reject) => {
@@ -20,7 +24,6 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       signal?.removeEventListener('abort', onAbort);
       resolve();
     }, Math.max(0, ms));
-    timer.unref();
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -294,7 +294,9 @@ export class Driver {
   /** Waits for every running call, up to `timeoutMs`; returns those still running after it. */
   async settle(timeoutMs: number): Promise<RunningCall[]> {
     const all = Promise.all(this.running.map((r) => r.done));
-    await Promise.race([all, sleep(timeoutMs).catch(() => {})]);
+    const timer = new AbortController();
+    await Promise.race([all, sleep(timeoutMs, timer.signal).catch(() => {})]);
+    timer.abort();
     return this.running;
   }
 

@@ -74,26 +74,29 @@ async function controlJson<T>(url: string, init?: RequestInit): Promise<T> {
  */
 export class HttpFakeLink implements FakeLink {
   readonly kind: 'in-process' | 'loopback';
-  #base: string;
-  #generation = 0;
+  #base = '';
+  #generation = -1;
   readonly #mirror = new Mirror();
-  #reachable = true;
+  #reachable = false;
 
-  constructor(base: string, kind: 'in-process' | 'loopback' = 'in-process') {
-    this.#base = base.replace(/\/+$/, '');
+  constructor(kind: 'in-process' | 'loopback' = 'in-process', base?: string) {
     this.kind = kind;
+    if (base) this.connect(base);
   }
 
-  /** Points the link at the fake of a restarted server; the mirror keeps the old entries. */
-  async reconnect(base: string): Promise<void> {
-    await this.journal().catch(() => {});
+  /**
+   * Points the link at a fake's control root. Called again after a restart (an
+   * in-process fake is born again with its server); the mirror keeps the old entries.
+   */
+  connect(base: string): void {
     this.#base = base.replace(/\/+$/, '');
     this.#generation += 1;
     this.#reachable = true;
   }
 
-  /** Marks the current fake as gone (its server was killed), so reads use the mirror. */
-  markUnreachable(): void {
+  /** Fetches the journal one last time and stops asking (its server is about to be killed). */
+  async detach(): Promise<void> {
+    await this.journal().catch(() => {});
     this.#reachable = false;
   }
 

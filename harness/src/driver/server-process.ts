@@ -117,8 +117,11 @@ export class ServerProcess {
       };
     });
     this.client.onerror = (error) => {
+      const message = String(error?.message ?? error);
+      // A reply to a request this client already gave up on (a cancel, or a ping cut short) is allowed by MCP.
+      if (/unknown message ID/i.test(message)) return;
       // Non-JSON on stdout and similar transport errors: kept, since "never log to stdout" is a rule.
-      if (this.#errors.length < 100) this.#errors.push(String(error?.message ?? error));
+      if (this.#errors.length < 100) this.#errors.push(message);
     };
     this.#applyStderrPolicy(this.transport.stderr as Readable);
   }

@@ -32,4 +32,10 @@ export interface Evidence {
   sessionsAtEnd: string[] | null;
   /** The instant the post-scenario checks (alive call) began. */
   checksStartMs: number;
+  /**
+   * The harness's own event-loop delay while the scenario ran. Ping round trips include
+   * it (the client and a loopback fake live here), so a slow ping with a quiet harness
+   * is the server's.
+   */
+  harnessLoop?: { maxMs: number; p99Ms: number };
 }

@@ -19,8 +19,8 @@ export interface ResponsivenessBounds {
 }
 
 export const DEFAULT_MAX_PING_MS = 100;
-/** Fewer samples than this means the scenario did not really measure responsiveness. */
-const MIN_SAMPLES = 3;
+/** No sample at all means responsiveness was not measured (a short scenario still gets one). */
+const MIN_SAMPLES = 1;
 
 export function responsivenessProbe(ev: Evidence, bounds: ResponsivenessBounds = {}): Measurement[] {
   const rtts = ev.pings.map((p) => p.rttMs);
@@ -34,6 +34,9 @@ export function responsivenessProbe(ev: Evidence, bounds: ResponsivenessBounds =
     judged('responsive', 'ping samples', ev.pings.length, 'count', { op: '>=', value: MIN_SAMPLES }),
     judged('responsive', 'pings failed', ev.pings.filter((p) => p.failed).length, 'count', { op: '==', value: 0 }),
   ];
+  if (ev.harnessLoop) {
+    out.push(info('responsive', 'harness event-loop max', round(ev.harnessLoop.maxMs), 'ms', 'the measuring side: ping round trips include this'));
+  }
   const loop = lastEventLoop(ev);
   if (loop) {
     out.push(

@@ -61,7 +61,12 @@ export type Step =
   | { do: 'await'; call: string; timeoutMs?: number }
   /** Cancels a background call now. */
   | { do: 'cancel'; call: string }
-  /** Kills the server (SIGKILL by default) and starts it again on the same state dir. */
+  /**
+   * Kills the server (SIGKILL by default) and starts it again on the same state dir. In
+   * `in-process` mode the fake lives inside the server and is born again empty (the
+   * journal before the kill is kept); use `loopback` when provider-side state (stores,
+   * responses) must outlive the restart.
+   */
   | { do: 'restart'; signal?: 'SIGKILL' | 'SIGTERM' }
   /** Changes the fake's faults mid-run. */
   | { do: 'faults'; add?: FaultRule[]; replace?: FaultRule[]; clear?: boolean }

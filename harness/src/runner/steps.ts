@@ -106,7 +106,12 @@ export class StepRunner {
       case 'await': {
         const running = this.#background.get(`${step.call}${suffix}`) ?? this.#background.get(step.call);
         if (!running) throw new Error(`await: no background call "${step.call}" is running`);
-        await raced(step.timeoutMs ? Promise.race([running.done, sleep(step.timeoutMs, signal)]) : running.done, signal);
+        if (!step.timeoutMs) {
+          await raced(running.done, signal);
+          return;
+        }
+        const timer = new AbortController();
+        await raced(Promise.race([running.done, sleep(step.timeoutMs, AbortSignal.any([signal, timer.signal])).catch(() => {})]), signal).finally(() => timer.abort());
         return;
       }
       case 'cancel': {

@@ -3,29 +3,36 @@
  * probes bite: run healthy it passes the common rules; run with one `--break` it must
  * fail the matching probe, so a green chaos run means something.
  *
- *   node harness/src/toys/toy-server.ts [--break block-loop|ignore-cancel|strict-args]
+ *   node harness/src/toys/toy-server.ts [--break block-loop|ignore-cancel|strict-args] [--log-kib N]
  *
  * - `block-loop`: blocks its event loop for 300 ms on every tool call (responsiveness fails).
  * - `ignore-cancel`: keeps its upstream fetch running after `notifications/cancelled`
  *   (cancellation fails).
  * - `strict-args`: accepts only JSON booleans, not `"true"`/`"false"` (KI-07 fails).
  *
+ * `--log-kib N` writes N KiB of log lines to stderr on every call through a synchronous
+ * writer, as the seed's log handler did: a client that never reads stderr then stalls it
+ * (KI-10).
+ *
  * Upstream requests go to `OPENAI_BASE_URL`, `XAI_BASE_URL` and `GEMINI_BASE_URL`, as the
  * real server's do, so the fake API (preload or loopback) sees them.
  */
+import { writeSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { z } from 'zod';
+import { TOY_BREAKS } from './toy-command.ts';
 
-export const TOY_BREAKS = ['block-loop', 'ignore-cancel', 'strict-args'] as const;
-export type ToyBreak = (typeof TOY_BREAKS)[number];
 
 const BLOCK_MS = 300;
 const UPSTREAM_TIMEOUT_MS = 30_000;
 
-const { values } = parseArgs({ options: { break: { type: 'string', multiple: true } }, strict: true });
+const { values } = parseArgs({ options: { break: { type: 'string', multiple: true }, 'log-kib': { type: 'string' } }, strict: true });
+const logKib = Number(values['log-kib'] ?? 0);
 const breaks = new Set<string>((values.break ?? []).flatMap((b) => b.split(',')));
 for (const b of breaks) {
   if (!(TOY_BREAKS as readonly string[]).includes(b)) {
@@ -56,6 +63,33 @@ loop.enable();
 const inflight = new Map<number, { tool: string; startedAt: number }>();
 let nextCall = 1;
 
+const LOG_LINE = `${JSON.stringify({ level: 'debug', msg: 'toy debug line', pad: 'x'.repeat(60) })}\n`;
+
+/**
+ * A synchronous log handler, as the seed had: each line is written to fd 2 before the
+ * call goes on, so a client that stops reading stderr stops the whole server once the
+ * pipe is full. (Node's own `process.stderr` on a pipe buffers in memory instead.)
+ */
+function writeLogs(kib: number): void {
+  const lines = Math.ceil((kib * 1024) / LOG_LINE.length);
+  for (let i = 0; i < lines; i++) writeBlocking(LOG_LINE);
+}
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/** fd 2 may be non-blocking (Node sets it so once `process.stderr` is touched): wait and retry, as a blocking write would. */
+function writeBlocking(text: string): void {
+  let buffer = Buffer.from(text);
+  while (buffer.length > 0) {
+    try {
+      buffer = buffer.subarray(writeSync(2, buffer));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+      Atomics.wait(pause, 0, 0, 1);
+    }
+  }
+}
+
 function busyWait(ms: number): void {
   const end = performance.now() + ms;
   while (performance.now() < end) {
@@ -77,7 +111,10 @@ async function upstream(provider: 'openai' | 'xai' | 'gemini', model: string, in
     signal: fetchSignal,
   }).then(async (response) => {
     const json = (await response.json()) as Record<string, unknown>;
-    if (!response.ok) throw new Error(`Failed to ask ${model}: upstream answered ${response.status}. Try again.`);
+    if (!response.ok) {
+      const message = (json.error as { message?: string } | undefined)?.message ?? '';
+      throw new Error(`upstream answered ${response.status}${message ? ` (${message})` : ''}`);
+    }
     if (openai) {
       const output = json.output as Array<{ type?: string; content?: Array<{ text?: string }> }> | undefined;
       return output?.find((o) => o.type === 'message')?.content?.[0]?.text ?? String(json.output_text ?? '');
@@ -92,6 +129,46 @@ async function upstream(provider: 'openai' | 'xai' | 'gemini', model: string, in
     signal.addEventListener('abort', () => reject(signal.reason), { once: true });
     request.then(resolve, reject);
   });
+}
+
+/** Every file under the given paths, depth first. */
+async function listFiles(paths: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const p of paths) {
+    const entries = await readdir(p, { withFileTypes: true }).catch(() => null);
+    if (!entries) {
+      out.push(p);
+      continue;
+    }
+    for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+      const full = join(p, e.name);
+      if (e.isDirectory()) out.push(...(await listFiles([full])));
+      else if (e.isFile()) out.push(full);
+    }
+  }
+  return out;
+}
+
+/** Uploads context files one at a time (as `POST /files`), so drivers can act on "the third upload". */
+async function uploadContext(paths: string[], signal: AbortSignal): Promise<number> {
+  const ignore = breaks.has('ignore-cancel');
+  let n = 0;
+  for (const file of await listFiles(paths)) {
+    if (!ignore) signal.throwIfAborted();
+    const form = new FormData();
+    form.append('purpose', 'assistants');
+    form.append('file', new Blob([await readFile(file)]), file.split('/').at(-1)!);
+    const response = await fetch(`${baseUrl('openai')}/files`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${apiKey('openai')}` },
+      body: form,
+      signal: ignore ? AbortSignal.timeout(UPSTREAM_TIMEOUT_MS) : AbortSignal.any([signal, AbortSignal.timeout(UPSTREAM_TIMEOUT_MS)]),
+    });
+    await response.arrayBuffer();
+    if (!response.ok) throw new Error(`upload of ${file} answered ${response.status}`);
+    n += 1;
+  }
+  return n;
 }
 
 const server = new McpServer({ name: 'toy-server', version: '0.0.1' }, { capabilities: { tools: {} } });
@@ -114,6 +191,9 @@ for (const { tool, provider, model } of TOOLS) {
       inflight.set(id, { tool, startedAt: Date.now() });
       try {
         if (breaks.has('block-loop')) busyWait(BLOCK_MS);
+        if (logKib > 0) writeLogs(logKib);
+        const context = typeof args.context === 'string' ? [args.context] : (args.context ?? []);
+        if (context.length && provider === 'openai') await uploadContext(context, extra.signal);
         const text = await upstream(provider, model, args.instructions, extra.signal);
         return { content: [{ type: 'text', text: `${text}\n---\nmodel: ${model} · session: ${args.session_id}` }] };
       } catch (error) {

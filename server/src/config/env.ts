@@ -6,6 +6,7 @@ import { homedir } from 'node:os';
 import { join, resolve, delimiter } from 'node:path';
 import { ErrorCode, SbError } from '../errors.ts';
 import { DEFAULTS } from './defaults.ts';
+import { TEST_DEFECTS } from './test-defects.ts';
 import { loadCatalogue, type Catalogue, type ProviderId } from './models.ts';
 
 export interface ProviderConfig {
@@ -53,6 +54,14 @@ function positiveNumber(env: NodeJS.ProcessEnv, name: string, dflt: number): num
   return n;
 }
 
+function parseDefects(raw: string | undefined): ReadonlySet<string> {
+  const names = (raw || '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const n of names) {
+    if (!(n in TEST_DEFECTS)) throw new SbError(ErrorCode.CONFIG, `SECOND_BRAIN_TEST_DEFECTS: unknown defect "${n}". Known: ${Object.keys(TEST_DEFECTS).join(', ')}.`);
+  }
+  return new Set(names);
+}
+
 /** Reads the whole configuration. Throws SB_ERR_CONFIG on invalid settings; a missing API key is not an error. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const home = resolve(env.SECOND_BRAIN_HOME || join(homedir(), '.second-brain'));
@@ -81,6 +90,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     memoryEnabled: bool(env, 'SECOND_BRAIN_MEMORY', true),
     backgroundThresholdMs: DEFAULTS.BACKGROUND_THRESHOLD_MS,
     timeScale: positiveNumber(env, 'SECOND_BRAIN_TIME_SCALE', 1),
-    testDefects: new Set((env.SECOND_BRAIN_TEST_DEFECTS || '').split(',').map((s) => s.trim()).filter(Boolean)),
+    testDefects: parseDefects(env.SECOND_BRAIN_TEST_DEFECTS),
   };
 }

@@ -3,15 +3,18 @@
  * GATHER_CONCURRENCY descriptors open, finishes under a low `ulimit -n`, and turns EMFILE
  * into bounded retries and then a skip reason, never a hang.
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { DEFAULTS } from '../config/defaults.ts';
 import { gatherFiles } from './gather.ts';
+import { closeContextWorkers } from './workers.ts';
+
+after(() => closeContextWorkers());
 
 const GATHER_URL = new URL('./gather.ts', import.meta.url).pathname;
 

@@ -65,31 +65,38 @@ export function splitBudget<T extends BudgetFile>(input: BudgetInput<T>): Budget
   }
 
   const budgetTokens = Math.max(0, Math.floor(input.contextWindow * fraction) - reserve - input.instructionsTokens);
-  const inline: T[] = [];
-  const overflow: T[] = [];
+  // Work on indices into a path-ordered copy: the size sort then compares numbers only, ties
+  // fall back to path order through the index, and both outputs come out path-ordered by
+  // filtering, without sorting objects by string (this runs on the event loop for up to
+  // MAX_FILES files).
+  const files = isSortedByPath(input.files) ? input.files : [...input.files].sort(byPath);
+  const isInline = new Uint8Array(files.length);
   let used = 0;
-  const rest: T[] = [];
-  for (const f of input.files) {
-    if (f.priority) {
-      inline.push(f);
-      used += f.tokens;
+  const rest: number[] = [];
+  for (let i = 0; i < files.length; i++) {
+    if (files[i]!.priority) {
+      isInline[i] = 1;
+      used += files[i]!.tokens;
     } else {
-      rest.push(f);
+      rest.push(i);
     }
   }
   const overBudgetTokens = Math.max(0, used - budgetTokens);
-  rest.sort((a, b) => a.tokens - b.tokens || byPath(a, b));
-  let i = 0;
-  for (; i < rest.length; i++) {
-    const f = rest[i]!;
-    if (used + f.tokens > budgetTokens) break;
-    inline.push(f);
-    used += f.tokens;
+  rest.sort((a, b) => files[a]!.tokens - files[b]!.tokens || a - b);
+  for (const i of rest) {
+    if (used + files[i]!.tokens > budgetTokens) break;
+    isInline[i] = 1;
+    used += files[i]!.tokens;
   }
-  for (; i < rest.length; i++) overflow.push(rest[i]!);
-  inline.sort(byPath);
-  overflow.sort(byPath);
+  const inline: T[] = [];
+  const overflow: T[] = [];
+  for (let i = 0; i < files.length; i++) (isInline[i] ? inline : overflow).push(files[i]!);
   return { inline, overflow, budgetTokens, usedTokens: used, overBudgetTokens };
+}
+
+function isSortedByPath(files: readonly BudgetFile[]): boolean {
+  for (let i = 1; i < files.length; i++) if (files[i - 1]!.relPath > files[i]!.relPath) return false;
+  return true;
 }
 
 function byPath(a: BudgetFile, b: BudgetFile): number {

@@ -1,10 +1,13 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { gatherFiles } from './gather.ts';
+import { closeContextWorkers } from './workers.ts';
+
+after(() => closeContextWorkers());
 import type { GatherResult } from './gather.ts';
 
 function tempTree(files: Record<string, string | Buffer>): string {

@@ -12,17 +12,20 @@
  * vanish or lose permissions between listing and reading, non-UTF-8 names and EMFILE all
  * become a skipped entry with a reason.
  */
-import { constants as fsConstants, type Dirent } from 'node:fs';
+import type { Dirent } from 'node:fs';
 import { type FileHandle, open, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { isUtf8 } from 'node:buffer';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULTS } from '../config/defaults.ts';
-import { ErrorCode, SbError, isAbortError, throwIfAborted } from '../errors.ts';
+import { ErrorCode, SbError, isAbortError, isSbError, throwIfAborted } from '../errors.ts';
+import { OPEN_FLAGS, errnoCode, isDescriptorExhaustion, reasonForReadError, reasonForWalkError } from './io-errors.ts';
+import { READ_IN_WORKER_MIN_FILES, READ_JOB_MAX_FILES, readBatchInWorker } from './read-files.ts';
 import { EXCLUDED_DIR_NAMES, type IgnoreLevel, isIgnored, pushIgnoreLevel } from './ignore-rules.ts';
 import { gatherIoLimiter } from './limiter.ts';
 import { type ResolvedRoot, displayPath, isInside, isSecretPath, resolveAllowedPaths, resolveRoots, rootOf } from './paths.ts';
-import { SNIFF_BYTES, decodeText, looksBinary } from './sniff.ts';
+import { SNIFF_BYTES, looksBinary } from './sniff.ts';
+import { makeFile } from './content.ts';
 import type { GatheredFile, ProgressFn, SkipReason, SkippedEntry } from './types.ts';
 
 /** Caps applied while gathering. Every field is optional in `GatherOptions.limits`. */
@@ -65,6 +68,8 @@ export interface GatherStats {
   skippedNotListed: number;
   /** Operations retried after EMFILE/ENFILE. */
   emfileRetries: number;
+  /** Reader-thread jobs that could not run and were read on the event loop instead. */
+  readerFallbacks: number;
   /** True when the file-count cap stopped the walk early. */
   truncated: boolean;
   elapsedMs: number;
@@ -79,9 +84,6 @@ export interface GatherResult {
 
 /** Minimum time between two progress callbacks of one phase. */
 const PROGRESS_MIN_INTERVAL_MS = 100;
-// O_NOFOLLOW: a listed file replaced by a symlink before it is opened must not lead out of the
-// roots. O_NONBLOCK: a file replaced by a FIFO must not park a pool thread in open() forever.
-const OPEN_FLAGS = fsConstants.O_RDONLY | (fsConstants.O_NOFOLLOW ?? 0) | (fsConstants.O_NONBLOCK ?? 0);
 
 interface DirTask {
   abs: string;
@@ -125,7 +127,7 @@ class Gatherer {
   #lastProgress = 0;
   readonly #stats: GatherStats = {
     files: 0, totalBytes: 0, directories: 0, gitignored: 0, skipped: 0, skippedNotListed: 0,
-    emfileRetries: 0, truncated: false, elapsedMs: 0,
+    emfileRetries: 0, readerFallbacks: 0, truncated: false, elapsedMs: 0,
   };
 
   constructor(opts: GatherOptions) {
@@ -366,25 +368,67 @@ class Gatherer {
 
   async #readAll(): Promise<GatheredFile[]> {
     // Priority first (the byte cap must not starve them), then a stable order by path.
-    const list = this.#candidates.sort((a, b) => (a.priority === b.priority ? (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0) : a.priority ? -1 : 1));
+    const list = sortCandidates(this.#candidates);
     const total = list.length;
     const out: Array<GatheredFile | undefined> = new Array(total);
     this.#lastProgress = 0;
     this.#progress(0, total, `Reading ${total} files`);
-    let next = 0;
-    let done = 0;
-    const worker = async (): Promise<void> => {
-      while (next < total) {
-        const i = next++;
-        out[i] = await this.#readOne(list[i]!);
-        done++;
-        this.#progress(done, total, `Reading files: ${done}/${total}`);
-      }
-    };
-    const width = Math.min(this.#limiter.size, Math.max(total, 1));
-    await Promise.all(Array.from({ length: width }, worker));
+    if (total >= READ_IN_WORKER_MIN_FILES) await this.#readInWorker(list, out);
+    else await this.#readOnLoop(list, 0, total, out);
     this.#progress(total, total, `Read ${total} files`, true);
     return out.filter((f): f is GatheredFile => f !== undefined);
+  }
+
+  /** Reads list[from, to) on the event loop, through the limiter, GATHER_CONCURRENCY at a time. */
+  async #readOnLoop(list: Candidate[], from: number, to: number, out: Array<GatheredFile | undefined>): Promise<void> {
+    let next = from;
+    const lane = async (): Promise<void> => {
+      while (next < to) {
+        const i = next++;
+        out[i] = await this.#readOne(list[i]!);
+        this.#progress(i + 1, list.length, `Reading files: ${i + 1}/${list.length}`);
+      }
+    };
+    const width = Math.min(this.#limiter.size, Math.max(to - from, 1));
+    await Promise.all(Array.from({ length: width }, lane));
+  }
+
+  /**
+   * Reads on the reader thread, one job at a time, so the total-bytes cap is applied in list
+   * order. If the thread cannot run (it failed to start, say, with descriptors exhausted), the
+   * job's files are read on the event loop instead.
+   */
+  async #readInWorker(list: Candidate[], out: Array<GatheredFile | undefined>): Promise<void> {
+    const signal = this.#signal;
+    for (let i = 0; i < list.length; ) {
+      throwIfAborted(signal);
+      const slice = list.slice(i, i + READ_JOB_MAX_FILES);
+      let batch: Awaited<ReturnType<typeof readBatchInWorker>> | undefined;
+      try {
+        batch = await readBatchInWorker(slice.map((c) => c.abs), { maxFileBytes: this.#limits.maxFileBytes, budgetBytes: this.#limits.maxTotalBytes - this.#stats.totalBytes }, signal);
+      } catch (err) {
+        throwIfAborted(signal);
+        if (!isSbError(err, ErrorCode.INTERNAL)) throw err;
+      }
+      if (!batch || batch.outcomes.length === 0) {
+        this.#stats.readerFallbacks++;
+        await this.#readOnLoop(list, i, i + slice.length, out);
+        i += slice.length;
+        continue;
+      }
+      this.#stats.emfileRetries += batch.emfileRetries;
+      batch.outcomes.forEach((o, k) => {
+        const c = slice[k]!;
+        if ('reason' in o) {
+          this.#skip(c.rel, o.reason);
+          return;
+        }
+        this.#stats.totalBytes += o.size;
+        out[i + k] = makeFile({ absPath: c.abs, relPath: c.rel, size: o.size, mtimeMs: o.mtimeMs, priority: c.priority }, o.bytes);
+      });
+      i += batch.outcomes.length;
+      this.#progress(i, list.length, `Reading files: ${i}/${list.length}`);
+    }
   }
 
   async #readOne(c: Candidate): Promise<GatheredFile | undefined> {
@@ -414,18 +458,13 @@ class Gatherer {
             return this.#skip(c.rel, 'binary');
           }
           this.#stats.totalBytes += filled - st.size;
-          const file: GatheredFile = {
-            absPath: c.abs, relPath: c.rel, size: filled, mtimeMs: st.mtimeMs, priority: c.priority,
-            text: decodeText(buf.subarray(0, filled)),
-          };
-          return file;
+          return makeFile({ absPath: c.abs, relPath: c.rel, size: filled, mtimeMs: st.mtimeMs, priority: c.priority }, buf.subarray(0, filled));
         } finally {
           await fh.close();
         }
       });
     } catch (err) {
-      if (errnoCode(err) === 'ELOOP') return this.#skip(c.rel, 'unreadable'); // swapped for a symlink after listing
-      return this.#skipForError(c.rel, err);
+      return this.#skipForError(c.rel, err, reasonForReadError);
     }
   }
 
@@ -448,8 +487,7 @@ class Gatherer {
       } finally {
         this.#limiter.release();
       }
-      const code = errnoCode(err);
-      if ((code !== 'EMFILE' && code !== 'ENFILE') || attempt >= DEFAULTS.GATHER_EMFILE_MAX_RETRIES) throw err;
+      if (!isDescriptorExhaustion(errnoCode(err)) || attempt >= DEFAULTS.GATHER_EMFILE_MAX_RETRIES) throw err;
       this.#stats.emfileRetries++;
       try {
         await sleep(DEFAULTS.GATHER_EMFILE_BASE_DELAY_MS * 2 ** attempt, undefined, { signal });
@@ -460,18 +498,12 @@ class Gatherer {
   }
 
   /** Maps an I/O error on `path` to a skip reason; aborts and non-I/O errors propagate. */
-  #skipForError(path: string, err: unknown): undefined {
+  #skipForError(path: string, err: unknown, toReason: (code: string) => SkipReason = reasonForWalkError): undefined {
     if (isAbortError(err)) throw err;
     throwIfAborted(this.#signal);
     const code = errnoCode(err);
     if (code === undefined) throw err;
-    const reason: SkipReason =
-      code === 'ENOENT' || code === 'ENOTDIR' ? 'vanished'
-        : code === 'EMFILE' || code === 'ENFILE' ? 'too-many-open-files'
-          : code === 'EISDIR' || code === 'ENXIO' || code === 'EAGAIN' ? 'special-file'
-            : code === 'ELOOP' ? 'symlink-loop'
-              : 'unreadable';
-    return this.#skip(path, reason);
+    return this.#skip(path, toReason(code));
   }
 
   #skip(path: string, reason: SkipReason): undefined {
@@ -495,6 +527,11 @@ class Gatherer {
   }
 }
 
+/** Priority first, then by path (about 10 ms for 20,000 files on the event loop). */
+function sortCandidates(list: Candidate[]): Candidate[] {
+  return list.sort((a, b) => (a.priority === b.priority ? (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0) : a.priority ? -1 : 1));
+}
+
 /** Reads into `buf[from, to)` until full or end of file (a file may shrink after fstat); returns the end offset. */
 async function readInto(fh: FileHandle, buf: Buffer, from: number, to: number, signal: AbortSignal): Promise<number> {
   let at = from;
@@ -505,11 +542,6 @@ async function readInto(fh: FileHandle, buf: Buffer, from: number, to: number, s
     at += bytesRead;
   }
   return at;
-}
-
-function errnoCode(err: unknown): string | undefined {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return typeof code === 'string' && /^E[A-Z0-9]+$/.test(code) ? code : undefined;
 }
 
 function isResolved(roots: readonly string[] | readonly ResolvedRoot[]): roots is readonly ResolvedRoot[] {

@@ -8,13 +8,14 @@
 import type { Db } from '../state/db.ts';
 import { ErrorCode, SbError, throwIfAborted } from '../errors.ts';
 import { DEFAULTS } from '../config/defaults.ts';
-import { splitBudget } from './budget.ts';
-import { type FileMark, type TreeEntry, renderCondensedTree, renderFullTree } from './file-tree.ts';
+import { fileContent } from './content.ts';
 import { type GatherLimits, gatherFiles } from './gather.ts';
 import { gatherIoLimiter, type LimiterStats } from './limiter.ts';
-import { type OverflowMode, buildContextReport, buildPromptText, delimiterTokens } from './prompt.ts';
+import { type OverflowMode, buildContextReport, buildPromptText } from './prompt.ts';
+import { PROMPT_FRAME_TOKENS, layoutPrompt } from './layout.ts';
 import { filterUnchanged } from './sent-files.ts';
-import { analyzeTexts, contextWorkerStats, countTokens, hashContent } from './tokenizer.ts';
+import { analyzeTexts, countTokens, hashContent } from './tokenizer.ts';
+import { contextWorkerStats } from './workers.ts';
 import type { WorkerPoolStats } from './worker-pool.ts';
 import type { GatheredFile, ProgressFn, SkippedEntry, TokenizedFile, TokenizerFamily } from './types.ts';
 
@@ -29,7 +30,9 @@ export type { WorkerPoolStats } from './worker-pool.ts';
 export type { LimiterStats } from './limiter.ts';
 export { resolveAllowedPaths, resolveRoots, isSecretPath } from './paths.ts';
 export { gatherFiles } from './gather.ts';
-export { countTokens, hashContent, estimateTokens, closeContextWorkers, ESTIMATE_BYTES_PER_TOKEN } from './tokenizer.ts';
+export { countTokens, hashContent, estimateTokens, ESTIMATE_BYTES_PER_TOKEN } from './tokenizer.ts';
+export { closeContextWorkers } from './workers.ts';
+export type { TextInput } from './tokenizer.ts';
 export { splitBudget } from './budget.ts';
 export { filterUnchanged, recordSent, forgetSent } from './sent-files.ts';
 
@@ -133,7 +136,7 @@ export async function prepareContext(opts: PrepareContextOptions): Promise<Prepa
   // Count and hash in one pass: hashes feed sent-file tracking and the vector store's dedup
   // key (KI-14), and computing them here keeps sha256 of megabytes off the event loop.
   onProgress?.(0, toSend.length, `Counting tokens of ${toSend.length} files`);
-  const texts = toSend.map((f) => f.text ?? '');
+  const texts = toSend.map(fileContent);
   const progress = (done: number, total: number) => onProgress?.(done, total, `Counting tokens: ${done}/${total} files`);
   let tokens: number[];
   if (family === 'o200k') {
@@ -146,50 +149,14 @@ export async function prepareContext(opts: PrepareContextOptions): Promise<Prepa
     toSend.forEach((f, i) => { f.sha256 = hashes[i]!; });
   }
   const tokenized: TokenizedFile[] = toSend.map((f, i) => Object.assign(f, { tokens: tokens[i]! }));
-  throwIfAborted(signal);
-
-  // The tree lists every file, so its cost is known before the split up to the marks; it is
-  // rendered with the longest mark and condensed when it would take too much of the budget.
-  const alreadyEntries: TreeEntry[] = alreadySent.map((f) => ({ relPath: f.relPath, mark: 'already sent' }));
-  const placeholder: TreeEntry[] = [...alreadyEntries, ...tokenized.map((f) => ({ relPath: f.relPath, mark: 'vector store' as FileMark }))];
-  const [instructionsTokens, fullTreeTokens] = await countTokens([opts.instructions ?? '', renderFullTree(placeholder)], family, signal);
-  const rawBudget = Math.max(0, Math.floor(contextWindow * fraction) - reserveTokens);
-  const treeCondensed = fullTreeTokens! > rawBudget * DEFAULTS.CONTEXT_TREE_MAX_BUDGET_FRACTION;
-  const render = (entries: TreeEntry[]) => (treeCondensed ? renderCondensedTree(entries) : renderFullTree(entries));
-  let treeTokens = treeCondensed ? (await countTokens([render(placeholder)], family, signal))[0]! : fullTreeTokens!;
-
-  const costed = tokenized.map((f) => ({ file: f, relPath: f.relPath, priority: f.priority, tokens: f.tokens + delimiterTokens(f.relPath) }));
-  // Files sent earlier in the session are still in the conversation, so they take room too.
-  const split = (reserveForTree: number) => splitBudget({
-    files: costed, contextWindow, fraction, reserveTokens,
-    instructionsTokens: instructionsTokens! + reserveForTree + PROMPT_FRAME_TOKENS + alreadySentTokens,
+  const layout = await layoutPrompt({
+    files: tokenized, alreadySent: alreadySent.map((f) => f.relPath), alreadySentTokens,
+    instructions: opts.instructions ?? '', contextWindow, fraction, reserveTokens, family, overflowMode, signal,
   });
-  const marksFor = (s: ReturnType<typeof split>): TreeEntry[] => [
-    ...alreadyEntries,
-    ...s.inline.map((c) => ({ relPath: c.relPath, mark: 'inline' as FileMark })),
-    ...s.overflow.map((c) => ({ relPath: c.relPath, mark: (overflowMode === 'vector-store' ? 'vector store' : 'not sent') as FileMark })),
-  ];
-  let s = split(treeTokens);
-  let entries = marksFor(s);
-  let tree = render(entries);
-  if (treeCondensed) {
-    // Per-mark counts can make condensed lines longer than the placeholder; re-split once on the real cost.
-    const actual = (await countTokens([tree], family, signal))[0]!;
-    if (actual > treeTokens) {
-      treeTokens = actual;
-      s = split(treeTokens);
-      entries = marksFor(s);
-      tree = render(entries);
-    }
-  }
-  throwIfAborted(signal);
-
-  const inline = s.inline.map((c) => c.file);
-  const overflow = s.overflow.map((c) => c.file);
-  const marks = new Set(entries.map((e) => e.mark));
-  const promptText = files.length === 0 && alreadySent.length === 0
+  const { split: s, inline, overflow, tree, treeCondensed, treeTokens, instructionsTokens } = layout;
+  const promptText = files.length === 0
     ? ''
-    : buildPromptText({ tree, treeCondensed, totalFiles: entries.length, marks, inline, overflowCount: overflow.length, overflowMode });
+    : buildPromptText({ tree, treeCondensed, totalFiles: layout.totalEntries, marks: layout.marks, inline, overflowCount: overflow.length, overflowMode });
   const elapsedMs = Math.round(performance.now() - started);
   const contextReport = buildContextReport({
     totalFiles: files.length, inlineFiles: inline.length, overflowFiles: overflow.length, overflowMode,
@@ -201,14 +168,11 @@ export async function prepareContext(opts: PrepareContextOptions): Promise<Prepa
     promptText, contextReport, inline, overflow, skipped: gathered.skipped, alreadySent,
     stats: {
       files: files.length, inlineTokens: s.usedTokens, overflowFiles: overflow.length, skipped: gathered.stats.skipped, elapsedMs,
-      budgetTokens: s.budgetTokens, overBudgetTokens: s.overBudgetTokens, instructionsTokens: instructionsTokens!, treeTokens, treeCondensed,
+      budgetTokens: s.budgetTokens, overBudgetTokens: s.overBudgetTokens, instructionsTokens, treeTokens, treeCondensed,
       promptTokens: treeTokens + PROMPT_FRAME_TOKENS + s.usedTokens, alreadySentTokens,
     },
   };
 }
-
-/** Tokens of the prompt's fixed headings, legend and file_search instruction (measured about 190 with o200k; rounded up). */
-const PROMPT_FRAME_TOKENS = 256;
 
 export interface CountProjectTokensOptions {
   paths: readonly string[];
@@ -246,9 +210,9 @@ export async function countProjectTokens(opts: CountProjectTokensOptions): Promi
   if (!Number.isInteger(top) || top < 0) throw invalid('top', `a non-negative integer (got ${String(top)})`);
   const g = await gatherFiles({ paths: opts.paths, roots: opts.roots, signal: opts.signal, limits: opts.limits, onProgress: opts.onProgress });
   const tokens = family === 'o200k'
-    ? (await analyzeTexts(g.files.map((f) => f.text ?? ''), { count: true, hash: false }, opts.signal,
+    ? (await analyzeTexts(g.files.map(fileContent), { count: true, hash: false }, opts.signal,
       (d, t) => opts.onProgress?.(d, t, `Counting tokens: ${d}/${t} files`))).tokens!
-    : await countTokens(g.files.map((f) => f.text ?? ''), family, opts.signal);
+    : await countTokens(g.files.map(fileContent), family, opts.signal);
   let total = 0;
   const dirs = new Map<string, number>();
   const perFile = g.files.map((f, i) => {
@@ -273,8 +237,16 @@ export async function countProjectTokens(opts: CountProjectTokensOptions): Promi
   };
 }
 
+/**
+ * Counts the tokens of gathered files without decoding them on the event loop (their bytes
+ * go to the worker pool as they are). One count per file, in order.
+ */
+export async function countFileTokens(files: readonly GatheredFile[], family: TokenizerFamily, signal: AbortSignal): Promise<number[]> {
+  return countTokens(files.map(fileContent), family, signal);
+}
+
 /** Figures for server_diagnostics (KI-20): the tokenizer pool and the gather I/O limiter. */
-export function contextDiagnostics(): { workers: WorkerPoolStats; gatherIo: LimiterStats } {
+export function contextDiagnostics(): { workers: { text: WorkerPoolStats; reader: WorkerPoolStats }; gatherIo: LimiterStats } {
   return { workers: contextWorkerStats(), gatherIo: gatherIoLimiter.stats() };
 }
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase } from '../state/db.ts';
 import { filterUnchanged, forgetSent, recordSent } from './sent-files.ts';
-import { closeContextWorkers } from './tokenizer.ts';
+import { closeContextWorkers } from './workers.ts';
 import type { GatheredFile } from './types.ts';
 
 after(() => closeContextWorkers());

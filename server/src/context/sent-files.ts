@@ -10,6 +10,7 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { registerSchema, withTransaction, type Db } from '../state/db.ts';
 import { ErrorCode, SbError, throwIfAborted } from '../errors.ts';
+import { fileContent } from './content.ts';
 import { hashContent } from './tokenizer.ts';
 import { ESTIMATE_BYTES_PER_TOKEN } from './tokenizer.ts';
 import type { GatheredFile } from './types.ts';
@@ -128,12 +129,14 @@ export async function forgetSent(db: Db, sessionId: string, signal: AbortSignal)
 async function fillHashes(files: readonly GatheredFile[], signal: AbortSignal): Promise<void> {
   const missing = files.filter((f) => !f.sha256);
   if (missing.length === 0) return;
-  for (const f of missing) {
-    if (f.text === undefined) {
+  const contents = missing.map((f) => {
+    const c = fileContent(f);
+    if (typeof c === 'string' && f.text === undefined) {
       throw new SbError(ErrorCode.INVALID_ARGUMENT, `Failed to track sent files: ${f.relPath} has neither text nor sha256. Pass gathered files.`, { details: { path: f.relPath } });
     }
-  }
-  const hashes = await hashContent(missing.map((f) => f.text!), signal);
+    return c;
+  });
+  const hashes = await hashContent(contents, signal);
   missing.forEach((f, i) => { f.sha256 = hashes[i]!; });
 }
 

@@ -3,13 +3,29 @@
  * event loop. The o200k tables take about a quarter of a second to load, so they are loaded
  * here, lazily, and never on the main thread.
  */
-import { parentPort, workerData } from 'node:worker_threads';
 import { createHash } from 'node:crypto';
-import type { WorkerReply, WorkerRequest } from './worker-pool.ts';
+import { serveJobs } from './worker-protocol.ts';
+
+/**
+ * A text job. Each item is either a string, or a number: the length of the next slice of
+ * `blob`, which holds UTF-8 bytes back to back (transferred from the main thread, not copied).
+ */
+export interface TextJob {
+  items: Array<string | number>;
+  blob?: ArrayBuffer;
+  /** Count o200k tokens of each item. */
+  count: boolean;
+  /** sha256 (hex) of each item's text as UTF-8. */
+  hash: boolean;
+}
+
+export interface TextJobResult {
+  tokens?: number[];
+  sha256?: string[];
+}
 
 type Counter = (text: string) => number;
 
-const cancel = new Int32Array(workerData.cancel as SharedArrayBuffer);
 let counter: Promise<Counter> | undefined;
 
 function loadCounter(): Promise<Counter> {
@@ -59,29 +75,27 @@ function countText(text: string, count: Counter): number {
   return total;
 }
 
-async function handle(req: WorkerRequest): Promise<WorkerReply> {
-  const count = req.count ? await loadCounter() : undefined;
-  const tokens: number[] | undefined = req.count ? [] : undefined;
-  const sha256: string[] | undefined = req.hash ? [] : undefined;
-  for (const text of req.texts) {
-    if (Atomics.load(cancel, 0) === req.id) return { id: req.id, ok: false, cancelled: true };
+// Same decoding as the main thread's (BOM dropped, invalid bytes as U+FFFD), so counts and
+// hashes describe exactly the text a prompt would carry.
+const decoder = new TextDecoder('utf-8');
+
+serveJobs<TextJob, TextJobResult>(async (job, ctx) => {
+  const count = job.count ? await loadCounter() : undefined;
+  const tokens: number[] | undefined = job.count ? [] : undefined;
+  const sha256: string[] | undefined = job.hash ? [] : undefined;
+  const blob = job.blob ? new Uint8Array(job.blob) : undefined;
+  let at = 0;
+  for (const item of job.items) {
+    if (ctx.pace()) break;
+    let text: string;
+    if (typeof item === 'string') {
+      text = item;
+    } else {
+      text = decoder.decode(blob!.subarray(at, at + item));
+      at += item;
+    }
     if (tokens) tokens.push(countText(text, count!));
     if (sha256) sha256.push(createHash('sha256').update(text, 'utf8').digest('hex'));
   }
-  return { id: req.id, ok: true, tokens, sha256 };
-}
-
-// Jobs arrive one at a time per worker; the chain only guards against overlap while the
-// tokenizer module is still loading.
-let chain: Promise<void> = Promise.resolve();
-parentPort!.on('message', (req: WorkerRequest) => {
-  chain = chain.then(async () => {
-    let reply: WorkerReply;
-    try {
-      reply = await handle(req);
-    } catch (err) {
-      reply = { id: req.id, ok: false, error: err instanceof Error ? err.message : String(err) };
-    }
-    parentPort!.postMessage(reply);
-  });
+  return { result: { tokens, sha256 } };
 });

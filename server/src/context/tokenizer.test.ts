@@ -2,8 +2,10 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { countTokens as referenceCount } from 'gpt-tokenizer/encoding/o200k_base';
-import { closeContextWorkers, contextWorkerStats, countTokens, estimateTokens, hashContent } from './tokenizer.ts';
-import { TextWorkerPool } from './worker-pool.ts';
+import { countTokens, estimateTokens, hashContent } from './tokenizer.ts';
+import { closeContextWorkers, contextWorkerStats } from './workers.ts';
+import { WorkerPool } from './worker-pool.ts';
+import type { TextJob, TextJobResult } from './tokenizer-worker.ts';
 
 after(() => closeContextWorkers());
 
@@ -45,9 +47,9 @@ test('hashContent is sha256 of the UTF-8 text, inline and on the pool', { timeou
   const big = ['é'.repeat(100_000), code.repeat(5_000)];
   const sha = (t: string) => createHash('sha256').update(t, 'utf8').digest('hex');
   assert.deepEqual(await hashContent(small, AbortSignal.timeout(5_000)), small.map(sha));
-  const before = contextWorkerStats().completed;
+  const before = contextWorkerStats().text.completed;
   assert.deepEqual(await hashContent(big, AbortSignal.timeout(5_000)), big.map(sha));
-  assert.ok(contextWorkerStats().completed > before, 'large inputs are hashed on a worker');
+  assert.ok(contextWorkerStats().text.completed > before, 'large inputs are hashed on a worker');
 });
 
 test('an abort rejects a running count at once and the pool keeps working', { timeout: 20_000 }, async () => {
@@ -71,16 +73,16 @@ test('closeContextWorkers fails pending work with SB_ERR_SHUTTING_DOWN; the next
   await new Promise((r) => setTimeout(r, 20));
   await closeContextWorkers();
   assert.equal(((await outcome) as { code?: string })?.code, 'SB_ERR_SHUTTING_DOWN');
-  assert.equal(contextWorkerStats().workers, 0);
+  assert.equal(contextWorkerStats().text.workers, 0);
   assert.deepEqual(await countTokens(['hello world'], 'o200k', AbortSignal.timeout(10_000)), [2]);
 });
 
 test('the pool queue is bounded: callers past the bound wait, nothing is lost', { timeout: 20_000 }, async (t) => {
-  const pool = new TextWorkerPool({ url: new URL('./tokenizer-worker.ts', import.meta.url), size: 1, queueMax: 2 });
+  const pool = new WorkerPool<TextJob, TextJobResult>({ url: new URL('./tokenizer-worker.ts', import.meta.url), size: 1, queueMax: 2, purpose: 'test' });
   t.after(() => pool.close());
   let maxQueued = 0;
   const timer = setInterval(() => { maxQueued = Math.max(maxQueued, pool.stats().queued); }, 1);
-  const jobs = Array.from({ length: 8 }, (_, i) => pool.run({ texts: [`job ${i} `.repeat(20_000)], count: false, hash: true }, AbortSignal.timeout(15_000)));
+  const jobs = Array.from({ length: 8 }, (_, i) => pool.run({ items: [`job ${i} `.repeat(20_000)], count: false, hash: true }, AbortSignal.timeout(15_000)));
   const results = await Promise.all(jobs);
   clearInterval(timer);
   assert.equal(results.length, 8);
@@ -90,5 +92,5 @@ test('the pool queue is bounded: callers past the bound wait, nothing is lost', 
   assert.ok(s.queueFullWaits > 0);
   assert.equal(s.completed, 8);
   await pool.close();
-  await assert.rejects(pool.run({ texts: ['x'], count: false, hash: true }, AbortSignal.timeout(1_000)), { code: 'SB_ERR_SHUTTING_DOWN' });
+  await assert.rejects(pool.run({ items: ['x'], count: false, hash: true }, AbortSignal.timeout(1_000)), { code: 'SB_ERR_SHUTTING_DOWN' });
 });

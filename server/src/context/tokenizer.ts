@@ -20,7 +20,9 @@ import { availableParallelism } from 'node:os';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { DEFAULTS } from '../config/defaults.ts';
 import { ErrorCode, SbError, throwIfAborted } from '../errors.ts';
-import { TextWorkerPool, type TextJobResult, type WorkerPoolStats } from './worker-pool.ts';
+import { WorkerPool, type WorkerPoolStats } from './worker-pool.ts';
+import type { TextJob, TextJobResult } from './tokenizer-worker.ts';
+import { decodeText } from './sniff.ts';
 import type { TokenizerFamily } from './types.ts';
 
 /** UTF-8 bytes per token assumed for the 'estimate' family (see the calibration above). */
@@ -29,40 +31,47 @@ export const ESTIMATE_BYTES_PER_TOKEN = 3.0;
 /** Bytes of text measured between two yields to the event loop in the inline paths. */
 const INLINE_SLICE_BYTES = 4 * 1_048_576;
 
-let pool: TextWorkerPool | undefined;
+let pool: WorkerPool<TextJob, TextJobResult> | undefined;
 
-function getPool(): TextWorkerPool {
+function getPool(): WorkerPool<TextJob, TextJobResult> {
   // One thread per spare core, capped: on this 2-core machine a single worker leaves a whole
   // core to the event loop, which is what keeps ping latency flat while a big tree is counted.
-  pool ??= new TextWorkerPool({
+  pool ??= new WorkerPool<TextJob, TextJobResult>({
     url: new URL('./tokenizer-worker.ts', import.meta.url),
     size: Math.max(1, Math.min(DEFAULTS.CONTEXT_WORKERS_MAX, availableParallelism() - 1)),
     queueMax: DEFAULTS.CONTEXT_WORKER_QUEUE_MAX,
+    purpose: 'process context text',
   });
   return pool;
 }
 
-/**
- * Terminates the context worker threads (for shutdown). Pending jobs fail with
- * SB_ERR_SHUTTING_DOWN. A later call creates a fresh pool.
- */
-export async function closeContextWorkers(): Promise<void> {
+/** Terminates the text pool's threads; pending jobs fail with SB_ERR_SHUTTING_DOWN. A later call creates a fresh pool. */
+export async function closeTextPool(): Promise<void> {
   const p = pool;
   pool = undefined;
   await p?.close();
 }
 
-/** Pool figures for diagnostics (KI-20); zeros before the pool is first used. */
-export function contextWorkerStats(): WorkerPoolStats {
-  return pool?.stats() ?? {
-    size: 0, workers: 0, busy: 0, queued: 0, queueMax: DEFAULTS.CONTEXT_WORKER_QUEUE_MAX, waitingForRoom: 0,
-    queueFullWaits: 0, completed: 0, cancelled: 0, failed: 0, crashed: 0,
-  };
+/** Text pool figures, or undefined before its first use. */
+export function textPoolStats(): WorkerPoolStats | undefined {
+  return pool?.stats();
 }
 
+/** A text, or its UTF-8 bytes (decoded off the event loop, BOM dropped). */
+export type TextInput = string | Uint8Array;
+
 /** Estimated tokens of one text for the 'estimate' family: ceil(UTF-8 bytes / 3.0). */
-export function estimateTokens(text: string): number {
-  return Math.ceil(Buffer.byteLength(text, 'utf8') / ESTIMATE_BYTES_PER_TOKEN);
+export function estimateTokens(text: TextInput): number {
+  return Math.ceil(byteLength(text) / ESTIMATE_BYTES_PER_TOKEN);
+}
+
+function byteLength(t: TextInput): number {
+  return typeof t === 'string' ? Buffer.byteLength(t, 'utf8') : t.byteLength;
+}
+
+/** Size used to batch inputs: characters of a string, bytes of a byte input. */
+function sizeOf(t: TextInput): number {
+  return typeof t === 'string' ? t.length : t.byteLength;
 }
 
 /**
@@ -71,7 +80,7 @@ export function estimateTokens(text: string): number {
  * @returns one count per text, in order.
  * @example const [n] = await countTokens(['hello world'], 'o200k', signal); // 2
  */
-export async function countTokens(texts: readonly string[], family: TokenizerFamily, signal: AbortSignal): Promise<number[]> {
+export async function countTokens(texts: readonly TextInput[], family: TokenizerFamily, signal: AbortSignal): Promise<number[]> {
   assertFamily(family);
   if (family === 'estimate') return estimateAll(texts, signal);
   const r = await analyzeTexts(texts, { count: true, hash: false }, signal);
@@ -79,16 +88,17 @@ export async function countTokens(texts: readonly string[], family: TokenizerFam
 }
 
 /**
- * sha256 (hex) of each text as UTF-8. Inputs under CONTEXT_INLINE_HASH_MAX_BYTES (64 KiB) in
- * total are hashed inline; larger ones on the worker pool.
+ * sha256 (hex) of each text as UTF-8 (byte inputs are decoded first, so a BOM or invalid
+ * bytes hash as the text a prompt would carry). Inputs under CONTEXT_INLINE_HASH_MAX_BYTES
+ * (64 KiB) in total are hashed inline; larger ones on the worker pool.
  */
-export async function hashContent(texts: readonly string[], signal: AbortSignal): Promise<string[]> {
+export async function hashContent(texts: readonly TextInput[], signal: AbortSignal): Promise<string[]> {
   throwIfAborted(signal);
-  let chars = 0;
-  for (const t of texts) chars += t.length;
-  // Characters bound bytes from below; 3 bytes per UTF-16 unit bounds them from above.
-  if (chars * 3 < DEFAULTS.CONTEXT_INLINE_HASH_MAX_BYTES) {
-    return texts.map((t) => createHash('sha256').update(t, 'utf8').digest('hex'));
+  let units = 0;
+  for (const t of texts) units += sizeOf(t);
+  // 3 bytes per UTF-16 unit bounds a string's UTF-8 size from above.
+  if (units * 3 < DEFAULTS.CONTEXT_INLINE_HASH_MAX_BYTES) {
+    return texts.map((t) => createHash('sha256').update(typeof t === 'string' ? t : decodeText(t), 'utf8').digest('hex'));
   }
   const r = await analyzeTexts(texts, { count: false, hash: true }, signal);
   return r.sha256!;
@@ -102,7 +112,7 @@ export async function hashContent(texts: readonly string[], signal: AbortSignal)
  * jobs in flight so concurrent calls share the pool fairly.
  */
 export async function analyzeTexts(
-  texts: readonly string[],
+  texts: readonly TextInput[],
   what: { count: boolean; hash: boolean },
   signal: AbortSignal,
   onProgress?: (doneTexts: number, totalTexts: number) => void,
@@ -116,8 +126,8 @@ export async function analyzeTexts(
   for (let i = 0; i < texts.length; ) {
     let size = 0;
     const start = i;
-    while (i < texts.length && (i === start || size + texts[i]!.length <= DEFAULTS.CONTEXT_WORKER_BATCH_MAX_CHARS)) {
-      size += texts[i]!.length;
+    while (i < texts.length && (i === start || size + sizeOf(texts[i]!) <= DEFAULTS.CONTEXT_WORKER_BATCH_MAX_CHARS)) {
+      size += sizeOf(texts[i]!);
       i++;
     }
     batches.push({ start, end: i });
@@ -135,7 +145,8 @@ export async function analyzeTexts(
       const b = batches[next++]!;
       let r: TextJobResult;
       try {
-        r = await p.run({ texts: texts.slice(b.start, b.end) as string[], count: what.count, hash: what.hash }, both);
+        const packed = packBatch(texts, b.start, b.end);
+        r = await p.run({ ...packed, count: what.count, hash: what.hash }, both, packed.blob ? [packed.blob] : []);
       } catch (err) {
         local.abort(err);
         throw err;
@@ -155,14 +166,33 @@ export async function analyzeTexts(
   return { tokens, sha256 };
 }
 
-async function estimateAll(texts: readonly string[], signal: AbortSignal): Promise<number[]> {
+/** Strings go as they are; byte inputs are copied back to back into one block that is transferred. */
+function packBatch(texts: readonly TextInput[], start: number, end: number): { items: Array<string | number>; blob?: ArrayBuffer } {
+  const items: Array<string | number> = [];
+  let bytes = 0;
+  for (let i = start; i < end; i++) {
+    const t = texts[i]!;
+    if (typeof t === 'string') items.push(t);
+    else { items.push(t.byteLength); bytes += t.byteLength; }
+  }
+  if (bytes === 0) return { items };
+  const blob = new Uint8Array(bytes);
+  let at = 0;
+  for (let i = start; i < end; i++) {
+    const t = texts[i]!;
+    if (typeof t !== 'string') { blob.set(t, at); at += t.byteLength; }
+  }
+  return { items, blob: blob.buffer };
+}
+
+async function estimateAll(texts: readonly TextInput[], signal: AbortSignal): Promise<number[]> {
   throwIfAborted(signal);
   const out = new Array<number>(texts.length);
   let sinceYield = 0;
   for (let i = 0; i < texts.length; i++) {
     const t = texts[i]!;
     out[i] = estimateTokens(t);
-    sinceYield += t.length;
+    sinceYield += sizeOf(t);
     if (sinceYield >= INLINE_SLICE_BYTES) {
       sinceYield = 0;
       await yieldToLoop(undefined, { signal }).catch(() => throwIfAborted(signal));

@@ -1,35 +1,23 @@
 /**
- * A small pool of worker threads for CPU-heavy text work (tokenising, sha256), so megabytes of
- * context never run on the event loop (KI-12, KI-20: the loop must keep answering pings).
+ * A small pool of worker threads for the context engine's heavy work (reading files,
+ * tokenising, sha256), so it never runs on the event loop (KI-12, KI-20: the loop must keep
+ * answering pings).
  *
  * Bounded everywhere: a fixed number of threads, a bounded job queue (callers past the bound
  * wait for room, and those waits are counted), and every wait honours an AbortSignal. A job
  * whose signal fires is dropped from the queue, or, when already running, rejected at once
- * while the worker is told through a shared flag to stop at its next text boundary.
+ * while the worker is told through a shared flag to stop at its next item boundary.
  * Idle workers are unref'd so they never keep the process alive; `close()` terminates them.
+ * Worker entry points use `serveJobs` from `worker-protocol.ts`.
  */
 import { Worker } from 'node:worker_threads';
 import { ErrorCode, SbError, abortReasonToError, throwIfAborted } from '../errors.ts';
 
-/** What a job asks a worker to do with its texts. */
-export interface TextJob {
-  texts: string[];
-  /** Count o200k tokens of each text. */
-  count: boolean;
-  /** sha256 (hex) of each text as UTF-8. */
-  hash: boolean;
-}
-
-export interface TextJobResult {
-  tokens?: number[];
-  sha256?: string[];
-}
-
 /** Message a worker receives. */
-export interface WorkerRequest extends TextJob { id: number }
+export interface WorkerRequest<J> { id: number; job: J }
 /** Message a worker sends back. */
-export type WorkerReply =
-  | { id: number; ok: true; tokens?: number[]; sha256?: string[] }
+export type WorkerReply<R> =
+  | { id: number; ok: true; result: R }
   | { id: number; ok: false; cancelled?: boolean; error?: string };
 
 export interface WorkerPoolStats {
@@ -50,6 +38,9 @@ export interface WorkerPoolStats {
   failed: number;
   /** Threads that died and were replaced. */
   crashed: number;
+  /** Current pause (ms) workers take after each slice of work, and how often the pacer raised it. */
+  pauseMs: number;
+  pauseRaises: number;
 }
 
 export interface WorkerPoolOptions {
@@ -59,38 +50,73 @@ export interface WorkerPoolOptions {
   size: number;
   /** Queued jobs at most, at least 1. */
   queueMax: number;
+  /** Used in error messages: what the pool does ("process context text"). */
+  purpose: string;
 }
 
-interface Job {
+/**
+ * Pacing. On a loaded machine (Linux groups a process's threads for CPU fairness), a worker
+ * using a whole core makes the event-loop thread wait for its turn too: timers ran 50–200 ms
+ * late while the main thread itself used under 1 ms. While jobs run, the pool therefore
+ * probes its own timer lateness every PACE_PROBE_MS; when a probe is later than
+ * PACE_LATE_MS, workers pause after every PACE_SLICE_MS of work (the pause doubling from
+ * PACE_MIN_PAUSE_MS up to PACE_MAX_PAUSE_MS), and the pause halves after every
+ * PACE_CALM_PROBES probes in a row that are on time. Contention tends to last, so the pause
+ * lingers for a while. An idle machine never sees a pause.
+ */
+const PACE_PROBE_MS = 10;
+const PACE_LATE_MS = 10;
+const PACE_ON_TIME_MS = 4;
+const PACE_CALM_PROBES = 20;
+const PACE_MIN_PAUSE_MS = 2;
+const PACE_MAX_PAUSE_MS = 40;
+/** Work a worker does between two pauses, in ms (read by `worker-protocol.ts`). */
+export const PACE_SLICE_MS = 5;
+
+/**
+ * Young-generation size of a worker isolate. Scavenges run on V8's helper threads, which are
+ * shared with the main isolate and run at normal priority; a small nursery keeps each one
+ * short (V8 otherwise grows it to tens of MB while tokenising and single scavenges took
+ * 13–60 ms on this 2-core machine, competing with the event loop for a core).
+ */
+const YOUNG_GENERATION_MB = 8;
+
+interface Job<J, R> {
   id: number;
-  payload: TextJob;
-  resolve: (r: TextJobResult) => void;
+  payload: J;
+  transfer: ArrayBuffer[];
+  resolve: (r: R) => void;
   reject: (err: unknown) => void;
   signal: AbortSignal;
   onAbort: () => void;
-  slot?: Slot;
+  slot?: Slot<J, R>;
   settled: boolean;
 }
 
-interface Slot {
+interface Slot<J, R> {
   worker: Worker;
   /** Shared with the worker: the id of the job it should abandon. */
   cancel: Int32Array;
-  job?: Job;
+  job?: Job<J, R>;
   /** Id the worker is running (stays set after a cancel until the worker answers). */
   runningId: number;
 }
 
 interface RoomWaiter { resolve: () => void; reject: (err: unknown) => void; signal: AbortSignal; onAbort: () => void }
 
-export class TextWorkerPool {
+export class WorkerPool<J, R> {
   readonly #opts: WorkerPoolOptions;
-  readonly #slots = new Set<Slot>();
-  readonly #queue: Job[] = [];
+  readonly #slots = new Set<Slot<J, R>>();
+  readonly #queue: Job<J, R>[] = [];
   readonly #roomWaiters: RoomWaiter[] = [];
   #nextId = 1;
   #closed = false;
-  readonly #counters = { completed: 0, cancelled: 0, failed: 0, crashed: 0, queueFullWaits: 0 };
+  readonly #counters = { completed: 0, cancelled: 0, failed: 0, crashed: 0, queueFullWaits: 0, pauseRaises: 0 };
+  /** Shared with every worker: the pause in µs after each slice of work (0 = none). */
+  readonly #pause = new Int32Array(new SharedArrayBuffer(4));
+  #probe: NodeJS.Timeout | undefined;
+  #probeLast = 0;
+  #calmProbes = 0;
 
   constructor(opts: WorkerPoolOptions) {
     if (!Number.isInteger(opts.size) || opts.size < 1) throw new RangeError(`worker pool size must be a positive integer, got ${opts.size}`);
@@ -98,8 +124,11 @@ export class TextWorkerPool {
     this.#opts = opts;
   }
 
-  /** Runs one job on a worker thread. Rejects with SB_ERR_CANCELLED/DEADLINE_EXCEEDED on abort, SB_ERR_SHUTTING_DOWN after `close()`. */
-  async run(payload: TextJob, signal: AbortSignal): Promise<TextJobResult> {
+  /**
+   * Runs one job on a worker thread; `transfer` buffers move to the worker (unusable here after).
+   * Rejects with SB_ERR_CANCELLED/DEADLINE_EXCEEDED on abort, SB_ERR_SHUTTING_DOWN after `close()`.
+   */
+  async run(payload: J, signal: AbortSignal, transfer: ArrayBuffer[] = []): Promise<R> {
     this.#assertOpen();
     throwIfAborted(signal);
     while (this.#queue.length >= this.#opts.queueMax) {
@@ -107,9 +136,9 @@ export class TextWorkerPool {
       await this.#waitForRoom(signal);
       this.#assertOpen();
     }
-    return new Promise<TextJobResult>((resolve, reject) => {
-      const job: Job = {
-        id: this.#nextId++, payload, resolve, reject, signal, settled: false,
+    return new Promise<R>((resolve, reject) => {
+      const job: Job<J, R> = {
+        id: this.#nextId++, payload, transfer, resolve, reject, signal, settled: false,
         onAbort: () => this.#abortJob(job),
       };
       signal.addEventListener('abort', job.onAbort, { once: true });
@@ -123,7 +152,7 @@ export class TextWorkerPool {
     for (const s of this.#slots) if (s.runningId !== 0) busy++;
     return {
       size: this.#opts.size, workers: this.#slots.size, busy, queued: this.#queue.length, queueMax: this.#opts.queueMax,
-      waitingForRoom: this.#roomWaiters.length, ...this.#counters,
+      waitingForRoom: this.#roomWaiters.length, ...this.#counters, pauseMs: Atomics.load(this.#pause, 0) / 1000,
     };
   }
 
@@ -131,7 +160,7 @@ export class TextWorkerPool {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    const err = new SbError(ErrorCode.SHUTTING_DOWN, 'Failed to prepare context: the server is shutting down.');
+    const err = this.#shuttingDown();
     for (const job of this.#queue.splice(0)) this.#settle(job, err);
     for (const w of this.#roomWaiters.splice(0)) {
       w.signal.removeEventListener('abort', w.onAbort);
@@ -143,11 +172,16 @@ export class TextWorkerPool {
       exits.push(slot.worker.terminate());
     }
     this.#slots.clear();
+    this.#stopProbe();
     await Promise.allSettled(exits);
   }
 
+  #shuttingDown(): SbError {
+    return new SbError(ErrorCode.SHUTTING_DOWN, `Failed to ${this.#opts.purpose}: the server is shutting down.`);
+  }
+
   #assertOpen(): void {
-    if (this.#closed) throw new SbError(ErrorCode.SHUTTING_DOWN, 'Failed to prepare context: the server is shutting down.');
+    if (this.#closed) throw this.#shuttingDown();
   }
 
   #waitForRoom(signal: AbortSignal): Promise<void> {
@@ -165,19 +199,18 @@ export class TextWorkerPool {
     });
   }
 
+  /** Lets one waiter re-check the bound per free place in the queue. */
   #wakeRoomWaiter(): void {
-    while (this.#roomWaiters.length > 0 && this.#queue.length < this.#opts.queueMax) {
+    if (this.#roomWaiters.length > 0 && this.#queue.length < this.#opts.queueMax) {
       const w = this.#roomWaiters.shift()!;
       w.signal.removeEventListener('abort', w.onAbort);
       w.resolve();
-      // One waiter per free place; it re-checks the bound itself.
-      break;
     }
   }
 
   #dispatch(): void {
     while (this.#queue.length > 0) {
-      let slot: Slot | undefined;
+      let slot: Slot<J, R> | undefined;
       for (const s of this.#slots) if (s.runningId === 0) { slot = s; break; }
       if (!slot && this.#slots.size < this.#opts.size) slot = this.#spawn();
       if (!slot) break;
@@ -186,25 +219,64 @@ export class TextWorkerPool {
       slot.job = job;
       slot.runningId = job.id;
       slot.worker.ref();
-      const msg: WorkerRequest = { id: job.id, ...job.payload };
-      slot.worker.postMessage(msg);
+      const msg: WorkerRequest<J> = { id: job.id, job: job.payload };
+      slot.worker.postMessage(msg, job.transfer);
     }
     this.#wakeRoomWaiter();
+    this.#updateProbe();
   }
 
-  #spawn(): Slot {
+  /** Runs the lateness probe only while some worker is busy. */
+  #updateProbe(): void {
+    let busy = false;
+    for (const s of this.#slots) if (s.runningId !== 0) { busy = true; break; }
+    if (busy && !this.#probe) {
+      this.#probeLast = performance.now();
+      this.#probe = setInterval(() => this.#onProbe(), PACE_PROBE_MS);
+      this.#probe.unref();
+    } else if (!busy) {
+      this.#stopProbe();
+    }
+  }
+
+  #stopProbe(): void {
+    if (this.#probe) clearInterval(this.#probe);
+    this.#probe = undefined;
+    Atomics.store(this.#pause, 0, 0);
+  }
+
+  #onProbe(): void {
+    const now = performance.now();
+    const late = now - this.#probeLast - PACE_PROBE_MS;
+    this.#probeLast = now;
+    const pauseUs = Atomics.load(this.#pause, 0);
+    if (late > PACE_LATE_MS) {
+      this.#calmProbes = 0;
+      this.#counters.pauseRaises++;
+      Atomics.store(this.#pause, 0, Math.min(PACE_MAX_PAUSE_MS * 1000, Math.max(PACE_MIN_PAUSE_MS * 1000, pauseUs * 2)));
+    } else if (late < PACE_ON_TIME_MS && pauseUs > 0 && ++this.#calmProbes >= PACE_CALM_PROBES) {
+      this.#calmProbes = 0;
+      const next = Math.floor(pauseUs / 2);
+      Atomics.store(this.#pause, 0, next < PACE_MIN_PAUSE_MS * 1000 ? 0 : next);
+    }
+  }
+
+  #spawn(): Slot<J, R> {
     const cancel = new Int32Array(new SharedArrayBuffer(4));
-    const worker = new Worker(this.#opts.url, { workerData: { cancel: cancel.buffer } });
+    const worker = new Worker(this.#opts.url, {
+      workerData: { cancel: cancel.buffer, pause: this.#pause.buffer },
+      resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
+    });
     worker.unref();
-    const slot: Slot = { worker, cancel, runningId: 0 };
-    worker.on('message', (reply: WorkerReply) => this.#onReply(slot, reply));
+    const slot: Slot<J, R> = { worker, cancel, runningId: 0 };
+    worker.on('message', (reply: WorkerReply<R>) => this.#onReply(slot, reply));
     worker.on('error', (err) => this.#onWorkerGone(slot, err));
     worker.on('exit', (code) => this.#onWorkerGone(slot, new Error(`worker exited with code ${code}`)));
     this.#slots.add(slot);
     return slot;
   }
 
-  #onReply(slot: Slot, reply: WorkerReply): void {
+  #onReply(slot: Slot<J, R>, reply: WorkerReply<R>): void {
     if (reply.id !== slot.runningId) return;
     const job = slot.job;
     slot.job = undefined;
@@ -213,45 +285,45 @@ export class TextWorkerPool {
     if (job && !job.settled) {
       if (reply.ok) {
         this.#counters.completed++;
-        this.#settle(job, undefined, { tokens: reply.tokens, sha256: reply.sha256 });
+        this.#settle(job, undefined, reply.result);
       } else {
         this.#counters.failed++;
-        this.#settle(job, new SbError(ErrorCode.INTERNAL, `Failed to process context text: ${reply.error ?? 'worker error'}. Try again.`));
+        this.#settle(job, new SbError(ErrorCode.INTERNAL, `Failed to ${this.#opts.purpose}: ${reply.error ?? 'worker error'}. Try again.`));
       }
     }
     this.#dispatch();
   }
 
-  #onWorkerGone(slot: Slot, err: unknown): void {
+  #onWorkerGone(slot: Slot<J, R>, err: unknown): void {
     if (!this.#slots.delete(slot)) return;
     this.#counters.crashed++;
     if (slot.job) {
       this.#counters.failed++;
-      this.#settle(slot.job, new SbError(ErrorCode.INTERNAL, 'Failed to process context text: a worker thread stopped. Try again.', { cause: err }));
+      this.#settle(slot.job, new SbError(ErrorCode.INTERNAL, `Failed to ${this.#opts.purpose}: a worker thread stopped. Try again.`, { cause: err }));
     }
     slot.worker.terminate().catch(() => {});
     if (!this.#closed) this.#dispatch();
   }
 
-  #abortJob(job: Job): void {
+  #abortJob(job: Job<J, R>): void {
     if (job.settled) return;
     const i = this.#queue.indexOf(job);
     if (i >= 0) {
       this.#queue.splice(i, 1);
       this.#wakeRoomWaiter();
     } else if (job.slot) {
-      // The worker checks this between texts; its late reply is ignored (job already settled).
+      // The worker checks this between items; its late reply is ignored (job already settled).
       Atomics.store(job.slot.cancel, 0, job.id);
     }
     this.#counters.cancelled++;
     this.#settle(job, abortReasonToError(job.signal.reason));
   }
 
-  #settle(job: Job, err: unknown, result?: TextJobResult): void {
+  #settle(job: Job<J, R>, err: unknown, result?: R): void {
     if (job.settled) return;
     job.settled = true;
     job.signal.removeEventListener('abort', job.onAbort);
     if (err !== undefined) job.reject(err);
-    else job.resolve(result!);
+    else job.resolve(result as R);
   }
 }

@@ -11,7 +11,7 @@ import type { InflightCall } from '../runtime/inflight.ts';
 import type { ChatRequest, ChatResult, ChatUsage } from '../providers/types.ts';
 import { prepareContext, recordSent, forgetSent } from '../context/index.ts';
 import {
-  ATTR_SB_FILES_INLINE, ATTR_SB_FILES_OVERFLOW, ATTR_SB_FILES_SKIPPED, ATTR_SB_TOKENS_INLINE,
+  ATTR_SB_FILES_INLINE, ATTR_SB_FILES_OVERFLOW, ATTR_SB_FILES_SKIPPED, ATTR_SB_TOKENS_INLINE, ATTR_SB_BUDGET_TOKENS,
   ATTR_SB_UPLOAD_FILES, ATTR_SB_UPLOAD_FAILED,
 } from '../telemetry/semconv.ts';
 import { withSpan } from '../telemetry/spans.ts';
@@ -93,7 +93,8 @@ export async function runChatCall(app: App, model: ModelEntry, args: ChatArgs, e
       setPhase('gather');
       // Chat Completions history holds only questions and answers, so those providers get
       // the full context every time; Responses chains remember what was sent inline.
-      return prepareContext({
+      return withSpan('context.prepare', {}, async (span) => {
+        const c = await prepareContext({
         db: app.db,
         sessionId: useChain && !fresh ? key : undefined,
         model: { contextWindow: model.context_window, tokenizerFamily: model.provider === 'openai' ? 'o200k' : 'estimate' },
@@ -102,6 +103,13 @@ export async function runChatCall(app: App, model: ModelEntry, args: ChatArgs, e
         overflow: model.vector_stores && app.services.vectorStores ? 'vector-store' : 'omitted',
         signal,
         onProgress: (done: number, total: number, message: string) => env.progress(message || `read ${done}/${total} files`),
+        });
+        span.setAttributes({
+          [ATTR_SB_FILES_INLINE]: c.inline.length, [ATTR_SB_FILES_OVERFLOW]: c.overflow.length,
+          [ATTR_SB_FILES_SKIPPED]: c.skipped.length, [ATTR_SB_TOKENS_INLINE]: c.stats.inlineTokens,
+          [ATTR_SB_BUDGET_TOKENS]: c.stats.budgetTokens,
+        });
+        return c;
       });
     };
 

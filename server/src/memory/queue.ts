@@ -11,6 +11,8 @@
  * - `close(deadlineMs)` stops intake, lets the queue drain until the deadline, then
  *   aborts the running task and drops the rest.
  */
+import { context, trace, type SpanContext } from '@opentelemetry/api';
+import { recordError, tracer } from '../telemetry/spans.ts';
 import type OpenAI from 'openai';
 import { DEFAULTS } from '../config/defaults.ts';
 import { ErrorCode, SbError, isAbortError } from '../errors.ts';
@@ -136,7 +138,10 @@ export class MemoryQueue {
       this.#queue.shift();
     }
     try {
-      this.#queue.push(boundItem(item, this.#entryMaxChars));
+      // The storage work gets its own trace, linked to the call that produced it, so the
+      // call's trace ends with the reply instead of staying open for background work.
+      const link = trace.getActiveSpan()?.spanContext();
+      this.#queue.push(Object.assign(boundItem(item, this.#entryMaxChars), link ? { link } : {}));
     } catch (err) {
       this.#failed++;
       this.#log.warn({ err }, 'memory entry could not be queued');
@@ -160,7 +165,16 @@ export class MemoryQueue {
       const item = this.#queue.shift()!;
       const signal = AbortSignal.any([this.#shutdown.signal, AbortSignal.timeout(this.#taskTimeoutMs)]);
       try {
-        await this.#write(item, signal);
+        const link = (item as BoundedItem & { link?: SpanContext }).link;
+        const span = tracer().startSpan('memory.store', { root: true, links: link ? [{ context: link }] : [] });
+        try {
+          await context.with(trace.setSpan(context.active(), span), () => this.#write(item, signal));
+        } catch (err) {
+          recordError(span, err);
+          throw err;
+        } finally {
+          span.end();
+        }
         this.#stored++;
       } catch (err) {
         this.#failed++;

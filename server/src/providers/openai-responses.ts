@@ -109,7 +109,7 @@ export class OpenAIResponsesProvider implements ChatProvider {
       let final = created;
       if (req.background || created.status === 'queued' || created.status === 'in_progress') {
         await env.onBackgroundId?.(created.id);
-        final = await this.poll(created, env, span);
+        final = await this.poll(created, env);
       }
       return finish(final, span, req.model.api_model);
     }
@@ -129,7 +129,11 @@ export class OpenAIResponsesProvider implements ChatProvider {
    * On abort or deadline the response is cancelled upstream (KI-03). Progress is sent at
    * every poll, so a client with resetTimeoutOnProgress stays alive (KI-06).
    */
-  async poll(start: OpenAIResponse | { id: string; status?: string }, env: CallEnv, span?: Span): Promise<OpenAIResponse> {
+  async poll(start: OpenAIResponse | { id: string; status?: string }, env: CallEnv): Promise<OpenAIResponse> {
+    return withSpan('openai.poll_background', { attributes: { [ATTR_GEN_AI_RESPONSE_ID]: start.id } }, (span) => this.#poll(start, env, span));
+  }
+
+  async #poll(start: OpenAIResponse | { id: string; status?: string }, env: CallEnv, span: Span): Promise<OpenAIResponse> {
     const client = this.#deps.clients.get('openai');
     const ignoreSignal = this.#deps.defects?.has('poll-ignores-signal');
     env.setPhase('poll');
@@ -153,9 +157,9 @@ export class OpenAIResponsesProvider implements ChatProvider {
           const { data, response } = await client.responses.retrieve(start.id, undefined, { signal: ignoreSignal ? undefined : signal }).withResponse();
           this.#deps.resilience.observeHeaders(response.headers);
           return data;
-        }, { signal: ignoreSignal ? new AbortController().signal : env.signal, deadline: env.deadline, progress: env.progress, what: 'poll a background response', onRetry: span ? (i) => retryEvent(span, i) : undefined });
+        }, { signal: ignoreSignal ? new AbortController().signal : env.signal, deadline: env.deadline, progress: env.progress, what: 'poll a background response', onRetry: (i) => retryEvent(span, i) });
         if (r.status !== status) {
-          span?.addEvent(EVENT_SB_STATUS_CHANGE, { from: status, to: r.status ?? 'unknown', elapsed_ms: Date.now() - startedAt });
+          span.addEvent(EVENT_SB_STATUS_CHANGE, { from: status, to: r.status ?? 'unknown', elapsed_ms: Date.now() - startedAt });
           status = r.status ?? status;
         }
         if (status === 'completed' || status === 'incomplete') return r;
@@ -172,7 +176,7 @@ export class OpenAIResponsesProvider implements ChatProvider {
       // A shutdown hands the response off to the next process (jobs resume it): no upstream cancel.
       if (isSbError(env.signal.reason, ErrorCode.SHUTTING_DOWN)) throw abortReasonToError(env.signal.reason);
       if (aborted || timedOut) {
-        if (span) markCancelled(span, aborted ? 'client_cancel' : 'deadline');
+        markCancelled(span, aborted ? 'client_cancel' : 'deadline');
         await this.cancelUpstream(start.id);
         if (aborted) throw abortReasonToError(env.signal.reason ?? err);
       }

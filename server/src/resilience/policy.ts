@@ -19,6 +19,10 @@ import { ErrorCode, SbError, abortReasonToError, isAbortError, isSbError } from 
 import { fullJitter, sleepWithProgress } from './sleep.ts';
 import { parseRemainingRequests, parseRetryAfterMs } from './retry-after.ts';
 import type { SharedRateLimits } from '../state/rate-limits.ts';
+import { activeSpan, withSpan } from '../telemetry/spans.ts';
+import {
+  ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_SB_CIRCUIT_STATE, ATTR_SB_RETRY_AFTER_MS, ATTR_SB_RETRY_ATTEMPT, ATTR_SB_RETRY_DELAY_MS, EVENT_SB_CIRCUIT,
+} from '../telemetry/semconv.ts';
 import { count429, countCircuitOpen, countRetry, setRateLimitHeadroom } from '../telemetry/metrics.ts';
 
 export interface AttemptInfo { attempt: number; delayMs: number; retryAfterMs?: number; status?: number; reason: string }
@@ -106,9 +110,10 @@ export class ProviderResilience {
       halfOpenAfter: this.#opts.halfOpenAfterMs,
       breaker: new ConsecutiveBreaker(this.#opts.consecutiveFailures),
     });
-    this.#breaker.onBreak(() => { this.#openedAt = Date.now(); countCircuitOpen(provider); this.#opts.onCircuitChange?.('open'); });
-    this.#breaker.onHalfOpen(() => this.#opts.onCircuitChange?.('half_open'));
-    this.#breaker.onReset(() => { this.#openedAt = undefined; this.#opts.onCircuitChange?.('closed'); });
+    const circuitEvent = (state: string) => activeSpan().addEvent(EVENT_SB_CIRCUIT, { [ATTR_SB_CIRCUIT_STATE]: state, provider });
+    this.#breaker.onBreak(() => { this.#openedAt = Date.now(); countCircuitOpen(provider); circuitEvent('open'); this.#opts.onCircuitChange?.('open'); });
+    this.#breaker.onHalfOpen(() => { circuitEvent('half_open'); this.#opts.onCircuitChange?.('half_open'); });
+    this.#breaker.onReset(() => { this.#openedAt = undefined; circuitEvent('closed'); this.#opts.onCircuitChange?.('closed'); });
   }
 
   /** Records the headroom seen on a successful response (KI-22). */
@@ -200,8 +205,12 @@ export class ProviderResilience {
         this.#retries++;
         countRetry(this.provider);
         opts.onRetry?.({ attempt: attempt + 1, delayMs, retryAfterMs, status: c.status, reason: c.status ? `HTTP ${c.status}` : 'connection error' });
-        await sleepWithProgress(delayMs, opts.signal, opts.progress, (r) =>
-          c.rateLimited ? `throttled by ${this.provider}, retrying in ${Math.ceil(r / 1000)} s` : `${this.provider} ${c.status ? `answered ${c.status}` : 'connection failed'}, retrying in ${Math.ceil(r / 1000)} s`);
+        await withSpan('retry.wait', { attributes: {
+          [ATTR_SB_RETRY_ATTEMPT]: attempt + 1, [ATTR_SB_RETRY_DELAY_MS]: delayMs,
+          ...(retryAfterMs !== undefined ? { [ATTR_SB_RETRY_AFTER_MS]: retryAfterMs } : {}),
+          ...(c.status ? { [ATTR_HTTP_RESPONSE_STATUS_CODE]: c.status } : {}),
+        } }, () => sleepWithProgress(delayMs, opts.signal, opts.progress, (r) =>
+          c.rateLimited ? `throttled by ${this.provider}, retrying in ${Math.ceil(r / 1000)} s` : `${this.provider} ${c.status ? `answered ${c.status}` : 'connection failed'}, retrying in ${Math.ceil(r / 1000)} s`));
       }
     }
   }

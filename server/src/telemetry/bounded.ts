@@ -43,6 +43,8 @@ export class BoundedBatchSpanProcessor implements SpanProcessor {
   readonly #max: number;
   readonly #drops: DropCounters;
   #queued = 0;
+  #inFlight = 0;
+  #abandoned = false;
 
   constructor(exporter: SpanExporter, settings: BatchSettings, drops: DropCounters) {
     this.#max = settings.maxQueueSize;
@@ -55,12 +57,14 @@ export class BoundedBatchSpanProcessor implements SpanProcessor {
           safe = spans.map(redactSpan);
         } catch (error) {
           // Never export what could not be checked for secrets.
-          drops.spansExportFailed += spans.length;
+          if (!this.#abandoned) drops.spansExportFailed += spans.length;
           done({ code: ExportResultCode.FAILED, error: error as Error });
           return;
         }
+        this.#inFlight += spans.length;
         exporter.export(safe, (result) => {
-          if (failed(result)) drops.spansExportFailed += spans.length;
+          this.#inFlight -= spans.length;
+          if (failed(result) && !this.#abandoned) drops.spansExportFailed += spans.length;
           done(result);
         });
       },
@@ -78,6 +82,16 @@ export class BoundedBatchSpanProcessor implements SpanProcessor {
 
   /** Spans waiting for export. */
   get queued(): number { return this.#queued; }
+
+  /**
+   * Gives up on everything queued or being exported (shutdown deadline passed): counts it
+   * as dropped now, and ignores the late outcomes of those exports.
+   */
+  abandon(): void {
+    if (this.#abandoned) return;
+    this.#abandoned = true;
+    this.#drops.spansExportFailed += this.#queued + this.#inFlight;
+  }
 
   onStart(span: Span, parentContext: Context): void {
     this.#inner.onStart(span, parentContext);
@@ -107,6 +121,8 @@ export class BoundedBatchLogRecordProcessor implements LogRecordProcessor {
   readonly #max: number;
   readonly #drops: DropCounters;
   #queued = 0;
+  #inFlight = 0;
+  #abandoned = false;
 
   constructor(exporter: LogRecordExporter, settings: BatchSettings, drops: DropCounters) {
     this.#max = settings.maxQueueSize;
@@ -114,8 +130,10 @@ export class BoundedBatchLogRecordProcessor implements LogRecordProcessor {
     const counting: LogRecordExporter = {
       export: (records: ReadableLogRecord[], done: (r: ExportResult) => void) => {
         this.#queued = Math.max(0, this.#queued - records.length);
+        this.#inFlight += records.length;
         exporter.export(records, (result) => {
-          if (failed(result)) drops.logsExportFailed += records.length;
+          this.#inFlight -= records.length;
+          if (failed(result) && !this.#abandoned) drops.logsExportFailed += records.length;
           done(result);
         });
       },
@@ -132,6 +150,13 @@ export class BoundedBatchLogRecordProcessor implements LogRecordProcessor {
   }
 
   get queued(): number { return this.#queued; }
+
+  /** As BoundedBatchSpanProcessor.abandon. */
+  abandon(): void {
+    if (this.#abandoned) return;
+    this.#abandoned = true;
+    this.#drops.logsExportFailed += this.#queued + this.#inFlight;
+  }
 
   onEmit(record: ReadWriteLogRecord, _context?: Context): void {
     if (this.#queued >= this.#max) {
@@ -155,17 +180,28 @@ function countPoints(rm: ResourceMetrics): number {
 /**
  * Counts the data points of failed metric exports. The exporter's temporality and
  * aggregation preferences pass through only when it has them (the reader checks for them).
+ * `abandon()` (shutdown deadline passed) counts the points being exported as dropped.
  */
-export function countingMetricExporter(inner: PushMetricExporter, drops: DropCounters): PushMetricExporter {
-  const out: PushMetricExporter = {
+export function countingMetricExporter(inner: PushMetricExporter, drops: DropCounters): PushMetricExporter & { abandon(): void } {
+  let inFlight = 0;
+  let abandoned = false;
+  const out: PushMetricExporter & { abandon(): void } = {
     export(metrics: ResourceMetrics, done: (r: ExportResult) => void): void {
+      const points = countPoints(metrics);
+      inFlight += points;
       inner.export(metrics, (result) => {
-        if (failed(result)) drops.metricPointsExportFailed += countPoints(metrics);
+        inFlight -= points;
+        if (failed(result) && !abandoned) drops.metricPointsExportFailed += points;
         done(result);
       });
     },
     forceFlush: () => inner.forceFlush(),
     shutdown: () => inner.shutdown(),
+    abandon() {
+      if (abandoned) return;
+      abandoned = true;
+      drops.metricPointsExportFailed += inFlight;
+    },
   };
   if (inner.selectAggregationTemporality) out.selectAggregationTemporality = inner.selectAggregationTemporality.bind(inner);
   if (inner.selectAggregation) out.selectAggregation = inner.selectAggregation.bind(inner);

@@ -47,8 +47,19 @@ class RateLimitedReporter {
 
 const reporter = new RateLimitedReporter();
 
+/**
+ * Renders diag arguments cheaply: the SDK passes whole export batches at debug level, and
+ * inspecting 512 spans for a log line would itself stall the loop.
+ */
+function line(args: unknown[]): string {
+  return args.map((a) => {
+    if (a === null || typeof a !== 'object') return String(a);
+    if (a instanceof Error) return `${a.name}: ${a.message}`;
+    return Array.isArray(a) ? `[Array(${a.length})]` : '[Object]';
+  }).join(' ');
+}
+
 function toLogger(): DiagLogger {
-  const line = (args: unknown[]) => format(...args);
   return {
     // SDK errors are about telemetry delivery, not about the server's work: warn.
     error: (...args) => reporter.report('warn', line(args)),
@@ -63,7 +74,7 @@ function toLogger(): DiagLogger {
 export function installDiagnostics(level: DiagLogLevel): () => void {
   diag.setLogger(toLogger(), { logLevel: level, suppressOverrideMessage: true });
   setGlobalErrorHandler((err) => {
-    const message = err instanceof Error ? `${err.name}: ${err.message}` : typeof err === 'string' ? err : format(err);
+    const message = err instanceof Error ? `${err.name}: ${err.message}` : typeof err === 'string' ? err : format('%o', err).slice(0, MESSAGE_MAX_CHARS);
     reporter.report('warn', `export failed: ${message}`);
   });
   return () => {

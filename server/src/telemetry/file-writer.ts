@@ -18,7 +18,7 @@ import { join } from 'node:path';
 
 export interface RotatingJsonlWriterOptions {
   dir: string;
-  /** File name prefix: files are `<prefix>-<epoch ms>-<pid>-<seq>.jsonl`. */
+  /** File name prefix: files are `<prefix>-<epoch ms>-<pid>-<seq, 6 digits>.jsonl`. */
   prefix: string;
   maxFileBytes: number;
   maxFiles: number;
@@ -113,7 +113,7 @@ export class RotatingJsonlWriter {
 
   async #openFile(): Promise<void> {
     await mkdir(this.#o.dir, { recursive: true });
-    const name = `${this.#o.prefix}-${Date.now()}-${process.pid}-${this.#seq++}.jsonl`;
+    const name = `${this.#o.prefix}-${Date.now()}-${process.pid}-${String(this.#seq++).padStart(6, '0')}.jsonl`;
     this.#path = join(this.#o.dir, name);
     this.#fh = await open(this.#path, 'a');
     this.#size = 0;
@@ -131,13 +131,14 @@ export class RotatingJsonlWriter {
     const prefix = `${this.#o.prefix}-`;
     const names = (await readdir(this.#o.dir)).filter((n) => n.startsWith(prefix) && n.endsWith('.jsonl'));
     if (names.length <= this.#o.maxFiles) return;
-    const files: Array<{ path: string; mtimeMs: number }> = [];
-    for (const n of names) {
-      const path = join(this.#o.dir, n);
+    const files: Array<{ path: string; name: string; mtimeMs: number }> = [];
+    for (const name of names) {
+      const path = join(this.#o.dir, name);
       if (path === this.#path) continue;
-      try { files.push({ path, mtimeMs: (await stat(path)).mtimeMs }); } catch { /* deleted meanwhile */ }
+      try { files.push({ path, name, mtimeMs: (await stat(path)).mtimeMs }); } catch { /* deleted meanwhile */ }
     }
-    files.sort((a, b) => a.mtimeMs - b.mtimeMs);
+    // Names start with the creation time: they break mtime ties (coarse file-system clocks).
+    files.sort((a, b) => a.mtimeMs - b.mtimeMs || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     // The current file counts towards the bound.
     let excess = files.length + 1 - this.#o.maxFiles;
     for (const f of files) {
@@ -146,9 +147,4 @@ export class RotatingJsonlWriter {
       excess--;
     }
   }
-}
-
-/** File name pattern of a signal's local files. */
-export function isSignalFile(name: string, prefix: string): boolean {
-  return name.startsWith(`${prefix}-`) && name.endsWith('.jsonl');
 }

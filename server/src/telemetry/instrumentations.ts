@@ -12,8 +12,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire, registerHooks } from 'node:module';
 import { join, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Span } from '@opentelemetry/api';
-import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
+import type { MeterProvider, Span, TracerProvider } from '@opentelemetry/api';
 import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runtime-node';
 import type { UndiciInstrumentation as UndiciInstrumentationType, UndiciRequest, UndiciResponse } from '@opentelemetry/instrumentation-undici';
 import { ATTR_URL_FULL, ATTR_URL_QUERY } from './semconv.ts';
@@ -24,16 +23,21 @@ const require = createRequire(import.meta.url);
 
 /** Query parameters whose values are credentials. */
 const SECRET_QUERY_PARAM = /(^|[_-])(key|api[_-]?key|token|access[_-]?token|secret|sig|signature|password|auth)$/i;
+/** A cheap look at the raw path first: most requests carry no such parameter and skip the parse. */
+const SECRET_QUERY_HINT = /[?&][^=&#]*(key|token|secret|sig|password|auth)[^=&#]*=/i;
 
 /** The response headers recorded on HTTP client spans. */
 function isRateLimitHeader(name: string): boolean {
   return name.startsWith('x-ratelimit-remaining-') || name === 'retry-after' || name === 'retry-after-ms';
 }
 
-/** url.full and url.query with credential-looking query values replaced, or undefined when there is no query. */
+/**
+ * url.full and url.query with credential-looking query values replaced, or undefined when
+ * the query has none (the instrumentation's own values stand; the export-time redaction
+ * still checks them for key patterns).
+ */
 export function safeUrlAttributes(origin: string, path: string): Record<string, string> | undefined {
-  const q = path.indexOf('?');
-  if (q < 0) return undefined;
+  if (!SECRET_QUERY_HINT.test(path)) return undefined;
   let url: URL;
   try { url = new URL(path, origin); } catch { return undefined; }
   for (const name of [...url.searchParams.keys()]) {

@@ -56,10 +56,17 @@ export class ExporterAgents {
     };
   }
 
-  /** Destroys every socket (in use or idle) and refuses new connections. */
+  /**
+   * Refuses new connections and destroys every socket. Sockets in use are destroyed with
+   * an error that carries no network code, so the exporter sees a final failure at once
+   * instead of scheduling a retry.
+   */
   closeAll(): void {
     this.#state.closed = true;
-    for (const a of this.#agents) a.destroy();
+    for (const a of this.#agents) {
+      for (const list of Object.values(a.sockets)) for (const s of list ?? []) s.destroy(new Error(CLOSED_MESSAGE));
+      a.destroy();
+    }
   }
 }
 

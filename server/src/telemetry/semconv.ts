@@ -106,6 +106,7 @@ export const ATTR_SB_FILES_INLINE = 'second_brain.context.files_inline' as const
 export const ATTR_SB_FILES_OVERFLOW = 'second_brain.context.files_overflow' as const;
 export const ATTR_SB_FILES_SKIPPED = 'second_brain.context.files_skipped' as const;
 export const ATTR_SB_TOKENS_INLINE = 'second_brain.context.tokens_inline' as const;
+export const ATTR_SB_BUDGET_TOKENS = 'second_brain.context.budget_tokens' as const;
 export const ATTR_SB_UPLOAD_FILES = 'second_brain.upload.files' as const;
 export const ATTR_SB_UPLOAD_FAILED = 'second_brain.upload.failed' as const;
 export const ATTR_SB_UPLOAD_BATCHES = 'second_brain.upload.batches' as const;

@@ -155,6 +155,7 @@ export function startTelemetry(options: StartTelemetryOptions): Telemetry {
   let loggerProvider: LoggerProvider | undefined;
   let spanProcessor: BoundedBatchSpanProcessor | undefined;
   let logProcessor: BoundedBatchLogRecordProcessor | undefined;
+  let metricExporter: ReturnType<typeof countingMetricExporter> | undefined;
   let instrumentations: Instrumentations | undefined;
   const agents = new ExporterAgents();
   const dir = config.files.dir;
@@ -200,8 +201,9 @@ export function startTelemetry(options: StartTelemetryOptions): Telemetry {
     if (config.metrics.kind !== 'none') {
       const exporter = options.exporters?.metrics
         ?? (config.metrics.kind === 'otlp' ? otlpMetricExporter(config.metrics, agents) : new FileMetricExporter(fileOptions));
+      metricExporter = countingMetricExporter(exporter, drops);
       const reader = new PeriodicExportingMetricReader({
-        exporter: countingMetricExporter(exporter, drops),
+        exporter: metricExporter,
         exportIntervalMillis: config.metricIntervalMs,
         exportTimeoutMillis: config.metricTimeoutMs,
       });
@@ -227,8 +229,12 @@ export function startTelemetry(options: StartTelemetryOptions): Telemetry {
       cleanups.push(bridgeLogs(loggerProvider.getLogger(TRACER_NAME, options.serviceVersion)));
     }
 
-    instrumentations = enableInstrumentations(tracerProvider, meterProvider);
-    cleanups.push(() => instrumentations?.disable());
+    try {
+      instrumentations = enableInstrumentations(tracerProvider, meterProvider);
+    } catch (err) {
+      // Upstream requests then go untraced, but the server and its own spans still work.
+      diag.warn(`instrumentations not enabled: ${(err as Error).message}`);
+    }
   }
 
   watchdog.start();
@@ -260,7 +266,7 @@ export function startTelemetry(options: StartTelemetryOptions): Telemetry {
       shuttingDown ??= (async () => {
         watchdog.stop();
         profiler?.stop();
-        // Stop producing first (log bridge, instrumentations), then drain.
+        // Stop producing first (log bridge, metric functions), then drain.
         for (const undo of cleanups.splice(0).reverse()) {
           try { undo(); } catch { /* keep shutting down */ }
         }
@@ -268,19 +274,26 @@ export function startTelemetry(options: StartTelemetryOptions): Telemetry {
         const work = Promise.allSettled(providers().map((p) => p.shutdown()));
         const outcome = await Promise.race([work.then(() => 'done' as const), d.promise]);
         d.clear();
+        // Instrumentations stay on until the providers are down: the runtime metrics are
+        // observed in the final collection.
+        instrumentations?.disable();
         if (outcome === 'deadline') {
           // KI-21: a hung collector must not hold shutdown. Cut the sockets; what was not
           // delivered is dropped, and counted.
+          spanProcessor?.abandon();
+          logProcessor?.abandon();
+          metricExporter?.abandon();
           agents.closeAll();
-          drops.spansExportFailed += spanProcessor?.queued ?? 0;
-          drops.logsExportFailed += logProcessor?.queued ?? 0;
         }
-        trace.disable();
-        metrics.disable();
-        logs.disable();
-        propagation.disable();
-        context.disable();
-        undoDiagnostics?.();
+        if (!config.disabled) {
+          // Release the globals so that later calls are cheap no-ops (and a restart works).
+          trace.disable();
+          metrics.disable();
+          logs.disable();
+          propagation.disable();
+          context.disable();
+          undoDiagnostics?.();
+        }
         setCaptureContent(undefined);
         if (running === telemetry) running = undefined;
       })();

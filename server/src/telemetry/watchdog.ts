@@ -152,6 +152,10 @@ export class LoopWatchdog {
     const links: Link[] = [];
     for (const span of this.#o.activeSpans?.() ?? []) {
       if (!span.isRecording()) continue;
+      // Spans started after the stall (by the code that ran right after it, before this
+      // timer) were not held up by it. startedAt is an upper bound of the stall's start.
+      const start = (span as { startTime?: [number, number] }).startTime;
+      if (start && start[0] * 1e3 + start[1] / 1e6 > startedAt) continue;
       span.addEvent(EVENT_SB_LOOP_BLOCKED, attributes, startedAt);
       if (links.length < 32) links.push({ context: span.spanContext() });
     }

@@ -11,6 +11,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { ListRootsRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { createFakeApi, type FakeApi, type FakeApiOptions } from '../../../harness/src/fake/index.ts';
+import { startLoopbackFake } from '../../../harness/src/node/loopback.ts';
 import { loadConfig } from '../../src/config/env.ts';
 import { createApp, stopApp, type App } from '../../src/app.ts';
 import { createServer, type SecondBrainServer } from '../../src/mcp/create-server.ts';
@@ -42,18 +43,22 @@ export interface RigOptions {
   /** Reuse an existing fake (restart keeps upstream state). */
   sharedFake?: { fake: FakeApi; msw: ReturnType<typeof setupServer> };
   services?: boolean;
+  /** Serve the fake over real HTTP on 127.0.0.1 (connection faults, HTTP client spans) instead of msw interception. */
+  loopback?: boolean;
 }
 
 export async function startRig(opts: RigOptions = {}): Promise<Rig> {
   const shared = opts.sharedFake;
-  const fake = shared?.fake ?? createFakeApi(opts.fake);
-  const msw = shared?.msw ?? setupServer(...fake.handlers);
+  const lb = opts.loopback && !shared ? await startLoopbackFake({ fakeOptions: opts.fake }) : undefined;
+  const fake = shared?.fake ?? lb?.fake ?? createFakeApi(opts.fake);
+  const baseUrls = lb?.baseUrls ?? fake.baseUrls;
+  const msw = shared?.msw ?? setupServer(...(lb ? [] : fake.handlers));
   if (!shared) msw.listen({ onUnhandledFrame: 'bypass' });
   const home = opts.home ?? mkdtempSync(join(tmpdir(), 'sb-rig-'));
   const env: Record<string, string> = {
-    OPENAI_API_KEY: SENTINEL_KEY, OPENAI_BASE_URL: fake.baseUrls.openai,
-    XAI_API_KEY: 'xai-test-key-0123456789', XAI_BASE_URL: fake.baseUrls.xai,
-    GEMINI_API_KEY: 'gemini-test-key-0123456789', GEMINI_BASE_URL: fake.baseUrls.gemini,
+    OPENAI_API_KEY: SENTINEL_KEY, OPENAI_BASE_URL: baseUrls.openai,
+    XAI_API_KEY: 'xai-test-key-0123456789', XAI_BASE_URL: baseUrls.xai,
+    GEMINI_API_KEY: 'gemini-test-key-0123456789', GEMINI_BASE_URL: baseUrls.gemini,
     SECOND_BRAIN_HOME: home, SECOND_BRAIN_MEMORY: 'false',
     ...opts.env,
   };
@@ -87,6 +92,7 @@ export async function startRig(opts: RigOptions = {}): Promise<Rig> {
     async close() {
       await closeServerOnly();
       msw.close();
+      await lb?.close();
       if (!opts.home) rmSync(home, { recursive: true, force: true });
     },
   };

@@ -56,7 +56,7 @@ test('KI-20: a 300 ms block is logged with the in-flight operation and phase, an
   registry.end(call);
   registry.end(other);
 
-  const log = records.find((r) => r.event === 'loop.blocked');
+  const log = records.find((r) => r.event === 'loop.blocked' && (r.inflight as unknown[]).length === 2);
   assert.ok(log, 'warn record from the watchdog');
   assert.equal(log!.level, 40);
   assert.match(String(log!.msg), /ask_gemini \(phase provider/);
@@ -79,11 +79,11 @@ test('KI-20: a 300 ms block is logged with the in-flight operation and phase, an
   const lengthMs = (blocked!.endTime[0] - blocked!.startTime[0]) * 1e3 + (blocked!.endTime[1] - blocked!.startTime[1]) / 1e6;
   assert.ok(lengthMs >= 250, `loop.blocked span lasts ${lengthMs} ms`);
 
+  // At least this stall (a loaded machine can add its own).
   const snap = telemetry.watchdog.snapshot();
-  assert.equal(snap.stalls, 1);
-  assert.deepEqual(snap.last_stall!.inflight.map((c) => c.tool).sort(), ['ask_gemini', 'ask_o3']);
+  assert.ok(snap.stalls >= 1);
 
   const stalls = metricsOut.getMetrics().flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics)).filter((m) => m.descriptor.name === 'second_brain.loop.stalls');
   assert.ok(stalls.length > 0, 'second_brain.loop.stalls exported');
-  assert.equal(stalls.at(-1)!.dataPoints.at(-1)!.value, 1);
+  assert.ok(Number(stalls.at(-1)!.dataPoints.at(-1)!.value) >= 1);
 });

@@ -37,6 +37,7 @@ async function run(protocol: 'http/json' | 'http/protobuf'): Promise<{ received:
       WORKLOAD_SHUTDOWN_DEADLINE_MS: '5000',
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
       OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
+      OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=test,service.namespace=sb',
       // Every SDK diagnostic on: none of it may reach stdout.
       OTEL_LOG_LEVEL: 'all',
     }, 20_000);
@@ -95,6 +96,8 @@ describe('OTLP/HTTP export to a real receiver', { timeout: TIMEOUT_MS }, () => {
     const resource = (JSON.parse(received.find((r) => r.path === '/v1/traces')!.body.toString()) as Json).resourceSpans[0].resource.attributes;
     assert.equal(attr(resource, 'service.name'), 'second-brain');
     assert.equal(attr(resource, 'service.version'), '0.0.0-test');
+    assert.equal(attr(resource, 'deployment.environment.name'), 'test');
+    assert.equal(attr(resource, 'service.namespace'), 'sb');
 
     const everything = received.map((r) => r.body.toString()).join('\n');
     assert.ok(!everything.includes('SENTINELKEY'), 'the fixture\'s Authorization header never reaches telemetry');

@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { startLoopbackFake } from '../node/loopback.ts';
+import { noisyToyCommand } from '../toys/toy-command.ts';
+import { nowMs } from './clock.ts';
+import { ServerProcess } from './server-process.ts';
+import type { StderrPolicy } from './server-process.ts';
+
+/**
+ * The stderr policies (KI-10): a server that writes its logs synchronously to stderr
+ * stalls when the client never reads the pipe, crawls when it reads slowly, and runs
+ * freely when it drains. Each call writes 1 MiB, several times what the pipe and stream buffers hold.
+ */
+
+const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+
+async function withServer(policy: StderrPolicy, body: (server: ServerProcess) => Promise<void>): Promise<void> {
+  const lb = await startLoopbackFake();
+  const server = await ServerProcess.start({
+    command: noisyToyCommand(1024),
+    cwd: REPO,
+    env: { PATH: process.env.PATH ?? '', OPENAI_API_KEY: 'sk-stderr-test', OPENAI_BASE_URL: lb.baseUrls.openai },
+    stderr: policy,
+  });
+  try {
+    await body(server);
+  } finally {
+    server.drainStderr();
+    await server.close();
+    await lb.close();
+  }
+}
+
+const ask = { name: 'chat_with_gpt41', arguments: { instructions: 'hi', session_id: 's' } };
+
+test('drain: a noisy server answers at once and every byte of stderr is read', { timeout: 15_000 }, async () => {
+  await withServer({ policy: 'drain' }, async (server) => {
+    const t0 = nowMs();
+    const result = await server.client.callTool(ask, undefined, { timeout: 5_000 });
+    assert.equal(result.isError, undefined);
+    assert.ok(nowMs() - t0 < 1_000, `took ${nowMs() - t0} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.ok(server.stderrStats().bytesRead >= 1024 * 1024, `read ${server.stderrStats().bytesRead} bytes`);
+  });
+});
+
+test('never-read: the full pipe stalls the server until the client drains it', { timeout: 15_000 }, async () => {
+  await withServer({ policy: 'never-read' }, async (server) => {
+    await assert.rejects(server.client.callTool(ask, undefined, { timeout: 1_000 }), /timed out/i);
+    await assert.rejects(server.client.ping({ timeout: 300 }), /timed out/i, 'the whole event loop is stuck in a write');
+    assert.equal(server.stderrStats().bytesRead, 0);
+    server.drainStderr();
+    await server.client.ping({ timeout: 2_000 });
+    const result = await server.client.callTool(ask, undefined, { timeout: 5_000 });
+    assert.equal(result.isError, undefined);
+  });
+});
+
+test('read-at: a slow reader throttles the server to its reading rate', { timeout: 15_000 }, async () => {
+  await withServer({ policy: 'read-at', bytesPerSecond: 1024 * 1024 }, async (server) => {
+    const t0 = nowMs();
+    const result = await server.client.callTool(ask, undefined, { timeout: 10_000 });
+    const elapsed = nowMs() - t0;
+    assert.equal(result.isError, undefined);
+    // Most of the 1 MiB does not fit in the socket and stream buffers; at 1 MiB/s that takes most of a second.
+    assert.ok(elapsed >= 600, `a 1 MiB burst at 1 MiB/s took only ${Math.round(elapsed)} ms`);
+    assert.ok(server.stderrStats().bytesRead <= 1024 * 1024, 'never read faster than the rate');
+  });
+});

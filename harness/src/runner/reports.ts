@@ -1,0 +1,58 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { labelOf } from './console-reporter.ts';
+import { htmlReport } from './report-html.ts';
+import { junitXml } from './report-junit.ts';
+import { asExpected } from './run-scenario.ts';
+import type { ScenarioResult } from './run-scenario.ts';
+
+/**
+ * Writes `junit.xml`, `report.json`, `index.html` and `traces/<key>[.<mode>].json`
+ * (OTLP JSON, loadable by any OTLP-aware viewer) under the report directory.
+ */
+
+export interface ReportMeta {
+  command: string;
+  generatedAt: string;
+  totalMs: number;
+  options: Record<string, unknown>;
+}
+
+export function traceFileName(r: Pick<ScenarioResult, 'key' | 'mode' | 'proof'>, repeat = 0): string {
+  return `${r.key}${r.mode === 'in-process' ? '' : `.${r.mode}`}${r.proof ? '.proof' : ''}${repeat ? `.${repeat + 1}` : ''}.json`;
+}
+
+export async function writeReports(dir: string, results: readonly ScenarioResult[], skipped: ReadonlyArray<{ label: string; why: string }>, meta: ReportMeta): Promise<string[]> {
+  await mkdir(join(dir, 'traces'), { recursive: true });
+  const seen = new Map<string, number>();
+  const traceFiles = results.map((r) => {
+    const base = labelOf(r);
+    const n = seen.get(base) ?? 0;
+    seen.set(base, n + 1);
+    return join('traces', traceFileName(r, n));
+  });
+  await Promise.all(results.map((r, i) => writeFile(join(dir, traceFiles[i]!), JSON.stringify(r.trace))));
+  const json = {
+    generatedAt: meta.generatedAt,
+    command: meta.command,
+    options: meta.options,
+    totalMs: meta.totalMs,
+    summary: {
+      runs: results.length,
+      passed: results.filter(asExpected).length,
+      failed: results.filter((r) => !asExpected(r) && (r.proof !== undefined || r.verdict === 'fail')).length,
+      errors: results.filter((r) => !asExpected(r) && r.proof === undefined && r.verdict === 'error').length,
+      skipped: skipped.length,
+    },
+    skipped,
+    scenarios: results.map((r, i) => {
+      const { trace: _trace, spans: _spans, ...rest } = r;
+      return { ...rest, traceFile: traceFiles[i] };
+    }),
+  };
+  const files = [join(dir, 'junit.xml'), join(dir, 'report.json'), join(dir, 'index.html')];
+  await writeFile(files[0]!, junitXml(results, skipped));
+  await writeFile(files[1]!, JSON.stringify(json, null, 1));
+  await writeFile(files[2]!, htmlReport({ results, skipped, generatedAt: meta.generatedAt, totalMs: meta.totalMs, command: meta.command }));
+  return files;
+}

@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Measurement } from '../probes/index.ts';
+import { runScenario } from '../runner/run-scenario.ts';
+import { defineScenario } from '../runner/scenario.ts';
+import { toyCommand } from './toy-command.ts';
+import type { ToyBreak } from './toy-command.ts';
+
+/**
+ * The probes must catch deliberately broken servers, or a green chaos run means
+ * nothing: a server that blocks its event loop fails "responsive", and one that leaves
+ * its upstream request running after a cancel fails "cancellation". The healthy toy
+ * passes the same scenario, so the probes are not simply always failing.
+ */
+const scenario = defineScenario({
+  id: 'KI-05',
+  name: 'toy-probe-check',
+  title: 'probes catch broken toys',
+  modes: ['loopback'],
+  timeoutMs: 15_000,
+  steps: [
+    { do: 'call', id: 'a', tool: 'chat_with_gpt41', session: 'a', args: { instructions: 'one' } },
+    { do: 'call', id: 'b', tool: 'chat_with_gemini25_flash', session: 'b', args: { instructions: 'two' } },
+    { do: 'faults', replace: [{ route: 'chat.xai', fault: { type: 'hang' } }] },
+    { do: 'call', id: 'hang', tool: 'chat_with_grok4', session: 'c', args: { instructions: 'three' }, cancel: { when: { route: 'chat.xai' }, delayMs: 50 } },
+  ],
+  assert: { cancellation: { maxLatencyMs: 50 } },
+  provenAgainst: { toy: 'block-loop' },
+});
+
+function figure(ms: readonly Measurement[], probe: string, metric: RegExp): Measurement {
+  const m = ms.find((x) => x.probe === probe && metric.test(x.metric));
+  assert.ok(m, `no ${probe} figure matching ${metric}`);
+  return m;
+}
+
+async function runAgainst(...breaks: ToyBreak[]) {
+  return runScenario(scenario, { mode: 'loopback', serverCommand: toyCommand(...breaks) });
+}
+
+test('the healthy toy passes the responsiveness and cancellation probes', { timeout: 20_000 }, async () => {
+  const result = await runAgainst();
+  assert.equal(result.verdict, 'pass', JSON.stringify(result.measurements.filter((m) => m.verdict === 'fail')));
+  assert.ok(figure(result.measurements, 'responsive', /^ping max$/).value! < 100);
+  assert.ok(figure(result.measurements, 'cancellation', /upstream aborted/).value! <= 50);
+});
+
+test('a server that blocks its event loop for 300 ms per call fails the responsiveness probe', { timeout: 20_000 }, async () => {
+  const result = await runAgainst('block-loop');
+  const ping = figure(result.measurements, 'responsive', /^ping max$/);
+  assert.equal(ping.verdict, 'fail');
+  assert.ok(ping.value! >= 250, `ping max ${ping.value} ms`);
+  assert.equal(result.verdict, 'fail');
+});
+
+test('a server that ignores cancellation fails the cancellation probe', { timeout: 20_000 }, async () => {
+  const result = await runAgainst('ignore-cancel');
+  const abort = figure(result.measurements, 'cancellation', /upstream aborted/);
+  assert.equal(abort.verdict, 'fail');
+  assert.match(abort.note ?? '', /never ended/);
+  // The rest of the toy still works: only the cancellation probe is what catches it.
+  assert.equal(figure(result.measurements, 'responsive', /^ping max$/).verdict, 'pass');
+  assert.equal(result.verdict, 'fail');
+});
