@@ -79,9 +79,9 @@ test('KI-08: 2,000 files gather completely under ulimit -n 256', { timeout: 30_0
   t.after(() => rmSync(root, { recursive: true, force: true }));
   const c = runChild(256, `
     const r = await gatherFiles({ paths: ['.'], roots: [${JSON.stringify(root)}], signal: AbortSignal.timeout(15000) });
-    process.stdout.write(JSON.stringify({ files: r.files.length, skipped: r.skipped.length, retries: r.stats.emfileRetries }));`);
+    process.stdout.write(JSON.stringify({ files: r.files.length, skipped: r.skipped.length, retries: r.stats.emfileRetries, fallbacks: r.stats.readerFallbacks }));`);
   assert.equal(c.status, 0, c.stderr);
-  assert.deepEqual(c.out, { files: 2_000, skipped: 0, retries: 0 });
+  assert.deepEqual(c.out, { files: 2_000, skipped: 0, retries: 0, fallbacks: 0 });
 });
 
 test('KI-08: EMFILE is retried with backoff, then reported as a skip reason, never a hang', { timeout: 30_000 }, async (t) => {
@@ -110,4 +110,33 @@ test('KI-08: EMFILE is retried with backoff, then reported as a skip reason, nev
   assert.deepEqual(permanent.out.reasons, ['too-many-open-files']);
   const budgetMs = DEFAULTS.GATHER_EMFILE_BASE_DELAY_MS * (2 ** (DEFAULTS.GATHER_EMFILE_MAX_RETRIES + 1));
   assert.ok(permanent.out.ms < budgetMs + 500, `took ${permanent.out.ms} ms`);
+});
+
+test('KI-08: on the reader thread too, EMFILE is retried; a reader that cannot start falls back to the event loop', { timeout: 30_000 }, async (t) => {
+  const root = tree(100, 50);
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const exhaustOnRead = `
+    const held = [];
+    const onProgress = (_d, _t, m) => {
+      if (held.length || !m.startsWith('Reading')) return;
+      for (;;) { try { held.push(openSync('/dev/null', 'r')); } catch { break; } }
+      setTimeout(() => { for (const fd of held) closeSync(fd); }, 100);
+    };`;
+  // Reader thread already running when descriptors run out: it retries with backoff itself.
+  const warm = runChild(64, `${exhaustOnRead}
+    await gatherFiles({ paths: ['.'], roots: [${JSON.stringify(root)}], signal: AbortSignal.timeout(15000) });
+    const r = await gatherFiles({ paths: ['.'], roots: [${JSON.stringify(root)}], signal: AbortSignal.timeout(15000), onProgress });
+    process.stdout.write(JSON.stringify({ files: r.files.length, retries: r.stats.emfileRetries, fallbacks: r.stats.readerFallbacks }));`);
+  assert.equal(warm.status, 0, warm.stderr);
+  assert.equal(warm.out.files, 100);
+  assert.ok(warm.out.retries > 0);
+  assert.equal(warm.out.fallbacks, 0);
+
+  // Reader thread not started yet: it cannot start without descriptors, so the files are read on the event loop.
+  const cold = runChild(64, `${exhaustOnRead}
+    const r = await gatherFiles({ paths: ['.'], roots: [${JSON.stringify(root)}], signal: AbortSignal.timeout(15000), onProgress });
+    process.stdout.write(JSON.stringify({ files: r.files.length, retries: r.stats.emfileRetries, fallbacks: r.stats.readerFallbacks }));`);
+  assert.equal(cold.status, 0, cold.stderr);
+  assert.equal(cold.out.files, 100);
+  assert.ok(cold.out.fallbacks >= 1);
 });

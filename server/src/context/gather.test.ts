@@ -5,7 +5,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, wri
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { gatherFiles } from './gather.ts';
-import { closeContextWorkers } from './workers.ts';
+import { closeContextWorkers, contextWorkerStats } from './workers.ts';
 
 after(() => closeContextWorkers());
 import type { GatherResult } from './gather.ts';
@@ -228,4 +228,38 @@ test('an abort stops the gather with SB_ERR_CANCELLED', { timeout: 10_000 }, asy
   let calls = 0;
   const p = gatherFiles({ paths: ['.'], roots: [root], signal: ac.signal, onProgress: () => { if (++calls === 1) ac.abort(); } });
   await assert.rejects(p, { code: 'SB_ERR_CANCELLED' });
+});
+
+test('large sets are read on the reader thread with the same rules: sniffing, caps, order, vanished files', { timeout: 15_000 }, async (t) => {
+  const files: Record<string, string | Buffer> = {
+    'a-nul.txt': Buffer.from('text\0with NUL'),
+    'a-text.bin': 'UTF-8 text in a .bin file\n',
+    'a-late-nul.txt': Buffer.concat([Buffer.from('x'.repeat(8_400)), Buffer.from([0]), Buffer.from('y'.repeat(99))]),
+    'a-bom.txt': Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('with bom')]),
+    'a-big.txt': 'b'.repeat(20_000),
+    'a-gone.txt': 'vanishes',
+    'z/priority.txt': 'p'.repeat(1_000),
+  };
+  for (let i = 0; i < 100; i++) files[`pad/f${String(i).padStart(3, '0')}.txt`] = 'x'.repeat(200);
+  const root = tempTree(files);
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const before = contextWorkerStats().reader.completed;
+  let removed = false;
+  const r = await gatherFiles({
+    paths: ['.'], priorityPaths: ['z'], roots: [root], signal: signal(), limits: { maxFileBytes: 12_000, maxTotalBytes: 9_637 },
+    onProgress: (_d, _t, m) => { if (!removed && m.startsWith('Reading')) { unlinkSync(join(root, 'a-gone.txt')); removed = true; } },
+  });
+  assert.ok(contextWorkerStats().reader.completed > before, 'read on the reader thread');
+  assert.equal(r.stats.readerFallbacks, 0);
+  assert.equal(r.files[0]!.relPath, 'z/priority.txt', 'priority first, within the byte cap');
+  for (const p of ['a-nul.txt', 'a-late-nul.txt']) assert.equal(reasonOf(r, p), 'binary', p);
+  assert.equal(reasonOf(r, 'a-big.txt'), 'too-large');
+  assert.equal(reasonOf(r, 'a-gone.txt'), 'vanished');
+  const byPath = new Map(r.files.map((f) => [f.relPath, f]));
+  assert.equal(byPath.get('a-bom.txt')!.text, 'with bom');
+  assert.equal(byPath.get('a-text.bin')!.text, 'UTF-8 text in a .bin file\n');
+  // The byte cap takes files in order (priority, then by path) until it is full; binary files cost nothing.
+  assert.equal(r.stats.totalBytes, 1_000 + 11 + 26 + 43 * 200);
+  assert.ok(byPath.has('pad/f042.txt') && !byPath.has('pad/f043.txt'));
+  assert.equal(reasonOf(r, 'pad/f043.txt'), 'total-size-cap');
 });

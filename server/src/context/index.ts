@@ -35,6 +35,7 @@ export { closeContextWorkers } from './workers.ts';
 export type { TextInput } from './tokenizer.ts';
 export { splitBudget } from './budget.ts';
 export { filterUnchanged, recordSent, forgetSent } from './sent-files.ts';
+export { fileContent } from './content.ts';
 
 export interface PrepareContextOptions {
   /** State database; needed only with `sessionId`. */

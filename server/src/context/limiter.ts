@@ -2,10 +2,11 @@
  * A FIFO counting semaphore, and the one process-wide instance that bounds file-system work
  * done while gathering context.
  *
- * KI-08/KI-12: every readdir/open/read/realpath of the context engine holds a slot, so at most
- * GATHER_CONCURRENCY descriptors are open for gathering and at most that many libuv pool
- * threads (of 4) are busy with it, however many tool calls gather at once. DNS lookups,
- * SQLite's file and other file work keep the remaining threads.
+ * KI-08/KI-12: every readdir, realpath, stat and file read of the context engine holds a slot
+ * (a job on the reader thread holds one for its whole run, for its one descriptor), so at most
+ * GATHER_CONCURRENCY (2) descriptors are open for gathering and at most that many libuv pool
+ * threads (of 4) are busy with it, however many tool calls gather at once. DNS lookups and
+ * other file work keep the remaining threads.
  */
 import { DEFAULTS } from '../config/defaults.ts';
 import { abortReasonToError, throwIfAborted } from '../errors.ts';

@@ -94,3 +94,21 @@ test('the pool queue is bounded: callers past the bound wait, nothing is lost', 
   await pool.close();
   await assert.rejects(pool.run({ items: ['x'], count: false, hash: true }, AbortSignal.timeout(1_000)), { code: 'SB_ERR_SHUTTING_DOWN' });
 });
+
+test('workers pace themselves while the event loop runs late', { timeout: 20_000 }, async (t) => {
+  const pool = new WorkerPool<TextJob, TextJobResult>({ url: new URL('./tokenizer-worker.ts', import.meta.url), size: 1, queueMax: 4, purpose: 'test' });
+  t.after(() => pool.close());
+  await pool.run({ items: ['warm up'], count: true, hash: false }, AbortSignal.timeout(10_000));
+  const job = pool.run({ items: Array.from({ length: 400 }, (_, i) => `${i} ${code.repeat(200)}`), count: true, hash: false }, AbortSignal.timeout(15_000));
+  // Hold the event loop for 30 ms at a time, as a CPU-starved loop would look to the probe.
+  const hog = setInterval(() => { const end = performance.now() + 30; while (performance.now() < end) { /* busy */ } }, 40);
+  let maxPause = 0;
+  const watch = setInterval(() => { maxPause = Math.max(maxPause, pool.stats().pauseMs); }, 5);
+  await job;
+  clearInterval(hog);
+  clearInterval(watch);
+  assert.ok(pool.stats().pauseRaises > 0, 'the pacer noticed the late loop');
+  assert.ok(maxPause > 0, 'and asked the worker to pause');
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(pool.stats().pauseMs, 0, 'no pause once no job runs');
+});

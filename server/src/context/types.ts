@@ -21,7 +21,11 @@ export interface GatheredFile {
   mtimeMs: number;
   /** True when the file was named by, or lies under, one of the priority paths. */
   priority: boolean;
-  /** UTF-8 decoded content (BOM stripped). Present for every gathered file; bounded by the total-bytes cap. */
+  /**
+   * UTF-8 decoded content (BOM dropped, invalid bytes as U+FFFD). On gathered files this is a
+   * getter that decodes the bytes held off the JS heap on each access (bounded in total by the
+   * MAX_TOTAL_BYTES cap); read it once per use, or pass the file to `countFileTokens`.
+   */
   text?: string;
   /** Hex sha256 of `text` as UTF-8, once computed. */
   sha256?: string;

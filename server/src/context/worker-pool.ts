@@ -263,7 +263,11 @@ export class WorkerPool<J, R> {
 
   #spawn(): Slot<J, R> {
     const cancel = new Int32Array(new SharedArrayBuffer(4));
-    const worker = new Worker(this.#opts.url, {
+    // A worker inherits the process's Node options, and `--input-type` (as in
+    // `node --input-type=module -e …`) makes a file-based worker fail at start. An evaluated
+    // one-line bootstrap that imports the module works under either input type.
+    const worker = new Worker(`import(${JSON.stringify(this.#opts.url.href)});`, {
+      eval: true,
       workerData: { cancel: cancel.buffer, pause: this.#pause.buffer },
       resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
     });
@@ -327,3 +331,4 @@ export class WorkerPool<J, R> {
     else job.resolve(result as R);
   }
 }
+

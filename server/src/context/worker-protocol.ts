@@ -24,9 +24,9 @@ export interface JobContext {
 export interface JobOutput<R> { result: R; transfer?: ArrayBuffer[] }
 
 /**
- * Serves jobs from the pool. On Linux the thread first lowers its own priority: on a 2-core
- * machine a busy worker at the event loop's priority measurably delays timers (and so MCP
- * pings) whenever other processes compete for the cores too.
+ * Serves jobs from the pool. On Linux the thread first lowers its own priority, so that
+ * within the process the event-loop thread wins the CPU over it on a 2-core machine; contention
+ * from other processes is the pool's pacer's business (see `worker-pool.ts`).
  */
 export function serveJobs<J, R>(handler: (job: J, ctx: JobContext) => Promise<JobOutput<R>> | JobOutput<R>): void {
   lowerThreadPriority();
