@@ -106,8 +106,11 @@ export function createApp(config: ServerConfig, options: CreateAppOptions = {}):
   const resilience = {} as Record<ProviderId, ProviderResilience>;
   for (const p of PROVIDERS) {
     resilience[p] = new ProviderResilience(p, {
-      shared: rateLimits,
+      // The 'no-shared-throttle' test defect (KI-18) keeps each process's throttle knowledge to itself.
+      shared: defects.has('no-shared-throttle') ? undefined : rateLimits,
       ignoreRetryAfter: defects.has('ignore-retry-after'),
+      retrySleepIgnoresSignal: defects.has('retry-sleep-ignores-signal'),
+      noConnectionRetry: defects.has('no-connection-retry'),
       onCircuitChange: (state) => log.warn({ provider: p, circuit: state }, `circuit ${state} for ${p}`),
       ...options.resilience,
     });

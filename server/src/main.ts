@@ -9,12 +9,13 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { loadConfig } from './config/env.ts';
 import { DEFAULTS } from './config/defaults.ts';
 import { ErrorCode, SbError, isSbError } from './errors.ts';
-import { createLogger, flushLogs, setLogger } from './logging/logger.ts';
+import { createLogger, droppedLogCount, flushLogs, setLogger } from './logging/logger.ts';
 import { startTelemetry, recordToolDuration } from './telemetry/index.ts';
 import { createApp, stopApp } from './app.ts';
 import { startServices } from './services.ts';
 import { createServer, SERVER_VERSION } from './mcp/create-server.ts';
 import { serveHttp } from './transport/http.ts';
+import { warmUp } from './flow/warm-up.ts';
 
 const USAGE = `second-brain — an MCP server to consult o3, o3-pro, GPT-4.1, Grok 4 and Gemini 2.5 about a codebase
 
@@ -44,17 +45,26 @@ async function main(argv: string[]): Promise<void> {
   }
 
   const config = loadConfig();
-  const log = createLogger({ level: config.logLevel });
+  const log = createLogger({ level: config.logLevel, syncStderr: config.testDefects.has('sync-stderr-logger') });
   setLogger(log);
+  // KI-04: a stray rejection or exception is logged; it never takes the server down.
+  // (The 'no-rejection-guard' test defect leaves Node's default in place: exit on the first one.)
+  if (!config.testDefects.has('no-rejection-guard')) {
+    process.on('unhandledRejection', (reason) => log.error({ err: String((reason as Error)?.stack ?? reason) }, 'unhandled rejection'));
+    process.on('uncaughtException', (err) => log.error({ err: String(err?.stack ?? err) }, 'uncaught exception'));
+  }
   const app = createApp(config, { log });
-  const telemetry = await startTelemetry({ home: config.home, serviceVersion: SERVER_VERSION, registry: app.inflight });
+  const telemetry = await startTelemetry({
+    home: config.home, serviceVersion: SERVER_VERSION, registry: app.inflight,
+    syncLogShipping: config.testDefects.has('blocking-telemetry-export'),
+  });
   app.services.loopStats = () => telemetry.watchdog.snapshot();
-  app.services.droppedTelemetry = () => { const d = telemetry.dropped(); return { spans: d.spans, logs: d.logs }; };
+  // KI-10: records dropped at a full stderr pipe count as dropped logs, as do those telemetry could not export.
+  app.services.droppedTelemetry = () => { const d = telemetry.dropped(); return { spans: d.spans, logs: d.logs + droppedLogCount() }; };
   await startServices(app);
-
-  // KI-04: a stray rejection or exception is logged and counted; it never takes the server down.
-  process.on('unhandledRejection', (reason) => log.error({ err: String((reason as Error)?.stack ?? reason) }, 'unhandled rejection'));
-  process.on('uncaughtException', (err) => log.error({ err: String(err?.stack ?? err) }, 'uncaught exception'));
+  // The first call's compile cost is paid here, before any client waits on it (KI-20).
+  const warm = await warmUp(app);
+  log.debug({ ms: warm.ms, steps: warm.steps }, 'warmed up the call path');
 
   const onToolEnd = (tool: string, seconds: number, errorType: string | undefined) => recordToolDuration(tool, seconds, errorType);
   let closeTransport: () => Promise<void>;

@@ -70,6 +70,12 @@ export async function runChatCall(app: App, model: ModelEntry, args: ChatArgs, e
   const signal = AbortSignal.any([env.signal, AbortSignal.timeout(timeoutMs), app.lifetime.signal]);
   const setPhase = (p: Parameters<typeof app.inflight.setPhase>[1]) => app.inflight.setPhase(env.call, p);
   const key = sessionKey(args.session_id, model);
+  // Test-only defect switches (KI-03): the context and upload stages get a signal that only
+  // the deadline aborts, as when the cancel was not passed down to them.
+  const defects = app.config.testDefects;
+  const deadlineOnly = () => AbortSignal.any([AbortSignal.timeout(timeoutMs), app.lifetime.signal]);
+  const gatherSignal = defects.has('gather-ignores-signal') ? deadlineOnly() : signal;
+  const uploadSignal = defects.has('upload-ignores-signal') ? deadlineOnly() : signal;
 
   // Fail fast on a missing key, before any file is read.
   app.clients.get(model.provider);
@@ -77,7 +83,13 @@ export async function runChatCall(app: App, model: ModelEntry, args: ChatArgs, e
   setPhase('session_wait');
   let release: () => void;
   try {
-    release = await app.locks.acquire(key, signal);
+    // Test-only defect switches (KI-15): no serialisation at all, or a slot never given back.
+    if (defects.has('no-session-lock')) release = () => {};
+    else {
+      // KI-20: time spent behind an earlier call of the same session shows in the trace.
+      const held = await withSpan('session.wait', {}, () => app.locks.acquire(key, signal));
+      release = defects.has('session-lock-leak') ? () => {} : held;
+    }
   } catch (err) {
     throw abortReasonToError(signal.reason ?? err);
   }
@@ -101,7 +113,7 @@ export async function runChatCall(app: App, model: ModelEntry, args: ChatArgs, e
         paths, priorityPaths: priority, roots: env.roots,
         instructions: args.instructions,
         overflow: model.vector_stores && app.services.vectorStores ? 'vector-store' : 'omitted',
-        signal,
+        signal: gatherSignal,
         onProgress: (done: number, total: number, message: string) => env.progress(message || `read ${done}/${total} files`),
         });
         span.setAttributes({
@@ -122,7 +134,7 @@ export async function runChatCall(app: App, model: ModelEntry, args: ChatArgs, e
         setPhase('upload');
         const up = await withSpan('context.upload', { attributes: { [ATTR_SB_UPLOAD_FILES]: ctx.overflow.length } }, async (span) => {
           const r = await app.services.vectorStores!.attachFiles({
-            sessionId: key, files: ctx!.overflow, signal,
+            sessionId: key, files: ctx!.overflow, signal: uploadSignal,
             onProgress: (_d: number, _t: number, message: string) => env.progress(message),
           });
           span.setAttribute(ATTR_SB_UPLOAD_FAILED, r.failed.length);
@@ -141,6 +153,7 @@ export async function runChatCall(app: App, model: ModelEntry, args: ChatArgs, e
     const memoryStore = !args.disable_memory_search && model.vector_stores ? app.services.memory?.storeId?.() : undefined;
     const storeIds = [vectorStoreId, memoryStore].filter((x): x is string => Boolean(x));
     const provider = app.providers[model.provider];
+    const background = model.background || timeoutMs >= app.config.backgroundThresholdMs;
     const makeReq = (c: typeof ctx, previous: string | undefined): ChatRequest => ({
       model,
       instructions: args.instructions,
@@ -152,7 +165,7 @@ export async function runChatCall(app: App, model: ModelEntry, args: ChatArgs, e
       reasoningEffort: args.reasoning_effort,
       temperature: args.temperature,
       structuredOutputSchema: args.structured_output_schema,
-      background: model.background || timeoutMs >= app.config.backgroundThresholdMs,
+      background,
       sessionId: args.session_id,
     });
     const callEnv = {
@@ -174,6 +187,11 @@ export async function runChatCall(app: App, model: ModelEntry, args: ChatArgs, e
       result = await provider.chat(makeReq(ctx, undefined), callEnv);
     }
 
+    // Test-only defect switch (KI-06): the answer of a background response is lost between
+    // the poller and the reply; only the cancel or the deadline ends the wait.
+    if (defects.has('lose-background-result') && background) {
+      await new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(abortReasonToError(signal.reason)), { once: true }));
+    }
     setPhase('reply');
     app.sessions.recordTurn(args.session_id, model.id, args.instructions, result.text, result.responseId);
     if (ctx && useChain) await recordSent(app.db, key, ctx.inline, signal);

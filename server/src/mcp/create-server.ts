@@ -175,7 +175,12 @@ export function createServer(app: App, options: CreateServerOptions = {}): Secon
     description: 'What the server is doing right now: in-flight calls with phase and age, event-loop delay, dropped logs and spans, circuit and rate-limit state per provider, vector-store and memory figures. Answers even while other calls run.',
     inputSchema: {},
     annotations: { readOnlyHint: true },
-  }, (_args, extra) => runTool(app, hooks, info, 'server_diagnostics', extra, async () => {
+  }, (_args, extra) => runTool(app, hooks, info, 'server_diagnostics', extra, async (ctx) => {
+    // Test-only defect switch (KI-20): diagnostics queue behind the work they should describe.
+    if (app.config.testDefects.has('diagnostics-behind-calls')) {
+      while (app.inflight.size > 1) await new Promise((r) => setTimeout(r, 20));
+      ctx.signal.throwIfAborted();
+    }
     const d = diagnostics(app, jobs);
     return text(JSON.stringify(d, null, 2), d);
   }));

@@ -57,7 +57,13 @@ export async function runTool(
   const started = performance.now();
   const call = app.inflight.start(tool, { requestId: extra.requestId });
   const meta = extra._meta as Record<string, unknown> | undefined;
-  const progress = createProgress(meta?.progressToken as string | number | undefined, { sendNotification: (n) => extra.sendNotification(n) }, undefined, DEFAULTS.PROGRESS_INTERVAL_MS * app.config.timeScale);
+  // Test-only defect switch (KI-06): the call reports no progress at all.
+  const token = app.config.testDefects.has('no-progress-heartbeat') ? undefined : meta?.progressToken as string | number | undefined;
+  const progress = createProgress(token, { sendNotification: (n) => extra.sendNotification(n) }, undefined, DEFAULTS.PROGRESS_INTERVAL_MS * app.config.timeScale);
+  // KI-03/KI-04: once the client cancelled, its progress token is dead. Work still winding
+  // down must not report on it (the client treats that as a protocol error).
+  const stopProgress = () => progress.stop();
+  extra.signal.addEventListener('abort', stopProgress, { once: true });
   let errorType: string | undefined;
   try {
     return await withSpan(`tools/call ${tool}`, {
@@ -92,8 +98,14 @@ export async function runTool(
       }
     });
   } finally {
+    extra.signal.removeEventListener('abort', stopProgress);
     progress.stop();
     app.inflight.end(call);
+    // Test-only defect switch (KI-04): cleanup of a cancelled call that fails after the
+    // request was answered, into a promise nobody awaits.
+    if (extra.signal.aborted && app.config.testDefects.has('throw-after-cancel')) {
+      void Promise.reject(new Error(`Cannot finish ${tool} request ${String(extra.requestId)}: it was already answered (cancelled).`));
+    }
     hooks.onToolEnd?.(tool, (performance.now() - started) / 1000, errorType);
   }
 }

@@ -20,6 +20,7 @@ import { logger, type Logger } from '../logging/logger.ts';
 import type { Db } from '../state/db.ts';
 import { boundItem, entryAttributes, formatEntry, type BoundedItem, type MemoryItem } from './entry.ts';
 import { readGitInfo, type GitInfoFn } from './git-info.ts';
+import { gitInfoOnEventLoop, memoryDefectOn } from './defects.ts';
 import { MemoryStore } from './memory-store.ts';
 
 export interface MemoryQueueOptions {
@@ -187,7 +188,10 @@ export class MemoryQueue {
   }
 
   async #write(item: BoundedItem, signal: AbortSignal): Promise<void> {
-    const git = await this.#git(this.#projectRoot, signal, this.#gitTimeoutMs);
+    const git = memoryDefectOn('memory-on-event-loop')
+      // Test-only defect (KI-01, KI-11): synchronous git on the event loop, as the first version did.
+      ? gitInfoOnEventLoop(this.#projectRoot, item.files)
+      : await this.#git(this.#projectRoot, signal, this.#gitTimeoutMs);
     const text = formatEntry(item, git);
     const name = `memory-${new Date(item.enqueuedAt).toISOString().replace(/[:.]/g, '-')}.md`;
     await this.#store.write(name, text, entryAttributes(item, git), signal);

@@ -43,7 +43,7 @@ test('retry-after beyond the deadline fails at once with a clear error naming th
   const t0 = Date.now();
   await assert.rejects(r.run(async () => { throw rateLimit({ 'retry-after': '120' }); }, opts(2_000)), (err: unknown) => {
     assert.ok(isSbError(err, ErrorCode.RATE_LIMITED));
-    assert.match(err.message, /rate limited by openai until about \d\d:\d\d:\d\d \(retry-after 120 s\); try again later or use start_job/);
+    assert.match(err.message, /openai is throttling this account \(rate limited\) until about \d\d:\d\d:\d\d UTC \(retry-after 120 s\)\. Try again in 1[12]\d s, or use start_job/);
     assert.ok(err.retryAfterMs! > 100_000);
     return true;
   });

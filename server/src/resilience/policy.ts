@@ -50,6 +50,10 @@ export interface ResilienceOptions {
   onCircuitChange?: (state: 'open' | 'half_open' | 'closed') => void;
   /** Test-only defect: ignore retry-after and retry immediately (proves KI-17 scenarios bite). */
   ignoreRetryAfter?: boolean;
+  /** Test-only defect: the backoff sleep between retries ignores the call signal (proves KI-03 scenarios bite). */
+  retrySleepIgnoresSignal?: boolean;
+  /** Test-only defect: connection failures (a pooled socket closed by the far side) are final (proves KI-16 scenarios bite). */
+  noConnectionRetry?: boolean;
 }
 
 export interface ResilienceState {
@@ -87,7 +91,7 @@ function clock(ms: number): string {
 
 export class ProviderResilience {
   readonly provider: string;
-  readonly #opts: Required<Omit<ResilienceOptions, 'shared' | 'onCircuitChange' | 'random' | 'ignoreRetryAfter'>> & ResilienceOptions;
+  readonly #opts: Required<Omit<ResilienceOptions, 'shared' | 'onCircuitChange' | 'random' | 'ignoreRetryAfter' | 'retrySleepIgnoresSignal' | 'noConnectionRetry'>> & ResilienceOptions;
   readonly #breaker: CircuitBreakerPolicy;
   #openedAt?: number;
   #localThrottleUntil = 0;
@@ -160,8 +164,9 @@ export class ProviderResilience {
       const until = this.#opts.ignoreRetryAfter ? 0 : this.#throttledUntil();
       if (until > Date.now()) {
         if (until > opts.deadline) throw this.#throttleError(until, until - Date.now());
-        await sleepWithProgress(until - Date.now(), opts.signal, opts.progress,
-          (r) => `throttled by ${this.provider}, retrying in ${Math.ceil(r / 1000)} s`);
+        // KI-20: a wait for a throttle window shows in the trace, like a retry wait.
+        await withSpan('throttle.wait', { attributes: { [ATTR_SB_RETRY_DELAY_MS]: until - Date.now() } }, () => sleepWithProgress(until - Date.now(), opts.signal, opts.progress,
+          (r) => `throttled by ${this.provider}, retrying in ${Math.ceil(r / 1000)} s`));
       }
       try {
         const out = await this.#breaker.execute(() => fn(opts.signal));
@@ -175,10 +180,12 @@ export class ProviderResilience {
               `Failed to ${what} with ${this.provider}: too many consecutive upstream failures, calls are paused until about ${clock(Date.now() + waitMs)}. Try again later or use start_job.`,
               { provider: this.provider, cause: err, retryAfterMs: waitMs });
           }
-          await sleepWithProgress(waitMs, opts.signal, opts.progress, (r) => `${this.provider} is failing, probing again in ${Math.ceil(r / 1000)} s`);
+          await withSpan('circuit.wait', { attributes: { [ATTR_SB_RETRY_DELAY_MS]: waitMs } }, () =>
+            sleepWithProgress(waitMs, opts.signal, opts.progress, (r) => `${this.provider} is failing, probing again in ${Math.ceil(r / 1000)} s`));
           continue;
         }
         const c = classify(err);
+        if (this.#opts.noConnectionRetry && c.retryable && c.status === undefined) throw toUpstreamError(this.provider, what, err);
         if (c.quota) {
           throw new SbError(ErrorCode.QUOTA_EXCEEDED, `Failed to ${what} with ${this.provider}: the account has no quota left (insufficient_quota). Check the plan and billing of the key.`, { provider: this.provider, status: 429, cause: err });
         }
@@ -209,7 +216,7 @@ export class ProviderResilience {
           [ATTR_SB_RETRY_ATTEMPT]: attempt + 1, [ATTR_SB_RETRY_DELAY_MS]: delayMs,
           ...(retryAfterMs !== undefined ? { [ATTR_SB_RETRY_AFTER_MS]: retryAfterMs } : {}),
           ...(c.status ? { [ATTR_HTTP_RESPONSE_STATUS_CODE]: c.status } : {}),
-        } }, () => sleepWithProgress(delayMs, opts.signal, opts.progress, (r) =>
+        } }, () => sleepWithProgress(delayMs, this.#opts.retrySleepIgnoresSignal ? undefined : opts.signal, opts.progress, (r) =>
           c.rateLimited ? `throttled by ${this.provider}, retrying in ${Math.ceil(r / 1000)} s` : `${this.provider} ${c.status ? `answered ${c.status}` : 'connection failed'}, retrying in ${Math.ceil(r / 1000)} s`));
       }
     }
@@ -217,8 +224,10 @@ export class ProviderResilience {
 
   #throttleError(untilMs: number, retryAfterMs: number | undefined, cause?: unknown, exhausted = false): SbError {
     const ra = retryAfterMs !== undefined ? ` (retry-after ${Math.ceil(retryAfterMs / 1000)} s)` : '';
+    const waitS = Math.max(1, Math.ceil((untilMs - Date.now()) / 1000));
+    // KI-17: says what failed, until when, and what to do — the same wording as the vector-store path.
     return new SbError(ErrorCode.RATE_LIMITED,
-      `Failed: rate limited by ${this.provider} until about ${clock(untilMs)}${ra}${exhausted ? ', retries exhausted' : ''}; try again later or use start_job.`,
+      `Failed: ${this.provider} is throttling this account (rate limited) until about ${clock(untilMs)} UTC${ra}${exhausted ? ', retries exhausted' : ''}. Try again in ${waitS} s, or use start_job.`,
       { provider: this.provider, status: 429, retryAfterMs: Math.max(0, untilMs - Date.now()), cause });
   }
 }

@@ -42,6 +42,8 @@ import {
   ATTR_SERVICE_VERSION,
 } from './semconv.ts';
 import { StallProfiler } from './stall-profiler.ts';
+import { SpanLogProcessor } from './span-log.ts';
+import { syncLogShipper } from './sync-log-shipper.ts';
 import { TRACER_NAME } from './spans.ts';
 import { LoopWatchdog } from './watchdog.ts';
 
@@ -58,6 +60,12 @@ export interface StartTelemetryOptions {
   exporters?: { spans?: SpanExporter; logs?: LogRecordExporter; metrics?: PushMetricExporter };
   /** Watchdog threshold in ms. Default DEFAULTS.LOOP_STALL_THRESHOLD_MS. */
   loopStallThresholdMs?: number;
+  /**
+   * Test defect `blocking-telemetry-export` (KI-09, KI-21): every log record is also
+   * shipped to the OTLP logs endpoint synchronously, on the event loop, as the first
+   * version's HTTP log handler did. Never set outside tests.
+   */
+  syncLogShipping?: boolean;
 }
 
 export interface TelemetryDrops {
@@ -193,7 +201,7 @@ export function startTelemetry(options: StartTelemetryOptions): Telemetry {
       tracerProvider = new TracerProvider({
         resource,
         sampler: buildSampler(config.sampler),
-        spanProcessors: [tracker, spanProcessor],
+        spanProcessors: [tracker, new SpanLogProcessor(), spanProcessor],
       });
       trace.setGlobalTracerProvider(tracerProvider);
     }
@@ -227,6 +235,7 @@ export function startTelemetry(options: StartTelemetryOptions): Telemetry {
       });
       logs.setGlobalLoggerProvider(loggerProvider);
       cleanups.push(bridgeLogs(loggerProvider.getLogger(TRACER_NAME, options.serviceVersion)));
+      if (options.syncLogShipping && config.logs.kind === 'otlp') cleanups.push(syncLogShipper(config.logs.url, config.logs.timeoutMs));
     }
 
     try {

@@ -10,6 +10,7 @@
  * slot cannot leak or be freed twice (KI-02).
  */
 import { abortReasonToError } from '../errors.ts';
+import { defectOn } from './defects.ts';
 
 export type SlotOutcome =
   | { kind: 'ok'; latencyMs: number }
@@ -130,6 +131,8 @@ export class AdaptiveConcurrency {
   }
 
   #adjust(outcome: SlotOutcome, acquiredAt: number): void {
+    // Test-only defect (KI-22): a fixed level, as the first version's fixed parallel batches.
+    if (defectOn('upload-concurrency-fixed')) return;
     switch (outcome.kind) {
       case 'rate_limited':
         // Every request in flight during a burst gets its 429; shrink once per burst.

@@ -18,6 +18,7 @@ import { fullJitter } from '../resilience/sleep.ts';
 import { forEachLimit } from './pool.ts';
 import type { VectorLimits } from './types.ts';
 import { classifyFailure, cleanupSignal, sleep, withRetry, type ThrottleGate } from './upstream.ts';
+import { defectOn } from './defects.ts';
 
 export interface BatchDeps {
   client: OpenAI;
@@ -69,7 +70,8 @@ type PollResult = { kind: 'final'; batch: VectorStoreFileBatch } | { kind: 'time
 
 async function pollBatch(deps: BatchDeps, storeId: string, first: VectorStoreFileBatch, signal: AbortSignal): Promise<PollResult> {
   const { limits } = deps;
-  const deadline = Date.now() + limits.batchDeadlineMs;
+  // Test-only defect (KI-19): no budget of its own, as with the SDK's poll helpers.
+  const deadline = Date.now() + (defectOn('batch-no-deadline') ? 2_000_000_000 : limits.batchDeadlineMs);
   let batch = first;
   while (batch.status === 'in_progress') {
     const left = deadline - Date.now();

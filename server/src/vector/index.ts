@@ -5,6 +5,7 @@
 export { VectorStoreManager } from './manager.ts';
 export { defaultVectorLimits } from './limits.ts';
 export { Janitor } from './janitor.ts';
+export { setVectorDefects } from './defects.ts';
 export type { JanitorOptions, JanitorReport } from './janitor.ts';
 export type {
   AttachFile, AttachRequest, AttachResult, AttachStats, ProgressFn, VectorEvent, VectorLimits, VectorStats,

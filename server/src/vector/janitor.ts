@@ -25,6 +25,7 @@ import { forEachLimit } from './pool.ts';
 import { VectorState, type JournalRow } from './state.ts';
 import { listProviderStores, MAX_LIST_PAGES } from './stores.ts';
 import { ThrottleGate, type RateLimitBoard } from './upstream.ts';
+import { defectOn } from './defects.ts';
 
 export interface JanitorOptions {
   client: OpenAI;
@@ -207,6 +208,9 @@ export class Janitor {
       report.deferred = true;
       return this.#finish(report, started);
     }
+
+    // Test-only defect (KI-13): deletion disabled, as in the first version; debris piles up.
+    if (defectOn('store-cleanup-disabled')) return this.#finish(report, started);
 
     // ---- provider stores -------------------------------------------------------------
     // A 429 ends this run at once: cleanup must not add to a throttle; the next run retries.

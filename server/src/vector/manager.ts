@@ -15,7 +15,7 @@ import { AdaptiveConcurrency } from './adaptive-concurrency.ts';
 import { attachInBatches } from './batches.ts';
 import { runOwedDelete, oweFileDeletes, type CleanupDeps } from './cleanup.ts';
 import { ensureHashes } from './content.ts';
-import { HOST, OWNER } from './ownership.ts';
+import { HOST, OWNER, goneInstances } from './ownership.ts';
 import { forEachLimit } from './pool.ts';
 import { VectorState } from './state.ts';
 import { StoreAllocator } from './stores.ts';
@@ -25,8 +25,12 @@ import type {
 import { uploadFile, type UploadDeps } from './uploader.ts';
 import { ThrottleGate, sleep, upstreamError } from './upstream.ts';
 import { resolveVectorLimits } from './limits.ts';
+import { defectOn } from './defects.ts';
 
 type Hashed = AttachFile & { sha256: string };
+
+/** Least interval between "uploaded N/M files" progress messages. */
+const UPLOAD_PROGRESS_MS = 100;
 
 interface Plan {
   /** Already attached with this content. */
@@ -149,7 +153,15 @@ export class VectorStoreManager {
     const started = Date.now();
     const total = request.files.length;
     let done = 0;
+    let lastUploadReport = Number.NEGATIVE_INFINITY;
     const report = (message: string) => {
+      // One progress notification per uploaded file is ~80 stdout writes in half a second
+      // (KI-01): per-file counts go out at most every UPLOAD_PROGRESS_MS, and the last one always.
+      if (message.startsWith('uploaded ') && done < total) {
+        const now = performance.now();
+        if (now - lastUploadReport < UPLOAD_PROGRESS_MS) return;
+        lastUploadReport = now;
+      }
       try { request.onProgress?.(done, total, message); } catch { /* a progress sink must not break the upload */ }
     };
     const stats: AttachStats & { activeUploads: number } = {
@@ -260,12 +272,14 @@ export class VectorStoreManager {
         const resolved = await withTransaction(this.#db, () => {
           const now = Date.now();
           const out: Array<{ f: Hashed; fileId?: string }> = [];
+          // An uploader killed since (SIGKILL) never finishes or releases its claims (KI-13).
+          const gone = goneInstances(this.#state.instances(), now, owner);
           for (const f of waiting) {
             const row = this.#state.file(f.sha256, f.relPath);
             if (row?.state === 'ready' && row.file_id) {
               this.#state.setStoreFileId(sid, f.relPath, f.sha256, row.file_id, now);
               out.push({ f, fileId: row.file_id });
-            } else if (!row || (row.lease_expires_at ?? 0) <= now) {
+            } else if (!row || (row.lease_expires_at ?? 0) <= now || gone.has(row.lease_owner ?? '')) {
               this.#state.claimFile(f.sha256, f.relPath, owner, f.size, now, this.#limits.uploadLeaseMs);
               out.push({ f });
             }
@@ -354,10 +368,13 @@ export class VectorStoreManager {
     const s = this.#state;
     const now = Date.now();
     const plan: Plan = { present: new Set(), reuse: new Map(), upload: [], wait: [], replaced: [], owedFiles: 0 };
+    const gone = goneInstances(s.instances(), now, this.#instanceId);
     const oldKeys: Array<{ sha256: string; relPath: string }> = [];
     for (const f of files) {
       const row = s.storeFile(storeId, f.relPath);
-      if (row && row.sha256 === f.sha256 && row.state === 'attached' && row.file_id) {
+      // Test-only defect (KI-14): keyed by path alone, a changed file looks already uploaded.
+      const sameContent = row?.sha256 === f.sha256 || defectOn('dedup-by-path-only');
+      if (row && sameContent && row.state === 'attached' && row.file_id) {
         plan.present.add(f.relPath);
         continue;
       }
@@ -373,7 +390,8 @@ export class VectorStoreManager {
       if (existing?.state === 'ready' && existing.file_id) {
         fileId = existing.file_id;
         plan.reuse.set(f.relPath, fileId);
-      } else if (existing?.state === 'uploading' && (existing.lease_expires_at ?? 0) > now) {
+      } else if (existing?.state === 'uploading' && (existing.lease_expires_at ?? 0) > now && !gone.has(existing.lease_owner ?? '')) {
+        // Another live call or process is uploading it: wait for its result, do not upload it twice (KI-14).
         plan.wait.push(f);
       } else {
         s.claimFile(f.sha256, f.relPath, this.#instanceId, f.size, now, this.#limits.uploadLeaseMs);

@@ -55,3 +55,15 @@ export function ownershipOf(store: ProviderStoreLike, knownStoreIds: Set<string>
   if (knownStoreIds.has(store.id)) return 'ours';
   return md.instance !== undefined && knownInstances.has(md.instance) ? 'ours' : 'foreign';
 }
+
+/** Another host's instance is presumed dead after this long unseen (the janitor's default too). */
+export const INSTANCE_STALE_MS = 3_600_000;
+
+/**
+ * Ids of instances that are gone (see instanceGone). A claim or lease such an instance
+ * holds is worth nothing: a process killed with SIGKILL never releases them, and waiting
+ * out their lease would stall the next call on the same files for a minute (KI-13).
+ */
+export function goneInstances(rows: readonly InstanceRow[], now: number, selfId: string): Set<string> {
+  return new Set(rows.filter((r) => instanceGone(r, now, INSTANCE_STALE_MS, selfId)).map((r) => r.instance_id));
+}

@@ -119,10 +119,10 @@ export class VectorState {
 
   // ---- leases ----------------------------------------------------------------------
 
-  /** Takes `key` for `owner` when it is free, lapsed, or already ours. */
-  tryLease(key: string, owner: string, now: number, ttlMs: number): boolean {
+  /** Takes `key` for `owner` when it is free, lapsed, already ours, or held by one of `goneOwners`. */
+  tryLease(key: string, owner: string, now: number, ttlMs: number, goneOwners?: ReadonlySet<string>): boolean {
     const row = this.#s('SELECT owner, expires_at FROM vs_leases WHERE lease_key = ?').get(key) as { owner: string; expires_at: number } | undefined;
-    if (row && row.owner !== owner && row.expires_at > now) return false;
+    if (row && row.owner !== owner && row.expires_at > now && !goneOwners?.has(row.owner)) return false;
     this.#s(`INSERT INTO vs_leases (lease_key, owner, expires_at) VALUES (?, ?, ?)
       ON CONFLICT(lease_key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at`).run(key, owner, now + ttlMs);
     return true;

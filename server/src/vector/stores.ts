@@ -10,10 +10,11 @@ import { ErrorCode, SbError, abortReasonToError } from '../errors.ts';
 import { withTransaction, type Db } from '../state/db.ts';
 import type { Logger } from '../logging/logger.ts';
 import { deleteStoreNow, oweFileDeletes, type CleanupDeps } from './cleanup.ts';
-import { instanceGone, KIND_MEMORY, KIND_SESSION, ownershipOf, sessionStoreMetadata } from './ownership.ts';
+import { goneInstances, instanceGone, KIND_MEMORY, KIND_SESSION, ownershipOf, sessionStoreMetadata } from './ownership.ts';
 import type { VectorState } from './state.ts';
 import type { VectorEvent, VectorLimits } from './types.ts';
 import { isNotFound, isStoreLimitError, sleep, withRetry, type ThrottleGate } from './upstream.ts';
+import { defectOn, storeCreateLock } from './defects.ts';
 
 /** A store reused after this much idle time is first checked upstream (it may have expired). */
 const VERIFY_AFTER_IDLE_MS = 60_000;
@@ -73,7 +74,9 @@ export class StoreAllocator {
           d.state.touchStore(row.store_id, now);
           return { kind: 'found', storeId: row.store_id, idleMs: now - row.last_used_at };
         }
-        return d.state.tryLease(leaseKey, d.instanceId, now, d.limits.uploadLeaseMs) ? { kind: 'lease' } : { kind: 'wait' };
+        // A lease of a process that died while creating this store is taken over at once (KI-13).
+        const gone = goneInstances(d.state.instances(), now, d.instanceId);
+        return d.state.tryLease(leaseKey, d.instanceId, now, d.limits.uploadLeaseMs, gone) ? { kind: 'lease' } : { kind: 'wait' };
       }, signal);
       if (got.kind === 'found') {
         if (got.idleMs < VERIFY_AFTER_IDLE_MS || (await this.#stillUsable(got.storeId, signal))) return { storeId: got.storeId, created: false };
@@ -128,6 +131,10 @@ export class StoreAllocator {
 
   async #create(sessionId: string, signal: AbortSignal): Promise<VectorStore> {
     const d = this.#d;
+    // Test-only defect (KI-01): a process-wide creation lock that is never given back.
+    if (defectOn('store-create-lock-leak')) await storeCreateLock.acquire(signal);
+    // Test-only defect (KI-13): no count before creating, and the limit error retried like a 5xx.
+    if (defectOn('store-limit-retried')) return this.#createRetryingLimit(sessionId, signal);
     await this.#makeRoom(sessionId, signal, 0);
     const body = {
       name: `second-brain ${sessionId.slice(0, 40)}`,
@@ -149,6 +156,19 @@ export class StoreAllocator {
       } catch (err2) {
         if (isStoreLimitError(err2)) throw this.#limitError(undefined, undefined, err2);
         throw err2;
+      }
+    }
+  }
+
+  /** Test-only defect `store-limit-retried` (KI-13): what the first version did at the limit. */
+  async #createRetryingLimit(sessionId: string, signal: AbortSignal): Promise<VectorStore> {
+    const d = this.#d;
+    for (;;) {
+      try {
+        return await d.client.vectorStores.create({ name: `second-brain ${sessionId.slice(0, 40)}`, metadata: sessionStoreMetadata(d.instanceId, sessionId) }, { signal, maxRetries: 0 });
+      } catch (err) {
+        if (signal.aborted || !isStoreLimitError(err)) throw err;
+        await sleep(500, signal);
       }
     }
   }

@@ -12,6 +12,7 @@
  */
 import type OpenAI from 'openai';
 import { toFile } from 'openai';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { withTransaction, type Db } from '../state/db.ts';
 import { ErrorCode, SbError, abortReasonToError } from '../errors.ts';
 import { fullJitter } from '../resilience/sleep.ts';
@@ -50,6 +51,10 @@ function httpReason(f: ReturnType<typeof classifyFailure>): string {
 
 async function attemptOnce(deps: UploadDeps, file: AttachFile & { sha256: string }, signal: AbortSignal): Promise<Attempt> {
   const release = await deps.limiter.acquire(signal);
+  // A slot freed by one upload's answer is taken by the next upload in the same microtask
+  // run; with 16 uploads finishing together that chain can hold the loop for tens of ms.
+  // One turn of the loop per upload lets pings and other I/O in between (KI-01, KI-12).
+  await yieldToLoop();
   // A 429 may have closed the gate while this upload queued for its slot (KI-17).
   if (deps.gate.remainingMs() > 0) {
     release({ kind: 'unused' });

@@ -10,6 +10,8 @@ import { parseRemainingRequests, parseRetryAfterMs } from '../resilience/retry-a
 import { fullJitter } from '../resilience/sleep.ts';
 import { DEFAULTS } from '../config/defaults.ts';
 import { setTimeout as delay } from 'node:timers/promises';
+import { clientPermits, defectOn } from './defects.ts';
+import { setRateLimitHeadroom } from '../telemetry/metrics.ts';
 
 /** What a process-shared rate-limit board must offer (state/rate-limits.ts fits; KI-18). */
 export interface RateLimitBoard {
@@ -96,6 +98,11 @@ export function isNotFound(err: unknown): boolean {
   return err instanceof APIError && err.status === 404;
 }
 
+/** How long a read of the shared throttle deadline is trusted (another process's 429 reaches us this late at most). */
+const BOARD_READ_TTL_MS = 50;
+/** Least interval between headroom writes to the shared board, unless the headroom halved. */
+const BOARD_HEADROOM_WRITE_MS = 250;
+
 function clockTime(ms: number): string {
   return new Date(ms).toISOString().slice(11, 19);
 }
@@ -109,6 +116,10 @@ export class ThrottleGate {
   #until = 0;
   readonly #board?: RateLimitBoard;
   readonly #provider: string;
+  /** The board's throttle deadline as last read, and when (see BOARD_READ_TTL_MS). */
+  #shared = { untilMs: 0, readAt: Number.NEGATIVE_INFINITY };
+  /** The headroom last written to the board, and when (see BOARD_HEADROOM_WRITE_MS). */
+  #written = { remaining: Number.POSITIVE_INFINITY, at: Number.NEGATIVE_INFINITY };
 
   constructor(board?: RateLimitBoard, provider = 'openai') {
     this.#board = board;
@@ -117,9 +128,13 @@ export class ThrottleGate {
 
   /** Epoch ms before which no request should start (0 when open). */
   get until(): number {
-    let shared = 0;
-    try { shared = this.#board?.get(this.#provider)?.throttledUntilMs ?? 0; } catch { /* board unavailable: local knowledge only */ }
-    return Math.max(this.#until, shared);
+    const now = performance.now();
+    // Every upload asks; a SQLite read per ask is event-loop time for no news (KI-01).
+    if (this.#board && now - this.#shared.readAt >= BOARD_READ_TTL_MS) {
+      try { this.#shared.untilMs = this.#board.get(this.#provider)?.throttledUntilMs ?? 0; } catch { /* board unavailable: local knowledge only */ }
+      this.#shared.readAt = now;
+    }
+    return Math.max(this.#until, this.#shared.untilMs);
   }
 
   remainingMs(now = Date.now()): number {
@@ -131,9 +146,20 @@ export class ThrottleGate {
     try { this.#board?.throttle(this.#provider, retryAfterMs); } catch { /* best effort */ }
   }
 
+  /**
+   * Records `x-ratelimit-remaining-requests`: in the headroom gauge at once (KI-22), and
+   * on the board shared with other processes (KI-18) at most every
+   * BOARD_HEADROOM_WRITE_MS, or at once when it fell by half, so a burst of uploads does
+   * not turn into a burst of SQLite writes on the event loop.
+   */
   noteHeadroom(remaining: number | undefined): void {
     if (remaining === undefined) return;
-    try { this.#board?.headroom(this.#provider, remaining); } catch { /* best effort */ }
+    setRateLimitHeadroom(this.#provider, remaining);
+    if (!this.#board) return;
+    const now = performance.now();
+    if (now - this.#written.at < BOARD_HEADROOM_WRITE_MS && remaining > this.#written.remaining / 2) return;
+    this.#written = { remaining, at: now };
+    try { this.#board.headroom(this.#provider, remaining); } catch { /* best effort */ }
   }
 
   /** Waits until the gate opens, reporting "throttled, retrying in N s" while it waits. */
@@ -191,6 +217,8 @@ export async function withRetry<T>(fn: (signal: AbortSignal) => Promise<T>, opti
   let throttles = 0;
   for (;;) {
     await gate.wait(signal, options.report);
+    // Test-only defect (KI-02): every request takes a shared permit (see cleanup.ts).
+    const permit = defectOn('delete-leaks-permit') ? await clientPermits.acquire(signal) : undefined;
     try {
       return await fn(signal);
     } catch (err) {
@@ -205,7 +233,10 @@ export async function withRetry<T>(fn: (signal: AbortSignal) => Promise<T>, opti
         continue;
       }
       if (!f.retryable || ++failures >= options.attempts) throw err;
+      permit?.();
       await sleep(f.retryAfterMs ?? backoff, signal);
+    } finally {
+      permit?.();
     }
   }
 }

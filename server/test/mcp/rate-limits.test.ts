@@ -31,7 +31,7 @@ test('retry-after beyond the deadline: a fast, clear error instead of a hang', {
     const r = await rig.call('chat_with_gemini25_pro', { instructions: 'hi', session_id: 'x' });
     assert.ok(Date.now() - t0 < 1_000, `answered in ${Date.now() - t0} ms`);
     assert.equal(r.isError, true);
-    assert.match(textOf(r), /rate limited by gemini until about \d\d:\d\d:\d\d \(retry-after 120 s\); try again later or use start_job/);
+    assert.match(textOf(r), /gemini is throttling this account \(rate limited\) until about \d\d:\d\d:\d\d UTC \(retry-after 120 s\)\. Try again in 1[12]\d s, or use start_job/);
     assert.equal((r.structuredContent as any).error.code, 'SB_ERR_RATE_LIMITED');
     assert.equal(rig.fake.journal.entries().length, 1, 'no retry storm');
   } finally {

@@ -1,0 +1,64 @@
+/**
+ * Figures measured inside `run` steps, judged against the catalogue's bounds. Each one is
+ * written to the run's timeline as a mark (so the report shows the figure next to its
+ * bound); `settle()` then fails the step with every figure that missed its bound at once.
+ */
+import type { StepContext } from '../../harness/src/runner/step-context.ts';
+
+type Op = '<' | '<=' | '>' | '>=' | '==';
+
+const passes = (value: number, op: Op, bound: number): boolean =>
+  op === '<' ? value < bound : op === '<=' ? value <= bound : op === '>' ? value > bound : op === '>=' ? value >= bound : value === bound;
+
+export class Figures {
+  readonly #ctx: StepContext;
+  readonly #failures: string[] = [];
+
+  constructor(ctx: StepContext) {
+    this.#ctx = ctx;
+  }
+
+  /** Records `value` against `op bound`; a miss is kept for `settle()`. */
+  judge(name: string, value: number | null, unit: string, op: Op, bound: number, note = ''): boolean {
+    const ok = value !== null && Number.isFinite(value) && passes(value, op, bound);
+    const text = `${ok ? 'pass' : 'FAIL'} ${name}: ${value === null ? 'not measured' : `${round(value)} ${unit}`} (bound ${op} ${bound} ${unit})${note ? ` — ${note}` : ''}`;
+    this.#ctx.driver.mark(text, 'note');
+    if (!ok) this.#failures.push(text);
+    return ok;
+  }
+
+  /** Records a figure with no bound. */
+  info(name: string, value: number | string | null, unit = ''): void {
+    this.#ctx.driver.mark(`info ${name}: ${typeof value === 'number' ? round(value) : value ?? 'not measured'} ${unit}`.trim(), 'note');
+  }
+
+  /** Throws (failing the step and the run) when any figure missed its bound. */
+  settle(): void {
+    if (this.#failures.length) throw new Error(this.#failures.join('; '));
+  }
+}
+
+export function round(n: number): number {
+  return Math.round(n * 10) / 10;
+}
+
+export function median(values: readonly number[]): number | null {
+  if (values.length === 0) return null;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** Wall time of the calls whose id is `id` or `id#n`, in ms (ended calls only). */
+export function durationsOf(ctx: StepContext, id: string): number[] {
+  return ctx.driver.calls
+    .filter((c) => (c.id === id || c.id.startsWith(`${id}#`)) && c.endMs !== null)
+    .map((c) => c.endMs! - c.startMs);
+}
+
+/** The `dropped` block of the latest `server_diagnostics` snapshot. */
+export function droppedOf(data: Record<string, unknown> | null): { logs: number; spans: number } | null {
+  const d = data?.dropped as { logs?: unknown; spans?: unknown } | undefined;
+  if (!d || typeof d.logs !== 'number' || typeof d.spans !== 'number') return null;
+  return { logs: d.logs, spans: d.spans };
+}

@@ -1,0 +1,22 @@
+import { defineScenario } from '../harness/src/runner/scenario.ts';
+import { server, steps, tree } from './KI-10-support/trace-queries.ts';
+
+/**
+ * KI-10, second variant: the client reads the server's stderr, but only 1 KiB per second,
+ * far slower than `trace` logging writes it. The 20 queries must complete with the ping
+ * bound intact, and what the reader cannot keep up with is dropped and counted.
+ *
+ * Proven against `sync-stderr-logger`: once the pipe is full each record waits for the
+ * reader to make room, so the event loop stalls for seconds at a time.
+ */
+export default defineScenario({
+  id: 'KI-10',
+  name: 'slow-stderr-reader',
+  title: 'stderr read at 1 KiB/s: 20 trace-level queries complete, pings stay fast, excess log records are dropped and counted',
+  modes: ['in-process', 'loopback'],
+  timeoutMs: 20_000,
+  server: server({ policy: 'read-at', bytesPerSecond: 1_024 }),
+  tree,
+  steps,
+  provenAgainst: { defect: 'sync-stderr-logger', note: 'logs written through pino.destination({sync: true}) to fd 2' },
+});

@@ -1,0 +1,197 @@
+import { readFile, readlink, rename, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { defineScenario } from '../harness/src/runner/scenario.ts';
+import type { CallStep } from '../harness/src/runner/scenario.ts';
+import type { StepContext } from '../harness/src/runner/step-context.ts';
+import type { CallRecord } from '../harness/src/driver/types.ts';
+import type { MirroredEntry } from '../harness/src/driver/fake-link.ts';
+import { ServerProcess } from '../harness/src/driver/server-process.ts';
+
+/**
+ * KI-14: the provider does not deduplicate files, and the first version uploaded the
+ * same files again on every query.
+ *
+ * Inject (loopback: a second server process shares the fake and the state dir):
+ * - the same overflow context three times (sessions a, b, then a again);
+ * - one overflow file changed, asked again in session a;
+ * - one overflow file renamed, asked again in session a;
+ * - ten overflow files changed, then the same query sent at the same moment through this
+ *   server and through a second server process started on the same state directory.
+ *
+ * Expect:
+ * - unchanged content is uploaded once, keyed by content hash and path: the 2nd and 3rd
+ *   query upload nothing, and a new session reuses the uploads;
+ * - a changed file is uploaded again (exactly that one) and its old copy is removed from
+ *   the session's store; a renamed file is uploaded under its new path and the copy
+ *   under the old path is removed;
+ * - the two processes upload each of the ten changed files once between them.
+ *
+ * The run step starts the second process itself (the harness drives one server): the
+ * same command line, working directory and environment as the first, read from /proc.
+ *
+ * Proven against `dedup-by-path-only` (the upload key without the content hash, so the
+ * changed file is "already uploaded"): the check after the change fails with "the
+ * changed file was uploaded 0 times, expected once".
+ */
+
+const O3_DEADLINE_S = 8;
+const ask = (session: string) => ({ instructions: 'Where is the retry budget enforced?', context: ['$PROJECT'], session_id: session, disable_memory_search: true });
+const call = (id: string, session: string): CallStep => ({ do: 'call', id, tool: 'chat_with_o3', args: ask(session), timeoutMs: (O3_DEADLINE_S + 2) * 1_000, expect: { outcome: 'success' } });
+
+/** Files picked from the first query's uploads (so they are overflow files), by role. */
+const picked = { changed: '', renamedFrom: '', renamedTo: '', many: [] as string[] };
+
+function callById(ctx: StepContext, id: string): CallRecord {
+  const c = ctx.driver.calls.find((x) => x.id === id);
+  if (!c) throw new Error(`no call "${id}" was made`);
+  return c;
+}
+
+function during(journal: MirroredEntry[], c: Pick<CallRecord, 'startMs' | 'endMs'>, route: string): MirroredEntry[] {
+  return journal.filter((e) => e.route === route && e.startWallMs >= c.startMs && (c.endMs === null || e.startWallMs <= c.endMs));
+}
+
+const storeOf = (c: CallRecord) => String((c.structured?.context as { vector_store_id?: string } | undefined)?.vector_store_id ?? '');
+
+/** The tree path (relative) whose upload name is `name`. */
+function treePath(ctx: StepContext, name: string): string {
+  const hit = ctx.tree!.files.find((f) => f === name || basename(f) === basename(name));
+  if (!hit) throw new Error(`no tree file for upload ${name}`);
+  return hit;
+}
+
+async function appendLine(ctx: StepContext, rel: string, line: string): Promise<void> {
+  const p = join(ctx.tree!.root, rel);
+  await writeFile(p, `${await readFile(p, 'utf8')}\n${line}\n`);
+}
+
+function check(problems: string[]): void {
+  if (problems.length) throw new Error(problems.join('; '));
+}
+
+export default defineScenario({
+  id: 'KI-14',
+  name: 'dedup',
+  title: 'Each file content is uploaded once per path, across queries, sessions and processes',
+  modes: ['loopback'],
+  timeoutMs: 45_000,
+  server: { models: { o3: { context_window: 20_000, timeout_s: O3_DEADLINE_S } }, env: { SECOND_BRAIN_MEMORY: 'false' } },
+  tree: { files: 90, sizeBytes: 2_048 },
+  steps: [
+    call('first', 'ki14-a'),
+    call('other-session', 'ki14-b'),
+    call('again', 'ki14-a'),
+    {
+      do: 'run',
+      label: 'the same context three times: uploaded once',
+      run: async (ctx) => {
+        const journal = await ctx.fake.journal();
+        const first = during(journal, callById(ctx, 'first'), 'files.create').filter((e) => e.status === 200);
+        const later = ['other-session', 'again'].map((id) => during(journal, callById(ctx, id), 'files.create').length);
+        ctx.driver.mark(`uploads: first ${first.length}, other session ${later[0]}, again ${later[1]}`, 'note');
+        const names = first.map((e) => e.fileName ?? '').sort();
+        // Files from the middle of the sorted list: neither the smallest nor the first by path, so they stay overflow.
+        picked.changed = treePath(ctx, names[10]!);
+        picked.renamedFrom = treePath(ctx, names[20]!);
+        picked.many = names.slice(30, 40).map((n) => treePath(ctx, n));
+        check([
+          first.length < 50 ? `the first query uploaded only ${first.length} files` : '',
+          later[0] ? `a new session uploaded ${later[0]} file(s) again` : '',
+          later[1] ? `the same session uploaded ${later[1]} file(s) again` : '',
+        ].filter(Boolean));
+      },
+    },
+    { do: 'run', label: 'one file changes', run: (ctx) => appendLine(ctx, picked.changed, '// changed') },
+    call('changed', 'ki14-a'),
+    {
+      do: 'run',
+      label: 'the changed file is uploaded again and its old copy removed from the store',
+      run: async (ctx) => {
+        const journal = await ctx.fake.journal();
+        const c = callById(ctx, 'changed');
+        const uploads = during(journal, c, 'files.create');
+        const mine = uploads.filter((e) => basename(picked.changed) === basename(e.fileName ?? ''));
+        const oldId = journal.find((e) => e.route === 'files.create' && e.status === 200 && basename(e.fileName ?? '') === basename(picked.changed) && e.startWallMs < c.startMs)?.fileId;
+        const detached = during(journal, c, 'vector_stores.files.delete').filter((e) => e.status === 200);
+        const store = storeOf(c);
+        ctx.driver.mark(`after the change: ${uploads.length} upload(s) (${mine.length} of the changed file), ${detached.length} detach(es); old copy ${oldId}`, 'note');
+        check([
+          mine.length !== 1 ? `the changed file was uploaded ${mine.length} times, expected once` : '',
+          uploads.length !== mine.length ? `${uploads.length - mine.length} unchanged file(s) uploaded again` : '',
+          !detached.some((e) => e.fileId === oldId && e.vectorStoreId === store) ? `the old copy (${oldId}) was not removed from the session's store ${store}` : '',
+        ].filter(Boolean));
+      },
+    },
+    {
+      do: 'run',
+      label: 'one file is renamed',
+      run: async (ctx) => {
+        const from = picked.renamedFrom;
+        picked.renamedTo = join(dirname(from), `renamed_${basename(from)}`);
+        await rename(join(ctx.tree!.root, from), join(ctx.tree!.root, picked.renamedTo));
+      },
+    },
+    call('renamed', 'ki14-a'),
+    {
+      do: 'run',
+      label: 'the renamed file is uploaded under its new path; the old path’s copy is removed',
+      run: async (ctx) => {
+        const journal = await ctx.fake.journal();
+        const c = callById(ctx, 'renamed');
+        const uploads = during(journal, c, 'files.create');
+        const mine = uploads.filter((e) => basename(e.fileName ?? '') === basename(picked.renamedTo));
+        const oldId = journal.find((e) => e.route === 'files.create' && e.status === 200 && basename(e.fileName ?? '') === basename(picked.renamedFrom))?.fileId;
+        const detached = during(journal, c, 'vector_stores.files.delete').filter((e) => e.status === 200);
+        ctx.driver.mark(`after the rename: ${uploads.length} upload(s) (${mine.length} of the renamed file), ${detached.length} detach(es)`, 'note');
+        check([
+          mine.length !== 1 ? `the renamed file was uploaded ${mine.length} times, expected once` : '',
+          uploads.length !== mine.length ? `${uploads.length - mine.length} other file(s) uploaded` : '',
+          !detached.some((e) => e.fileId === oldId && e.vectorStoreId === storeOf(c)) ? `the copy under the old path (${oldId}) was not removed from the store` : '',
+        ].filter(Boolean));
+      },
+    },
+    {
+      do: 'run',
+      label: 'ten files change; two processes on one state dir ask at the same moment',
+      run: async (ctx) => {
+        for (const rel of picked.many) await appendLine(ctx, rel, '// changed for two processes');
+        // The second process: the first one's command line, working directory and environment.
+        const pid = ctx.driver.server.pid;
+        const [cmdline, environ, cwd] = await Promise.all([readFile(`/proc/${pid}/cmdline`, 'utf8'), readFile(`/proc/${pid}/environ`, 'utf8'), readlink(`/proc/${pid}/cwd`)]);
+        const command = cmdline.split('\0').filter(Boolean).map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`)).join(' ');
+        const env = Object.fromEntries(environ.split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+        const second = await ServerProcess.start({ command, cwd, env, stderr: { policy: 'drain' }, roots: [ctx.tree!.root], generation: 100 });
+        try {
+          const args = (session: string) => ({ ...ask(session), context: [ctx.tree!.root] });
+          const started = Date.now();
+          const [a, b] = await Promise.all([
+            ctx.driver.call({ id: 'process-1', tool: 'chat_with_o3', args: args('ki14-p1'), timeoutMs: (O3_DEADLINE_S + 2) * 1_000 }),
+            second.client.callTool({ name: 'chat_with_o3', arguments: args('ki14-p2') }, undefined, { timeout: (O3_DEADLINE_S + 2) * 1_000 }),
+          ]);
+          const journal = await ctx.fake.journal();
+          const uploads = journal.filter((e) => e.route === 'files.create' && e.startWallMs >= started);
+          const inStore = (x: unknown) => Number((x as { context?: { files_in_vector_store?: number } } | undefined)?.context?.files_in_vector_store ?? 0);
+          const counts = picked.many.map((rel) => uploads.filter((e) => basename(e.fileName ?? '') === basename(rel)).length);
+          ctx.driver.mark(`two processes: ${uploads.length} upload(s) in all for ${picked.many.length} changed files (per file: ${counts.join(',')})`, 'note');
+          check([
+            a.outcome !== 'success' ? `process 1 ended ${a.outcome}: ${a.text.slice(0, 160)}` : '',
+            b.isError ? `process 2 failed: ${JSON.stringify(b.content).slice(0, 160)}` : '',
+            counts.some((n) => n !== 1) ? `changed files uploaded ${counts.join(',')} times between the two processes, expected once each` : '',
+            uploads.length !== picked.many.length ? `${uploads.length} uploads for ${picked.many.length} changed files` : '',
+            // Both answers used the files: each process's store got the whole overflow.
+            inStore(a.structured) < 70 || inStore(b.structuredContent) < 70 ? `stores of the two processes hold ${inStore(a.structured)} and ${inStore(b.structuredContent)} files` : '',
+          ].filter(Boolean));
+        } finally {
+          await second.close();
+        }
+      },
+    },
+  ],
+  rules: {
+    leaks: {
+      maxFdGrowth: 40,
+      reason: 'loopback: the OpenAI client keeps one keep-alive socket per request that ran at once (upload concurrency grows to 13-16, plus batch polls), and the fake answers with keep-alive timeout 60 s; measured +24…+31 descriptors in KI-01-leftover-state (20-22 sockets, ~10 for the 2 tokenizer workers)',
+    },
+  },
+  provenAgainst: { defect: 'dedup-by-path-only', note: 'the upload key without the content hash' },
+});

@@ -1,0 +1,38 @@
+/**
+ * Test-only defect switches of the memory queue (config/test-defects.ts is the registry).
+ * services.ts hands the process's set over at startup; nothing here is active unless
+ * named in SECOND_BRAIN_TEST_DEFECTS.
+ */
+import { execFileSync } from 'node:child_process';
+import type { GitInfo } from './git-info.ts';
+
+let active: ReadonlySet<string> = new Set();
+
+/** Installs the process's defect switches (services.ts, at startup). */
+export function setMemoryDefects(defects: ReadonlySet<string>): void {
+  active = defects;
+}
+
+export function memoryDefectOn(name: string): boolean {
+  return active.size > 0 && active.has(name);
+}
+
+function gitSync(args: string[], cwd: string): string | undefined {
+  try {
+    return execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5_000 }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `memory-on-event-loop` (KI-01, KI-11): the first version's memory task ran git on the
+ * event loop, once for the branch and head and once per file of the conversation, so
+ * the next query stalled at any await until it finished.
+ */
+export function gitInfoOnEventLoop(cwd: string, files: readonly string[]): GitInfo {
+  const branch = gitSync(['rev-parse', '--abbrev-ref', 'HEAD'], cwd);
+  const head = gitSync(['rev-parse', 'HEAD'], cwd);
+  for (const f of files) gitSync(['log', '-1', '--format=%H', '--', f], cwd);
+  return { ...(branch ? { branch } : {}), ...(head ? { head } : {}) };
+}
