@@ -17,7 +17,9 @@ import { MODELS, backToBackCheck, overflowCall, overflowRun } from './KI-01-supp
  * the pipe full: the records that did not fit are dropped and counted in
  * server_diagnostics, never queued without bound and never waited for.
  *
- * Proven against `sync-stderr-logger` (pino writing fd 2 synchronously).
+ * Proven against `sync-stderr-logger` (pino writing fd 2 synchronously): once the pipe is
+ * full the event loop blocks in write(2) during run 1; responsive probe "ping max" 5.0 s
+ * (every ping times out) against 100 ms, run 1 never answers, and the alive check times out.
  */
 export default defineScenario({
   id: 'KI-01',

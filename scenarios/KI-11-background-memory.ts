@@ -2,6 +2,7 @@ import { defineScenario } from '../harness/src/runner/scenario.ts';
 import type { Step } from '../harness/src/runner/scenario.ts';
 import { nowMs } from '../harness/src/driver/clock.ts';
 import { journalPredicate } from '../harness/src/driver/journal-match.ts';
+import type { FaultRule, RouteId } from '../harness/src/fake/index.ts';
 import { Figures, durationsOf } from './KI-08-support/figures.ts';
 import { COMMITS, HISTORY_GIT_DIR, ensureHistory } from './KI-11-support/git-history.ts';
 
@@ -39,10 +40,10 @@ const BURST = 20;
 const QUEUE_MAX = 16;
 const MAX_NEXT_RATIO = 1.5;
 const MAX_SHUTDOWN_MS = 3_000 + 1_000;
-const MEMORY_ROUTES = ['vector_stores.create', 'files.create', 'vector_stores.files.create', 'vector_stores.files.retrieve'];
+const MEMORY_ROUTES: RouteId[] = ['vector_stores.create', 'files.create', 'vector_stores.files.create', 'vector_stores.files.retrieve'];
 
-const slowMemory = MEMORY_ROUTES.slice(0, 3).map((route) => ({ route, fault: { type: 'latency', ms: SLOW_MS } }));
-const modelLatency = { route: 'responses.create', fault: { type: 'latency', ms: MODEL_LATENCY_MS } };
+const slowMemory: FaultRule[] = MEMORY_ROUTES.slice(0, 3).map((route) => ({ route, fault: { type: 'latency', ms: SLOW_MS } }));
+const modelLatency: FaultRule = { route: 'responses.create', fault: { type: 'latency', ms: MODEL_LATENCY_MS } };
 
 const ask = (id: string, extra: Record<string, unknown> = {}): Step => ({
   do: 'call',

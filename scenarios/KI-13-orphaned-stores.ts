@@ -9,8 +9,8 @@ import type { DirectFakeLink } from '../harness/src/driver/fake-link.ts';
  *
  * Inject (loopback, so the provider's state outlives the server):
  * - 5 stores owned by someone else, from the start;
- * - an overflow query killed with SIGKILL halfway through its uploads (the 30th of 78
- *   upload requests started), then the server restarted on the same state dir;
+ * - an overflow query killed with SIGKILL halfway through its uploads (about the 37th of
+ *   78 upload requests started), then the server restarted on the same state dir;
  * - 98 orphaned stores carrying this server's metadata, left by that earlier process
  *   (seeded after the kill with its instance id, created an hour ago): with its
  *   half-made store that makes 104 stores, over the limit of 100;
@@ -91,7 +91,8 @@ export default defineScenario({
         if (!killedInstance) throw new Error('server_diagnostics named no instance');
       },
     },
-    { do: 'wait-for', when: { route: 'files.create', nth: 30 }, timeoutMs: 10_000 },
+    // Counted from here: about the 37th of the 78 uploads.
+    { do: 'wait-for', when: { route: 'files.create', nth: 12 }, timeoutMs: 10_000 },
     { do: 'restart', signal: 'SIGKILL' },
     {
       do: 'run',

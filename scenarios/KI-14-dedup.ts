@@ -6,6 +6,7 @@ import type { StepContext } from '../harness/src/runner/step-context.ts';
 import type { CallRecord } from '../harness/src/driver/types.ts';
 import type { MirroredEntry } from '../harness/src/driver/fake-link.ts';
 import { ServerProcess } from '../harness/src/driver/server-process.ts';
+import { nowMs } from '../harness/src/driver/clock.ts';
 
 /**
  * KI-14: the provider does not deduplicate files, and the first version uploaded the
@@ -163,7 +164,7 @@ export default defineScenario({
         const second = await ServerProcess.start({ command, cwd, env, stderr: { policy: 'drain' }, roots: [ctx.tree!.root], generation: 100 });
         try {
           const args = (session: string) => ({ ...ask(session), context: [ctx.tree!.root] });
-          const started = Date.now();
+          const started = nowMs();
           const [a, b] = await Promise.all([
             ctx.driver.call({ id: 'process-1', tool: 'chat_with_o3', args: args('ki14-p1'), timeoutMs: (O3_DEADLINE_S + 2) * 1_000 }),
             second.client.callTool({ name: 'chat_with_o3', arguments: args('ki14-p2') }, undefined, { timeout: (O3_DEADLINE_S + 2) * 1_000 }),

@@ -1,12 +1,10 @@
 import { defineScenario } from '../harness/src/runner/scenario.ts';
-import type { Step } from '../harness/src/runner/scenario.ts';
 import type { StepContext } from '../harness/src/runner/step-context.ts';
 import { nowMs } from '../harness/src/driver/clock.ts';
 import { TestCollector } from './KI-09-support/collector.ts';
 import type { CollectorMode } from './KI-09-support/collector.ts';
 import { Figures, droppedOf, median } from './KI-08-support/figures.ts';
 import { startBaseline } from './KI-21-support/baseline-server.ts';
-import type { Baseline } from './KI-21-support/baseline-server.ts';
 
 /**
  * KI-21: the debugging instrumentation caused the hang (synchronous debug writes made it
@@ -41,43 +39,56 @@ const SHARED_ENV = { SECOND_BRAIN_LOG_LEVEL: 'trace', SECOND_BRAIN_MEMORY: 'fals
 const ASK = { instructions: 'What does this project do?', context: ['$PROJECT'] };
 
 const collector = await TestCollector.start();
-let baseline: Baseline | null = null;
 
-const withProject = (ctx: StepContext) => ({ ...ASK, context: [ctx.tree!.root] });
+const askOn = (ctx: StepContext, id: string, session: string) =>
+  ctx.driver.call({ id, tool: 'chat_with_gpt41', args: { ...ASK, context: [ctx.tree!.root], session_id: session }, timeoutMs: 10_000 });
 
-/** One behaviour of the collector: alternate calls between the two servers, then judge. */
-const phase = (mode: CollectorMode): Step => ({
-  do: 'run',
-  label: `collector ${mode.kind}: telemetry on vs off`,
-  run: async (ctx) => {
-    await collector.setMode(mode);
-    const b = baseline!;
-    const on: number[] = [];
-    const off: number[] = [];
-    const startedAt = nowMs();
-    const basePings = b.pings.samples.length;
-    for (let i = 0; i < PAIRS; i++) {
-      // Alternate which goes first, so neither always follows the other's background work.
-      const runOn = async () => {
-        const r = await ctx.driver.call({ id: `on-${mode.kind}#${i + 1}`, tool: 'chat_with_gpt41', args: { ...withProject(ctx), session_id: `ki21-on-${mode.kind}` }, timeoutMs: 10_000 });
-        if (r.outcome !== 'success' || r.endMs === null) throw new Error(`telemetry-on call ${r.id} ended ${r.outcome}: ${r.text.slice(0, 200)}`);
-        on.push(r.endMs - r.startMs);
-      };
-      const runOff = async () => off.push(await b.call('chat_with_gpt41', { ...withProject(ctx), session_id: `ki21-off-${mode.kind}` }));
-      if (i % 2 === 0) { await runOn(); await runOff(); } else { await runOff(); await runOn(); }
+/**
+ * The three collector behaviours, each with calls alternating between the two servers.
+ * One step owns the telemetry-off server from start to close, so it is closed however
+ * the step ends (a failed figure, the hard timeout).
+ */
+async function compare(ctx: StepContext): Promise<void> {
+  const f = new Figures(ctx);
+  await collector.setMode({ kind: 'ok' });
+  const b = await startBaseline(ctx, { fake: FAKE, env: SHARED_ENV });
+  try {
+    const askOff = (session: string) => b.call('chat_with_gpt41', { ...ASK, context: [ctx.tree!.root], session_id: session });
+    await askOff('ki21-warm');
+    await askOn(ctx, 'warm-up', 'ki21-warm');
+    for (const mode of MODES) {
+      await collector.setMode(mode);
+      const on: number[] = [];
+      const off: number[] = [];
+      const startedAt = nowMs();
+      const firstOffPing = b.pings.samples.length;
+      for (let i = 0; i < PAIRS && !ctx.signal.aborted; i++) {
+        const runOn = async () => {
+          const r = await askOn(ctx, `on-${mode.kind}#${i + 1}`, `ki21-on-${mode.kind}`);
+          if (r.outcome !== 'success' || r.endMs === null) throw new Error(`telemetry-on call ${r.id} ended ${r.outcome}: ${r.text.slice(0, 200)}`);
+          on.push(r.endMs - r.startMs);
+        };
+        const runOff = async () => { off.push(await askOff(`ki21-off-${mode.kind}`)); };
+        // Alternate which goes first, so neither always follows the other's background work.
+        if (i % 2 === 0) { await runOn(); await runOff(); } else { await runOff(); await runOn(); }
+      }
+      const mOn = median(on);
+      const mOff = median(off);
+      f.judge(`collector ${mode.kind}: median call, telemetry on / off`, mOn !== null && mOff ? mOn / mOff : null, 'x', '<=', MAX_RATIO, `${Math.round(mOn ?? 0)} ms on vs ${Math.round(mOff ?? 0)} ms off`);
+      const pingsOn = ctx.driver.pings.samples.filter((p) => p.atMs >= startedAt).map((p) => p.rttMs);
+      const pingsOff = b.pings.samples.slice(firstOffPing).map((p) => p.rttMs);
+      f.judge(`collector ${mode.kind}: ping max, telemetry on`, pingsOn.length ? Math.max(...pingsOn) : null, 'ms', '<', 100);
+      f.judge(`collector ${mode.kind}: ping max, telemetry off`, pingsOff.length ? Math.max(...pingsOff) : null, 'ms', '<', 100);
+      f.info(`collector ${mode.kind}: ping p50 on / off`, `${median(pingsOn)?.toFixed(1)} / ${median(pingsOff)?.toFixed(1)}`, 'ms');
+      if (mode.kind === 'hang') await ctx.driver.snapshotDiagnostics('collector hung');
     }
-    const f = new Figures(ctx);
-    const mOn = median(on);
-    const mOff = median(off);
-    f.judge(`collector ${mode.kind}: median call, telemetry on / off`, mOn !== null && mOff ? mOn / mOff : null, 'x', '<=', MAX_RATIO, `${Math.round(mOn ?? 0)} ms on vs ${Math.round(mOff ?? 0)} ms off`);
-    const pingsOn = ctx.driver.pings.samples.filter((p) => p.atMs >= startedAt).map((p) => p.rttMs);
-    const pingsOff = b.pings.samples.slice(basePings).map((p) => p.rttMs);
-    f.judge(`collector ${mode.kind}: ping max, telemetry on`, pingsOn.length ? Math.max(...pingsOn) : null, 'ms', '<', 100);
-    f.judge(`collector ${mode.kind}: ping max, telemetry off`, pingsOff.length ? Math.max(...pingsOff) : null, 'ms', '<', 100);
-    f.info(`collector ${mode.kind}: ping p50 on / off`, `${median(pingsOn)?.toFixed(1)} / ${median(pingsOff)?.toFixed(1)}`, 'ms');
-    f.settle();
-  },
-});
+  } finally {
+    await b.close();
+  }
+  f.settle();
+}
+
+const MODES: CollectorMode[] = [{ kind: 'refuse' }, { kind: 'hang' }, { kind: 'slow', delayMs: SLOW_MS }];
 
 export default defineScenario({
   id: 'KI-21',
@@ -106,19 +117,7 @@ export default defineScenario({
   },
   tree: { files: 40, sizeBytes: { min: 500, max: 3_000 }, depth: 2 },
   steps: [
-    {
-      do: 'run',
-      label: 'start the telemetry-off server; warm both up',
-      run: async (ctx) => {
-        await collector.setMode({ kind: 'ok' });
-        baseline = await startBaseline(ctx, { fake: FAKE, env: SHARED_ENV });
-        await baseline.call('chat_with_gpt41', { ...withProject(ctx), session_id: 'ki21-warm' });
-        await ctx.driver.call({ id: 'warm-up', tool: 'chat_with_gpt41', args: { ...withProject(ctx), session_id: 'ki21-warm' } });
-      },
-    },
-    phase({ kind: 'refuse' }),
-    phase({ kind: 'hang' }),
-    { do: 'diagnostics', label: 'collector hung' },
+    { do: 'run', label: 'collector refused, hung, slow: telemetry on vs off', run: compare },
     {
       do: 'run',
       label: 'export queues bounded, drops counted',
@@ -129,23 +128,23 @@ export default defineScenario({
         f.settle();
       },
     },
-    phase({ kind: 'slow', delayMs: SLOW_MS }),
     {
       do: 'run',
       label: 'shutdown with the collector hung has a deadline',
       run: async (ctx) => {
-        await baseline?.close();
-        baseline = null;
         await collector.setMode({ kind: 'hang' });
         // Exports in flight and queued when the signal comes.
-        await ctx.driver.call({ id: 'before-shutdown', tool: 'chat_with_gpt41', args: { ...withProject(ctx), session_id: 'ki21-last' } });
+        await askOn(ctx, 'before-shutdown', 'ki21-last');
         const old = ctx.driver.server;
         const t0 = nowMs();
         const exited = old.closed.then(() => nowMs());
-        await ctx.driver.restart('SIGTERM');
+        try {
+          await ctx.driver.restart('SIGTERM');
+        } finally {
+          await collector.setMode({ kind: 'ok' });
+        }
         const f = new Figures(ctx);
         f.judge('SIGTERM to exit with the collector hung', (await exited) - t0, 'ms', '<=', MAX_SHUTDOWN_MS);
-        await collector.setMode({ kind: 'ok' });
         f.settle();
       },
     },

@@ -38,8 +38,9 @@ export class Figures {
   }
 }
 
+/** One decimal, or two for small figures (ratios). */
 export function round(n: number): number {
-  return Math.round(n * 10) / 10;
+  return Math.abs(n) < 10 ? Math.round(n * 100) / 100 : Math.round(n * 10) / 10;
 }
 
 export function median(values: readonly number[]): number | null {

@@ -21,7 +21,7 @@ function run(args: string[], input?: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn('git', args, { cwd: HISTORY_DIR, stdio: [input === undefined ? 'ignore' : 'pipe', 'ignore', 'pipe'] });
     let err = '';
-    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    child.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
     child.on('error', reject);
     child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`git ${args.join(' ')} exited ${code}: ${err.slice(0, 500)}`))));
     if (input !== undefined) child.stdin!.end(input);

@@ -28,10 +28,14 @@ export function inflightOf(data: Record<string, unknown>): InflightEntry[] {
  * after `withinMs`: a cancelled call must stop its work, not just stop answering.
  */
 export async function expectSessionIdle(ctx: StepContext, session: string, withinMs: number): Promise<void> {
-  const deadline = Date.now() + withinMs;
+  const started = Date.now();
+  const deadline = started + withinMs;
   for (;;) {
     const left = inflightOf(await diagnose(ctx, `after cancel of ${session}`)).filter((c) => c.session_id === session);
-    if (left.length === 0) return;
+    if (left.length === 0) {
+      ctx.driver.mark(`${session}: no work in flight ${Date.now() - started} ms after the check began`, 'note');
+      return;
+    }
     if (Date.now() > deadline) {
       throw new Error(`Session ${session} still has work in flight ${withinMs} ms after its call was cancelled: ${left.map((c) => `${c.tool} in ${c.phase} for ${c.age_ms} ms`).join(', ')}.`);
     }

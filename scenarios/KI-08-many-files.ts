@@ -1,0 +1,63 @@
+import { defineScenario } from '../harness/src/runner/scenario.ts';
+import { Figures } from './KI-08-support/figures.ts';
+import { whileSampling } from './KI-08-support/fd-sampler.ts';
+
+/**
+ * KI-08: uploads of 96 or more files hung, at the 1024-descriptor limit of select(). In
+ * Node the same failure is unbounded parallel opens or sockets reaching the process's
+ * descriptor limit (EMFILE), then a retry loop that waits forever or a swallowed error.
+ * Here a context of 2,000 files goes to a server whose descriptor limit is lowered to
+ * 256 (`ulimit -n 256`); the model's window is small, so most files overflow into a
+ * vector store and are uploaded. While the call runs, /proc/PID/fd is sampled every 5 ms.
+ * Expect: the call ends (success, or an error naming the files that failed), before its
+ * deadline; the descriptors open at any sample stay within what the server is configured
+ * to hold open (2 gathering reads, at most 16 uploads with their sockets, and the ones it
+ * held before the call) and well below the limit.
+ *
+ * Proven against `unbounded-gather` (every file opened at once): the sampled peak reaches
+ * the limit and reads fail with EMFILE.
+ */
+
+const FILES = 2_000;
+const FD_LIMIT = 256;
+/** Project files the server may hold open at once: DEFAULTS.GATHER_CONCURRENCY (2) + DEFAULTS.UPLOAD_CONCURRENCY_MAX (16). */
+const MAX_PROJECT_FDS = 2 + 16;
+/** Descriptors the call may add to those open before it: the project files above, one socket per upload, and 10 for worker threads and pipes. */
+const MAX_FD_GROWTH = MAX_PROJECT_FDS + 16 + 10;
+const DEADLINE_MS = 30_000;
+
+export default defineScenario({
+  id: 'KI-08',
+  name: 'many-files',
+  title: '2,000 files under ulimit -n 256: the call ends, naming any failed file, with descriptors bounded',
+  modes: ['in-process', 'loopback'],
+  timeoutMs: 45_000,
+  server: {
+    maxOpenFiles: FD_LIMIT,
+    // A small window: most of the 2,000 files overflow into a vector store and are uploaded.
+    models: { 'gpt-4.1': { context_window: 60_000 } },
+  },
+  tree: { files: FILES, sizeBytes: { min: 200, max: 1_200 }, depth: 3, fanout: 8 },
+  steps: [
+    {
+      do: 'run',
+      label: `a context of ${FILES} files, descriptors sampled every 5 ms`,
+      run: async (ctx) => {
+        const f = new Figures(ctx);
+        const root = ctx.tree!.root;
+        const { result: call, fds } = await whileSampling(ctx.driver.server.pid, root, () =>
+          ctx.driver.call({ id: 'many-files', tool: 'chat_with_gpt41', args: { instructions: 'Summarise this project.', session_id: 'ki08', context: [root] }, timeoutMs: DEADLINE_MS }),
+        );
+        const took = call.endMs === null ? null : call.endMs - call.startMs;
+        f.judge('call ended before its deadline', took, 'ms', '<', DEADLINE_MS, call.outcome);
+        const ok = call.outcome === 'success' || (call.outcome === 'error' && /\.(ts|js|md|txt|json)\b/.test(call.text));
+        f.judge('call succeeded, or its error names the files that failed', ok ? 1 : 0, '', '==', 1, call.text.slice(0, 200));
+        f.info('descriptor samples', fds.samples);
+        f.judge('project files open at once (peak)', fds.maxProject, 'fds', '<=', MAX_PROJECT_FDS);
+        f.judge('descriptors open at once (peak) above the first sample', fds.maxTotal !== null && fds.first !== null ? fds.maxTotal - fds.first : null, 'fds', '<=', MAX_FD_GROWTH, `peak ${fds.maxTotal}, first ${fds.first}, limit ${FD_LIMIT}`);
+        f.settle();
+      },
+    },
+  ],
+  provenAgainst: { defect: 'unbounded-gather', note: 'every context file opened at once' },
+});

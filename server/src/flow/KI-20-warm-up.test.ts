@@ -1,0 +1,30 @@
+// KI-20 (the "responsive" rule): the start-up warm-up compiles the first call's path
+// without sending anything to a provider, and never fails the start.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startRig } from '../../test/support/in-process.ts';
+import { warmUp } from './warm-up.ts';
+
+test('warm-up runs every step against local stand-ins: no provider request, no error', { timeout: 30_000 }, async () => {
+  const rig = await startRig();
+  try {
+    const r = await warmUp(rig.app);
+    assert.deepEqual(r.steps.filter((s) => s.error), [], 'no step failed');
+    assert.deepEqual(r.steps.map((s) => s.step).sort(), ['clients', 'http', 'schemas', 'state', 'tokenizer']);
+    assert.equal(rig.fake.journal.entries().length, 0, 'nothing reached the provider');
+    assert.equal(rig.app.sessions.list().length, 0, 'nothing was written to the state');
+  } finally {
+    await rig.close();
+  }
+});
+
+test('warm-up never throws: an aborted warm-up records its steps as failed and returns', { timeout: 30_000 }, async () => {
+  const rig = await startRig();
+  try {
+    const r = await warmUp(rig.app, AbortSignal.abort());
+    assert.ok(r.steps.some((s) => s.step === 'http' && s.error), 'the HTTP round trip saw the abort');
+    assert.equal(rig.fake.journal.entries().length, 0);
+  } finally {
+    await rig.close();
+  }
+});

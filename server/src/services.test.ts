@@ -1,0 +1,31 @@
+/**
+ * The vector-store settings from the environment (SECOND_BRAIN_VECTOR_LIMITS,
+ * SECOND_BRAIN_JANITOR): parsed eagerly, and an unknown key or a bad value is a startup
+ * error that names it.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ErrorCode, SbError } from './errors.ts';
+import { vectorSettingsFromEnv } from './services.ts';
+
+test('vector settings: unset gives nothing, JSON objects of numbers are taken', () => {
+  assert.deepEqual(vectorSettingsFromEnv({}), {});
+  assert.deepEqual(
+    vectorSettingsFromEnv({ SECOND_BRAIN_VECTOR_LIMITS: '{"batchMaxFiles":8,"batchDeadlineMs":1500}', SECOND_BRAIN_JANITOR: '{"intervalMs":250}' }),
+    { limits: { batchMaxFiles: 8, batchDeadlineMs: 1500 }, janitor: { intervalMs: 250 } },
+  );
+});
+
+test('vector settings: unknown keys, bad values and non-objects fail naming the variable and the key', () => {
+  const fails = (env: Record<string, string>, pattern: RegExp) => assert.throws(() => vectorSettingsFromEnv(env), (e: unknown) => {
+    assert.ok(e instanceof SbError);
+    assert.equal(e.code, ErrorCode.CONFIG);
+    assert.match(e.message, pattern);
+    return true;
+  });
+  fails({ SECOND_BRAIN_JANITOR: '{"intervalMS":250}' }, /SECOND_BRAIN_JANITOR: unknown key "intervalMS"\. Accepted: intervalMs/);
+  fails({ SECOND_BRAIN_VECTOR_LIMITS: '{"batchMaxFiles":"8"}' }, /SECOND_BRAIN_VECTOR_LIMITS: "batchMaxFiles" must be a finite number/);
+  fails({ SECOND_BRAIN_VECTOR_LIMITS: '{"batchMaxFiles":-1}' }, /must be a finite number >= 0/);
+  fails({ SECOND_BRAIN_JANITOR: '[250]' }, /SECOND_BRAIN_JANITOR must be a JSON object/);
+  fails({ SECOND_BRAIN_JANITOR: 'intervalMs=250' }, /SECOND_BRAIN_JANITOR is not JSON/);
+});
