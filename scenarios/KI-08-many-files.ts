@@ -1,6 +1,6 @@
 import { defineScenario } from '../harness/src/runner/scenario.ts';
 import { Figures } from './KI-08-support/figures.ts';
-import { whileSampling } from './KI-08-support/fd-sampler.ts';
+import { describeFds, mainThreadRunQueueWaitMs, whileSampling } from './KI-08-support/fd-sampler.ts';
 
 /**
  * KI-08: uploads of 96 or more files hung, at the 1024-descriptor limit of select(). In
@@ -30,14 +30,20 @@ export default defineScenario({
   id: 'KI-08',
   name: 'many-files',
   title: '2,000 files under ulimit -n 256: the call ends, naming any failed file, with descriptors bounded',
-  modes: ['in-process', 'loopback'],
+  // Loopback: uploads go over real sockets, which count against the descriptor limit. (In-process,
+  // the fake's own file_search over the attached files runs on the server's event loop, ~650 ms
+  // measured, and the ping would blame the server for it.)
+  modes: ['loopback'],
   timeoutMs: 45_000,
   server: {
     maxOpenFiles: FD_LIMIT,
-    // A small window: most of the 2,000 files overflow into a vector store and are uploaded.
-    models: { 'gpt-4.1': { context_window: 60_000 } },
+    // A small window: about 10 files fit inline, the other ~1,990 overflow into a vector store and are
+    // uploaded. (The fake's keyword file_search costs terms of the prompt × attached files on the
+    // harness's own event loop, which the pings go through: 2 s measured with 1,000 files inline,
+    // ~100 ms with 34; a small inline part keeps the measuring side quiet.)
+    models: { 'gpt-4.1': { context_window: 12_000 } },
   },
-  tree: { files: FILES, sizeBytes: { min: 200, max: 1_200 }, depth: 3, fanout: 8 },
+  tree: { files: FILES, sizeBytes: { min: 200, max: 600 }, depth: 3, fanout: 8 },
   steps: [
     {
       do: 'run',
@@ -45,6 +51,7 @@ export default defineScenario({
       run: async (ctx) => {
         const f = new Figures(ctx);
         const root = ctx.tree!.root;
+        const waitBefore = await mainThreadRunQueueWaitMs(ctx.driver.server.pid);
         const { result: call, fds } = await whileSampling(ctx.driver.server.pid, root, () =>
           ctx.driver.call({ id: 'many-files', tool: 'chat_with_gpt41', args: { instructions: 'Summarise this project.', session_id: 'ki08', context: [root] }, timeoutMs: DEADLINE_MS }),
         );
@@ -55,9 +62,19 @@ export default defineScenario({
         f.info('descriptor samples', fds.samples);
         f.judge('project files open at once (peak)', fds.maxProject, 'fds', '<=', MAX_PROJECT_FDS);
         f.judge('descriptors open at once (peak) above the first sample', fds.maxTotal !== null && fds.first !== null ? fds.maxTotal - fds.first : null, 'fds', '<=', MAX_FD_GROWTH, `peak ${fds.maxTotal}, first ${fds.first}, limit ${FD_LIMIT}`);
+        f.info('descriptors after the call', await describeFds(ctx.driver.server.pid));
+        const waitAfter = await mainThreadRunQueueWaitMs(ctx.driver.server.pid);
+        f.info('time the event-loop thread waited for a CPU during the call (machine load)', waitBefore !== null && waitAfter !== null ? waitAfter - waitBefore : null, 'ms');
         f.settle();
       },
     },
   ],
+  rules: {
+    leaks: {
+      maxFdGrowth: MAX_FD_GROWTH,
+      reason:
+        'After the call the server holds about 24 more sockets than at the start (measured: socket 27 in all): the keep-alive pool to the fake, one connection per concurrent upload (up to 16) and batch request (up to 4), kept as long as the fake\'s keep-alive hint allows (still open 4.5 s later), plus the reader thread\'s event-loop descriptors. Bounded by the upload and batch concurrency, so the bound is the one the call itself is held to.',
+    },
+  },
   provenAgainst: { defect: 'unbounded-gather', note: 'every context file opened at once' },
 });

@@ -4,7 +4,7 @@
  * open for reading). Linux only; elsewhere every figure is null and the checks say "not
  * measured".
  */
-import { readdir, readlink } from 'node:fs/promises';
+import { readFile, readdir, readlink } from 'node:fs/promises';
 import { nowMs, sleep } from '../../harness/src/driver/clock.ts';
 
 export interface FdSummary {
@@ -75,4 +75,31 @@ export async function whileSampling<T>(pid: number, projectRoot: string, work: (
   } finally {
     await sampler.stop();
   }
+}
+
+/** The server's descriptors by kind (`socket`, `pipe`, `anon_inode:[eventfd]`, `file`…), for the report. */
+export async function describeFds(pid: number): Promise<string> {
+  const dir = `/proc/${pid}/fd`;
+  const entries = await readdir(dir).catch(() => [] as string[]);
+  const links = await Promise.all(entries.map((e) => readlink(`${dir}/${e}`).catch(() => '?')));
+  const kinds = new Map<string, number>();
+  for (const l of links) {
+    const kind = l.startsWith('/') ? 'file' : l.replace(/:\[?\d+\]?$/, '').replace(/^anon_inode:/, '');
+    kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+  }
+  return [...kinds].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ');
+}
+
+/** Time the process's threads spent runnable but waiting for a CPU (ms), from /proc/PID/task/* /schedstat; null off Linux. */
+export async function runQueueWaitMs(pid: number): Promise<number | null> {
+  const tasks = await readdir(`/proc/${pid}/task`).catch(() => null);
+  if (!tasks) return null;
+  const waits = await Promise.all(tasks.map((t) => readFile(`/proc/${pid}/task/${t}/schedstat`, 'utf8').then((s) => Number(s.split(' ')[1] ?? 0), () => 0)));
+  return waits.reduce((a, b) => a + b, 0) / 1e6;
+}
+
+/** The same for the process's main thread only (the event loop). */
+export async function mainThreadRunQueueWaitMs(pid: number): Promise<number | null> {
+  const text = await readFile(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').catch(() => null);
+  return text === null ? null : Number(text.split(' ')[1] ?? 0) / 1e6;
 }

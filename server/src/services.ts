@@ -18,7 +18,7 @@
 import type { App } from './app.ts';
 import { DEFAULTS } from './config/defaults.ts';
 import { ErrorCode, SbError } from './errors.ts';
-import { closeContextWorkers } from './context/index.ts';
+import { closeContextWorkers, setContextDefects } from './context/index.ts';
 import { Janitor, VectorStoreManager, defaultVectorLimits, setVectorDefects } from './vector/index.ts';
 import type { JanitorOptions, VectorLimits } from './vector/index.ts';
 import { MemoryQueue, setMemoryDefects } from './memory/index.ts';
@@ -66,6 +66,7 @@ export async function startServices(app: App): Promise<void> {
   closers.push(() => closeContextWorkers());
   setVectorDefects(app.config.testDefects);
   setMemoryDefects(app.config.testDefects);
+  setContextDefects(app.config.testDefects);
   const tuning = vectorSettingsFromEnv();
 
   // Vector stores need an OpenAI key; without one, overflow is listed as left out.

@@ -19,6 +19,8 @@ import { SNIFF_BYTES, looksBinary } from './sniff.ts';
 import { WorkerPool, type WorkerPoolStats } from './worker-pool.ts';
 import type { ReadJob, ReadJobResult } from './file-reader-worker.ts';
 import type { GatheredFile, SkipReason } from './types.ts';
+import { contextDefectOn } from './defects.ts';
+import { logger } from '../logging/logger.ts';
 
 /** Below this many files the gatherer reads on the event loop: a thread round trip is not worth it. */
 const READ_IN_WORKER_MIN_FILES = 64;
@@ -36,10 +38,37 @@ export async function readCandidates(ctx: GatherContext, candidates: Candidate[]
   const total = list.length;
   const out: Array<GatheredFile | undefined> = new Array(total);
   ctx.progress(0, total, `Reading ${total} files`, true);
-  if (total >= READ_IN_WORKER_MIN_FILES) await readInWorker(ctx, list, out);
+  if (contextDefectOn('unbounded-gather')) {
+    // Test-only defect (KI-08, KI-12): every file opened at once, past the limiter and the reader thread.
+    await Promise.all(list.map(async (c, i) => { out[i] = traceRead(c, await readOne(ctx, c, false)); }));
+  } else if (total >= READ_IN_WORKER_MIN_FILES) await readInWorker(ctx, list, out);
   else await readOnLoop(ctx, list, 0, total, out);
   ctx.progress(total, total, `Read ${total} files`, true);
   return out.filter((f): f is GatheredFile => f !== undefined);
+}
+
+/**
+ * At `trace`, the files read, as they are read: one record per file on the event-loop
+ * path, one per reader job (its file list) on the thread path, so a 2,000-file context
+ * costs four records rather than 2,000 synchronous writes in one turn of the loop. It is
+ * the per-file debug output a user turns on to see where gathering stands (and what KI-10
+ * and KI-12 load the log path with).
+ */
+function traceRead(c: Candidate, f: GatheredFile | undefined): GatheredFile | undefined {
+  if (f) {
+    const log = logger();
+    if (log.isLevelEnabled('trace')) log.trace({ component: 'context', file: c.rel, bytes: f.size }, 'read context file');
+  }
+  return f;
+}
+
+function traceBatch(files: Array<GatheredFile | undefined>): void {
+  const log = logger();
+  if (!log.isLevelEnabled('trace')) return;
+  const read = files.filter((f): f is GatheredFile => f !== undefined);
+  if (read.length === 0) return;
+  const bytes = read.reduce((n, f) => n + f.size, 0);
+  log.trace({ component: 'context', files: read.map((f) => f.relPath), bytes }, `read ${read.length} context files`);
 }
 
 /** Priority first, then by path (about 10 ms for 20,000 files on the event loop). */
@@ -80,6 +109,7 @@ async function readInWorker(ctx: GatherContext, list: Candidate[], out: Array<Ga
       stats.totalBytes += o.size;
       out[i + k] = makeFile({ absPath: c.abs, relPath: c.rel, size: o.size, mtimeMs: o.mtimeMs, priority: c.priority }, o.bytes);
     });
+    traceBatch(out.slice(i, i + batch.outcomes.length));
     i += batch.outcomes.length;
     ctx.progress(i, list.length, `Reading files: ${i}/${list.length}`);
   }
@@ -92,16 +122,17 @@ async function readInWorker(ctx: GatherContext, list: Candidate[], out: Array<Ga
  */
 async function readOnLoop(ctx: GatherContext, list: Candidate[], from: number, to: number, out: Array<GatheredFile | undefined>): Promise<void> {
   for (let i = from; i < to; i++) {
-    out[i] = await readOne(ctx, list[i]!);
+    out[i] = traceRead(list[i]!, await readOne(ctx, list[i]!));
     ctx.progress(i + 1, list.length, `Reading files: ${i + 1}/${list.length}`);
   }
 }
 
-async function readOne(ctx: GatherContext, c: Candidate): Promise<GatheredFile | undefined> {
+async function readOne(ctx: GatherContext, c: Candidate, bounded = true): Promise<GatheredFile | undefined> {
   const { signal, limits, stats } = ctx;
   throwIfAborted(signal);
+  const io = bounded ? <T>(fn: () => Promise<T>) => ctx.io(fn) : <T>(fn: () => Promise<T>) => fn();
   try {
-    return await ctx.io(async () => {
+    return await io(async () => {
       const fh = await open(c.abs, OPEN_FLAGS);
       try {
         throwIfAborted(signal);
