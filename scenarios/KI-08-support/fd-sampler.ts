@@ -1,8 +1,8 @@
 /**
- * Samples the server's open descriptors from /proc/PID/fd while calls run (KI-08, KI-12):
- * how many there are in all, and how many point into the project being gathered (files
- * open for reading). Linux only; elsewhere every figure is null and the checks say "not
- * measured".
+ * Figures about the server process from /proc (Linux; elsewhere null, and the checks say
+ * "not measured"): its open descriptors sampled while calls run (KI-08, KI-12), in all and
+ * pointing into the project being gathered; and how long its threads waited for a CPU,
+ * which tells machine load apart from a blocked event loop.
  */
 import { readFile, readdir, readlink } from 'node:fs/promises';
 import { nowMs, sleep } from '../../harness/src/driver/clock.ts';

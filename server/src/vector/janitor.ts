@@ -15,6 +15,7 @@
  */
 import type OpenAI from 'openai';
 import { basename } from 'node:path';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { DEFAULTS } from '../config/defaults.ts';
 import { ErrorCode, SbError, abortReasonToError } from '../errors.ts';
 import { logger, type Logger } from '../logging/logger.ts';
@@ -281,6 +282,9 @@ export class Janitor {
       // Detaches and stores first: a file object goes after it has left its stores.
       for (const group of [due.filter((d) => d.kind !== 'file'), due.filter((d) => d.kind === 'file')]) {
         await forEachLimit(group, this.#o.deleteConcurrency, signal, async (d) => {
+          // Background work: a turn of the loop per delete, so a run of hundreds of quick
+          // deletes (each with a synchronous SQLite write) never holds the loop for long.
+          await yieldToLoop();
           const r = await runOwedDelete(cleanup, d.kind, d.target_id, d.store_id,
             { baseMs: this.#o.retryBaseMs, maxAttempts: this.#o.deleteMaxAttempts }, signal);
           if (r.outcome === 'failed') {
