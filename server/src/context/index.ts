@@ -130,6 +130,8 @@ export async function prepareContext(opts: PrepareContextOptions): Promise<Prepa
     paths: opts.paths, priorityPaths: opts.priorityPaths ?? [], roots: opts.roots, signal, limits: opts.limits, onProgress,
   });
   const files = gathered.files;
+  // A cancel that landed while the last read batch finished must not go on to counting.
+  throwIfAborted(signal);
 
   const { toSend, alreadySent, alreadySentTokens } = opts.sessionId !== undefined
     ? await filterUnchanged(opts.db!, opts.sessionId, files, signal)

@@ -13,6 +13,10 @@ import type { Candidate, GatherContext } from './gather-context.ts';
 import { EXCLUDED_DIR_NAMES, type IgnoreLevel, isIgnored, pushIgnoreLevel } from './ignore-rules.ts';
 import { errnoCode } from './io-errors.ts';
 import { type AllowedPath, type ResolvedRoot, displayPath, isInside, isSecretPath, rootOf } from './paths.ts';
+import { setImmediate as yieldTurn } from 'node:timers/promises';
+
+/** Directory entries handled before giving the event loop a turn. */
+const ENTRIES_PER_TURN = 256;
 
 interface DirTask {
   abs: string;
@@ -136,7 +140,14 @@ class Walker {
     }
 
     const links: Array<{ abs: string; rel: string; name: string }> = [];
+    let handled = 0;
     for (const entry of entries) {
+      // A directory of thousands of entries is matched against ignore and secret rules in
+      // slices, so one huge directory cannot hold the event loop (KI-12).
+      if (++handled % ENTRIES_PER_TURN === 0) {
+        await yieldTurn();
+        throwIfAborted(ctx.signal);
+      }
       const nameBuf = entry.name;
       const name = nameBuf.toString('utf8');
       const rel = task.rel === '' ? name : `${task.rel}/${name}`;

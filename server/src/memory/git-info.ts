@@ -19,11 +19,12 @@ function git(args: string[], cwd: string, signal: AbortSignal, timeoutMs: number
   });
 }
 
-/** Reads branch and HEAD; each command is bounded by `timeoutMs` and `signal`. */
+/**
+ * Reads HEAD and branch with one git process (each spawn costs the event loop a few ms),
+ * bounded by `timeoutMs` and `signal`.
+ */
 export const readGitInfo: GitInfoFn = async (cwd, signal, timeoutMs) => {
-  const [branch, head] = await Promise.all([
-    git(['rev-parse', '--abbrev-ref', 'HEAD'], cwd, signal, timeoutMs),
-    git(['rev-parse', 'HEAD'], cwd, signal, timeoutMs),
-  ]);
+  const out = await git(['rev-parse', 'HEAD', '--abbrev-ref', 'HEAD'], cwd, signal, timeoutMs);
+  const [head, branch] = (out ?? '').split('\n').map((l) => l.trim());
   return { ...(branch ? { branch } : {}), ...(head ? { head } : {}) };
 };
