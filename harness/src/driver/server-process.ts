@@ -120,6 +120,10 @@ export class ServerProcess {
       const message = String(error?.message ?? error);
       // A reply to a request this client already gave up on (a cancel, or a ping cut short) is allowed by MCP.
       if (/unknown message ID/i.test(message)) return;
+      // The SDK client handles a notification one microtask after a response read in the same
+      // chunk, so progress sent just before a reply (or just before a cancel took effect)
+      // reaches it after the request is settled. The server sent it in order; not an error.
+      if (/unknown (progress )?token/i.test(message)) return;
       // Non-JSON on stdout and similar transport errors: kept, since "never log to stdout" is a rule.
       if (this.#errors.length < 100) this.#errors.push(message);
     };
