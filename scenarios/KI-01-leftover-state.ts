@@ -40,7 +40,7 @@ export default defineScenario({
   rules: {
     leaks: {
       maxFdGrowth: 40,
-      reason: 'loopback: the OpenAI client keeps one keep-alive socket per request that ran at once (upload concurrency grows to 13-16, plus batch polls), and the fake answers with keep-alive timeout 60 s; measured +24…+31 descriptors (20-22 sockets, ~10 for the 2 tokenizer workers), the same 5 s later; in-process +13',
+      reason: 'loopback: the OpenAI client keeps one keep-alive socket per request that ran at once (upload concurrency grows to 13-16, plus batch polls), and the fake answers with keep-alive timeout 60 s; measured +17…+31 descriptors over 9 runs (up to 22 sockets, ~10 for the 2 tokenizer workers), the same 5 s later; in-process +7…+13',
     },
   },
   provenAgainst: { defect: 'store-create-lock-leak', note: 'run 2 waits for a store-creation lock run 1 never gave back, as the first version waited for its SDK semaphore' },

@@ -57,7 +57,7 @@ export default defineScenario({
   rules: {
     leaks: {
       maxFdGrowth: 40,
-      reason: 'loopback: the OpenAI client keeps one keep-alive socket per request that ran at once (upload concurrency grows to 13-16, plus batch polls), and the fake answers with keep-alive timeout 60 s; measured +24…+31 descriptors in KI-01-leftover-state (20-22 sockets, ~10 for the 2 tokenizer workers)',
+      reason: 'loopback: the OpenAI client keeps one keep-alive socket per request that ran at once (upload concurrency grows to 13-16, plus batch polls), and the fake answers with keep-alive timeout 60 s; measured +17…+31 descriptors across the KI-01 runs (up to 22 sockets, ~10 for the 2 tokenizer workers)',
     },
   },
   provenAgainst: { defect: 'store-create-lock-leak', note: 'a no-context query does not release the lock run 1 kept; run 2 still hangs' },

@@ -136,7 +136,7 @@ export default defineScenario({
   rules: {
     leaks: {
       maxFdGrowth: 40,
-      reason: 'loopback: the OpenAI client keeps one keep-alive socket per request that ran at once (upload concurrency grows to 13-16, plus 10 batch polls), and the fake answers with keep-alive timeout 60 s; measured +24…+31 descriptors in KI-01-leftover-state',
+      reason: 'loopback: the OpenAI client keeps one keep-alive socket per request that ran at once (upload concurrency grows to 13-16, plus 10 batch polls), and the fake answers with keep-alive timeout 60 s; measured +17…+31 descriptors across the KI-01 runs',
     },
   },
   provenAgainst: { defect: 'batch-no-deadline', note: 'a stuck batch polled without a budget of its own, as with the SDK poll helpers' },

@@ -154,7 +154,7 @@ export default defineScenario({
   rules: {
     leaks: {
       maxFdGrowth: 40,
-      reason: 'loopback: the OpenAI client keeps one keep-alive socket per request that ran at once (upload concurrency up to 16), and the fake answers with keep-alive timeout 60 s; measured +24…+31 descriptors in KI-01-leftover-state',
+      reason: 'loopback: the OpenAI client keeps one keep-alive socket per request that ran at once (upload concurrency up to 16), and the fake answers with keep-alive timeout 60 s; measured +17…+31 descriptors across the KI-01 runs',
     },
   },
   provenAgainst: { defect: 'upload-concurrency-fixed', note: 'a fixed upload concurrency, as the first version’s fixed parallel batches' },
