@@ -14,8 +14,8 @@ import { Figures, droppedOf, durationsOf, median } from './KI-08-support/figures
  * `server_diagnostics` (`dropped`).
  *
  * Proven against `blocking-telemetry-export` (each record POSTed synchronously): with the
- * slow collector every log call parks the event loop for 1 s, so pings fail and the
- * queries time out.
+ * slow collector every log call parks the event loop for 1 s; ping max 5.0 s (6 pings
+ * failed) and every query with the collector slow or hung timed out (in-process).
  */
 
 const TIME_SCALE = 5;

@@ -9,8 +9,8 @@ import { server, steps, tree } from './KI-10-support/trace-queries.ts';
  * the records the pipe cannot take must be dropped and counted, not queued forever.
  *
  * Proven against `sync-stderr-logger` (pino's synchronous destination): the pipe fills
- * during the 2nd query, the event loop blocks in write(2) for good, every ping from then
- * on fails and every later query times out.
+ * during the 7th query, the event loop blocks in write(2) for good, and from then on every
+ * ping fails (ping max 5.0 s, 9–12 failed) and every query times out (both modes).
  */
 export default defineScenario({
   id: 'KI-10',

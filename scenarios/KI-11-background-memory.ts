@@ -28,7 +28,8 @@ import { COMMITS, HISTORY_GIT_DIR, ensureHistory } from './KI-11-support/git-his
  * fake's journal to outlive the server.
  *
  * Proven against `memory-on-event-loop` (git run synchronously, once per file of the
- * conversation): each memory task blocks the loop for seconds against this history.
+ * conversation): each memory task blocks the loop for seconds against this history; ping
+ * max 2.2–3.0 s.
  */
 
 const TIME_SCALE = 5;

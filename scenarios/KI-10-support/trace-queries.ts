@@ -20,7 +20,7 @@ export const QUERIES = 20;
 export const LOG_BUFFER_BYTES = 32_768;
 
 /**
- * RSS the server may gain between the 5th and the 20th query. Measured 8–42 MiB across
+ * RSS the server may gain between the 5th and the 20th query. Measured 18–48 MiB across
  * runs with stderr drained as well as blocked: V8's heap settles over the first queries.
  * The log buffer itself is bounded at LOG_BUFFER_BYTES; an unbounded queue would also
  * show as no records dropped, which is judged first.
