@@ -37,36 +37,83 @@ function failed(result: ExportResult): boolean {
   return result.code !== ExportResultCode.SUCCESS;
 }
 
-/** A BatchSpanProcessor with an exact queue bound, drop counting and redaction. */
-export class BoundedBatchSpanProcessor implements SpanProcessor {
-  readonly #inner: BatchSpanProcessor;
+/**
+ * Queue and in-flight accounting shared by the bounded batch processors: admits records up
+ * to an exact bound, counts refusals and failed exports once, and on `abandon()` counts
+ * everything still queued or being exported, ignoring the late outcomes of those exports.
+ */
+class ExportLedger {
   readonly #max: number;
-  readonly #drops: DropCounters;
+  readonly #countFull: () => void;
+  readonly #countFailed: (n: number) => void;
   #queued = 0;
   #inFlight = 0;
   #abandoned = false;
 
+  constructor(max: number, countFull: () => void, countFailed: (n: number) => void) {
+    this.#max = max;
+    this.#countFull = countFull;
+    this.#countFailed = countFailed;
+  }
+
+  get queued(): number { return this.#queued; }
+
+  /** One record offered to the processor: false (and counted) when the queue is full. */
+  admit(): boolean {
+    if (this.#queued >= this.#max) {
+      this.#countFull();
+      return false;
+    }
+    this.#queued++;
+    return true;
+  }
+
+  /** The processor handed `n` records to the exporter. */
+  dequeued(n: number): void { this.#queued = Math.max(0, this.#queued - n); }
+
+  /** Exports `n` records through `run`, counting a failed outcome unless abandoned. */
+  export(n: number, run: (finish: (r: ExportResult) => void) => void, done: (r: ExportResult) => void): void {
+    this.#inFlight += n;
+    run((result) => {
+      this.#inFlight -= n;
+      if (failed(result)) this.failed(n);
+      done(result);
+    });
+  }
+
+  /** `n` records that will not be exported (and were not yet counted). */
+  failed(n: number): void {
+    if (!this.#abandoned) this.#countFailed(n);
+  }
+
+  abandon(): void {
+    if (this.#abandoned) return;
+    this.#abandoned = true;
+    this.#countFailed(this.#queued + this.#inFlight);
+  }
+}
+
+/** A BatchSpanProcessor with an exact queue bound, drop counting and redaction. */
+export class BoundedBatchSpanProcessor implements SpanProcessor {
+  readonly #inner: BatchSpanProcessor;
+  readonly #ledger: ExportLedger;
+
   constructor(exporter: SpanExporter, settings: BatchSettings, drops: DropCounters) {
-    this.#max = settings.maxQueueSize;
-    this.#drops = drops;
+    const ledger = new ExportLedger(settings.maxQueueSize, () => { drops.spansQueueFull++; }, (n) => { drops.spansExportFailed += n; });
+    this.#ledger = ledger;
     const counting: SpanExporter = {
       export: (spans: ReadableSpan[], done: (r: ExportResult) => void) => {
-        this.#queued = Math.max(0, this.#queued - spans.length);
+        ledger.dequeued(spans.length);
         let safe: ReadableSpan[];
         try {
           safe = spans.map(redactSpan);
         } catch (error) {
           // Never export what could not be checked for secrets.
-          if (!this.#abandoned) drops.spansExportFailed += spans.length;
+          ledger.failed(spans.length);
           done({ code: ExportResultCode.FAILED, error: error as Error });
           return;
         }
-        this.#inFlight += spans.length;
-        exporter.export(safe, (result) => {
-          this.#inFlight -= spans.length;
-          if (failed(result) && !this.#abandoned) drops.spansExportFailed += spans.length;
-          done(result);
-        });
+        ledger.export(spans.length, (finish) => exporter.export(safe, finish), done);
       },
       shutdown: () => exporter.shutdown(),
       forceFlush: () => exporter.forceFlush?.() ?? Promise.resolve(),
@@ -81,17 +128,13 @@ export class BoundedBatchSpanProcessor implements SpanProcessor {
   }
 
   /** Spans waiting for export. */
-  get queued(): number { return this.#queued; }
+  get queued(): number { return this.#ledger.queued; }
 
   /**
    * Gives up on everything queued or being exported (shutdown deadline passed): counts it
    * as dropped now, and ignores the late outcomes of those exports.
    */
-  abandon(): void {
-    if (this.#abandoned) return;
-    this.#abandoned = true;
-    this.#drops.spansExportFailed += this.#queued + this.#inFlight;
-  }
+  abandon(): void { this.#ledger.abandon(); }
 
   onStart(span: Span, parentContext: Context): void {
     this.#inner.onStart(span, parentContext);
@@ -99,12 +142,7 @@ export class BoundedBatchSpanProcessor implements SpanProcessor {
 
   onEnd(span: ReadableSpan): void {
     if ((span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return;
-    if (this.#queued >= this.#max) {
-      this.#drops.spansQueueFull++;
-      return;
-    }
-    this.#queued++;
-    this.#inner.onEnd(span);
+    if (this.#ledger.admit()) this.#inner.onEnd(span);
   }
 
   forceFlush(): Promise<void> { return this.#inner.forceFlush(); }
@@ -118,24 +156,15 @@ export class BoundedBatchSpanProcessor implements SpanProcessor {
  */
 export class BoundedBatchLogRecordProcessor implements LogRecordProcessor {
   readonly #inner: BatchLogRecordProcessor;
-  readonly #max: number;
-  readonly #drops: DropCounters;
-  #queued = 0;
-  #inFlight = 0;
-  #abandoned = false;
+  readonly #ledger: ExportLedger;
 
   constructor(exporter: LogRecordExporter, settings: BatchSettings, drops: DropCounters) {
-    this.#max = settings.maxQueueSize;
-    this.#drops = drops;
+    const ledger = new ExportLedger(settings.maxQueueSize, () => { drops.logsQueueFull++; }, (n) => { drops.logsExportFailed += n; });
+    this.#ledger = ledger;
     const counting: LogRecordExporter = {
       export: (records: ReadableLogRecord[], done: (r: ExportResult) => void) => {
-        this.#queued = Math.max(0, this.#queued - records.length);
-        this.#inFlight += records.length;
-        exporter.export(records, (result) => {
-          this.#inFlight -= records.length;
-          if (failed(result) && !this.#abandoned) drops.logsExportFailed += records.length;
-          done(result);
-        });
+        ledger.dequeued(records.length);
+        ledger.export(records.length, (finish) => exporter.export(records, finish), done);
       },
       shutdown: () => exporter.shutdown(),
       forceFlush: () => exporter.forceFlush(),
@@ -149,22 +178,13 @@ export class BoundedBatchLogRecordProcessor implements LogRecordProcessor {
     });
   }
 
-  get queued(): number { return this.#queued; }
+  get queued(): number { return this.#ledger.queued; }
 
   /** As BoundedBatchSpanProcessor.abandon. */
-  abandon(): void {
-    if (this.#abandoned) return;
-    this.#abandoned = true;
-    this.#drops.logsExportFailed += this.#queued + this.#inFlight;
-  }
+  abandon(): void { this.#ledger.abandon(); }
 
   onEmit(record: ReadWriteLogRecord, _context?: Context): void {
-    if (this.#queued >= this.#max) {
-      this.#drops.logsQueueFull++;
-      return;
-    }
-    this.#queued++;
-    this.#inner.onEmit(record);
+    if (this.#ledger.admit()) this.#inner.onEmit(record);
   }
 
   forceFlush(): Promise<void> { return this.#inner.forceFlush(); }
