@@ -1,5 +1,6 @@
 import { defineScenario } from '../harness/src/runner/scenario.ts';
 import type { CallStep, Step } from '../harness/src/runner/scenario.ts';
+import { createPrng } from '../harness/src/fake/prng.ts';
 
 /**
  * KI-04: after one change, aborting a query killed the whole server. In Node the same
@@ -25,18 +26,9 @@ const LATENCY = { type: 'latency', distribution: { kind: 'uniform', minMs: 5, ma
 /** What must never reach the client: the server tripping over its own answered request. */
 const ALREADY_ANSWERED = 'already (answered|responded|sent)|headers (were )?already sent|ERR_HTTP_HEADERS_SENT|unhandled';
 
-/** Mulberry32, seeded: the same 50 cancel moments on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = prng(4);
+/** Seeded: the same 50 cancel moments on every run. */
+const rng = createPrng(4);
+const random = () => rng.next();
 
 /**
  * One call of the fifty. Every third is cancelled the moment the fake has answered (the

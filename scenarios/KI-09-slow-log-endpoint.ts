@@ -1,6 +1,6 @@
 import { defineScenario } from '../harness/src/runner/scenario.ts';
 import type { Step } from '../harness/src/runner/scenario.ts';
-import { TestCollector } from './KI-09-support/collector.ts';
+import { TestCollector, boundedExportEnv } from './KI-09-support/collector.ts';
 import type { CollectorMode } from './KI-09-support/collector.ts';
 import { Figures, droppedOf, durationsOf, median } from './KI-08-support/figures.ts';
 
@@ -74,16 +74,8 @@ export default defineScenario({
     env: {
       // Project memory's background uploads would add their own noise to the timings; it is not what KI-09 is about.
       SECOND_BRAIN_MEMORY: 'false',
-      OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint,
-      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
       // The default export timeout (5 s) scaled would cut the slow collector's answers; 2 s lets them land.
-      OTEL_EXPORTER_OTLP_TIMEOUT: '2000',
-      OTEL_BLRP_MAX_QUEUE_SIZE: String(QUEUE_MAX),
-      OTEL_BLRP_MAX_EXPORT_BATCH_SIZE: '16',
-      OTEL_BLRP_SCHEDULE_DELAY: '100',
-      OTEL_BSP_MAX_QUEUE_SIZE: String(QUEUE_MAX),
-      OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '16',
-      OTEL_BSP_SCHEDULE_DELAY: '100',
+      ...boundedExportEnv(collector.endpoint, QUEUE_MAX),
     },
   },
   tree: { files: 40, sizeBytes: { min: 500, max: 3_000 }, depth: 2 },

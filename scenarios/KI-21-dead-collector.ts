@@ -1,7 +1,7 @@
 import { defineScenario } from '../harness/src/runner/scenario.ts';
 import type { StepContext } from '../harness/src/runner/step-context.ts';
 import { nowMs } from '../harness/src/driver/clock.ts';
-import { TestCollector } from './KI-09-support/collector.ts';
+import { TestCollector, boundedExportEnv } from './KI-09-support/collector.ts';
 import type { CollectorMode } from './KI-09-support/collector.ts';
 import { Figures, droppedOf, median } from './KI-08-support/figures.ts';
 import { startBaseline } from './KI-21-support/baseline-server.ts';
@@ -106,16 +106,8 @@ export default defineScenario({
     logLevel: 'trace',
     env: {
       ...SHARED_ENV,
-      OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint,
-      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-      OTEL_EXPORTER_OTLP_TIMEOUT: '2000',
+      ...boundedExportEnv(collector.endpoint, QUEUE_MAX),
       OTEL_TRACES_SAMPLER: 'always_on',
-      OTEL_BLRP_MAX_QUEUE_SIZE: String(QUEUE_MAX),
-      OTEL_BLRP_MAX_EXPORT_BATCH_SIZE: '16',
-      OTEL_BLRP_SCHEDULE_DELAY: '100',
-      OTEL_BSP_MAX_QUEUE_SIZE: String(QUEUE_MAX),
-      OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '16',
-      OTEL_BSP_SCHEDULE_DELAY: '100',
     },
   },
   tree: { files: 40, sizeBytes: { min: 500, max: 3_000 }, depth: 2 },

@@ -136,3 +136,22 @@ export class TestCollector {
     });
   }
 }
+
+/**
+ * Server environment that exports every signal to `endpoint` as OTLP/HTTP JSON with small,
+ * bounded batch queues (`queueMax` per signal) and a 2 s export timeout: a slow collector's
+ * answers still land, a hung one fills the queue quickly so drops show within seconds.
+ */
+export function boundedExportEnv(endpoint: string, queueMax: number): Record<string, string> {
+  return {
+    OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+    OTEL_EXPORTER_OTLP_TIMEOUT: '2000',
+    OTEL_BLRP_MAX_QUEUE_SIZE: String(queueMax),
+    OTEL_BLRP_MAX_EXPORT_BATCH_SIZE: '16',
+    OTEL_BLRP_SCHEDULE_DELAY: '100',
+    OTEL_BSP_MAX_QUEUE_SIZE: String(queueMax),
+    OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '16',
+    OTEL_BSP_SCHEDULE_DELAY: '100',
+  };
+}

@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { createPrng } from '../fake/prng.ts';
 
 /**
  * Generates a project tree to pass as `context`: N source files of chosen sizes spread
@@ -38,18 +39,6 @@ export interface FileTree {
 }
 
 const WRITE_CONCURRENCY = 32;
-
-/** Mulberry32: small, fast, and the same sequence on every platform. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WORDS = ['request', 'signal', 'budget', 'store', 'upload', 'session', 'retry', 'limit', 'reply', 'context', 'token', 'batch', 'cancel', 'timer', 'queue'];
 
@@ -101,7 +90,8 @@ async function writeAll(root: string, entries: Array<[string, string | Buffer]>)
  */
 export async function generateFileTree(root: string, spec: FileTreeSpec): Promise<FileTree> {
   if (!Number.isInteger(spec.files) || spec.files < 0) throw new RangeError(`tree.files must be a whole number >= 0, got ${spec.files}`);
-  const next = prng(spec.seed ?? 1);
+  const rng = createPrng(spec.seed ?? 1);
+  const next = () => rng.next();
   const size = spec.sizeBytes ?? 2_048;
   const pickSize = () => (typeof size === 'number' ? size : Math.round(size.min + next() * Math.max(0, size.max - size.min)));
   const dirs = directories(spec.depth ?? 2, spec.fanout ?? 3);
