@@ -50,6 +50,8 @@ export interface AppServices {
   loopStats?: () => LoopStats;
   /** Dropped telemetry counts. */
   droppedTelemetry?: () => { spans: number; logs: number };
+  /** HTTP-mode session figures (open, cap, expired, rejected), when serving --http. */
+  httpSessions?: () => Record<string, unknown>;
   close?: () => Promise<void>;
 }
 

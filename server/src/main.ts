@@ -15,6 +15,7 @@ import { createApp, stopApp } from './app.ts';
 import { startServices } from './services.ts';
 import { createServer, SERVER_VERSION } from './mcp/create-server.ts';
 import { serveHttp } from './transport/http.ts';
+import { resolveHttpToken } from './transport/http-token.ts';
 import { warmUp } from './flow/warm-up.ts';
 
 const USAGE = `second-brain — an MCP server to consult o3, o3-pro, GPT-4.1, Grok 4 and Gemini 2.5 about a codebase
@@ -70,8 +71,13 @@ async function main(argv: string[]): Promise<void> {
   let closeTransport: () => Promise<void>;
   let handOff: (ms: number) => Promise<void> = async () => {};
   if (httpPort !== undefined) {
-    const h = await serveHttp(app, httpPort, { onToolEnd });
+    const auth = await resolveHttpToken({ home: config.home, setting: config.http.token });
+    if ('file' in auth.source && auth.source.tightened) log.warn({ file: auth.source.file }, 'HTTP token file was readable by others; tightened to 0600');
+    const h = await serveHttp(app, httpPort, { onToolEnd, token: auth.token });
     process.stderr.write(`second-brain: MCP Streamable HTTP on http://127.0.0.1:${h.port}/mcp\n`);
+    process.stderr.write('file' in auth.source
+      ? `second-brain: every request needs "Authorization: Bearer <token>"; the token is in ${auth.source.file}\n`
+      : 'second-brain: every request needs "Authorization: Bearer <token>" with the token from SECOND_BRAIN_HTTP_TOKEN\n');
     closeTransport = () => h.close();
     handOff = async (ms) => { await Promise.all([...h.sessions.values()].map((s) => s.sb.handOff(ms))); };
   } else {

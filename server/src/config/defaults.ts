@@ -97,6 +97,14 @@ export const DEFAULTS = {
   TELEMETRY_FILE_MAX_BYTES: 10_485_760,
   TELEMETRY_FILE_MAX_COUNT: 5,
   TELEMETRY_FILE_BUFFER_MAX_BYTES: 4_194_304,
+  /** HTTP mode: largest request body read (a bigger one gets 413 before it is parsed). */
+  HTTP_MAX_BODY_BYTES: 4_194_304,
+  /** HTTP mode: MCP sessions open at once; an initialize past it gets 503 and is counted. */
+  HTTP_MAX_SESSIONS: 32,
+  /** HTTP mode: a session with no request open for this long is closed and its server freed. */
+  HTTP_SESSION_IDLE_MS: 1_800_000,
+  /** HTTP mode: random bytes in a generated bearer token. */
+  HTTP_TOKEN_BYTES: 32,
 } as const;
 
 export type Defaults = { -readonly [K in keyof typeof DEFAULTS]: (typeof DEFAULTS)[K] extends number ? number : (typeof DEFAULTS)[K] };

@@ -34,6 +34,21 @@ export interface ServerConfig {
   timeScale: number;
   /** Test-only fault switches (SECOND_BRAIN_TEST_DEFECTS=a,b) that reintroduce known defects to prove scenarios bite. */
   testDefects: ReadonlySet<string>;
+  /** Streamable HTTP mode (`--http`): access control and session bounds. */
+  http: HttpConfig;
+}
+
+/** Settings of the Streamable HTTP transport (see `readHttpConfig`). */
+export interface HttpConfig {
+  /** SECOND_BRAIN_HTTP_TOKEN; when unset a token is generated and kept in the state dir. */
+  token?: string;
+  /** SECOND_BRAIN_HTTP_ALLOWED_HOSTS: Host values accepted besides the loopback names with the server's port (`name` = any port, `name:port` = that port). */
+  allowedHosts: string[];
+  /** SECOND_BRAIN_HTTP_ALLOWED_ORIGINS: Origin values accepted besides the loopback origins with the server's port. */
+  allowedOrigins: string[];
+  maxSessions: number;
+  sessionIdleMs: number;
+  maxBodyBytes: number;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -91,5 +106,54 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     backgroundThresholdMs: DEFAULTS.BACKGROUND_THRESHOLD_MS,
     timeScale: positiveNumber(env, 'SECOND_BRAIN_TIME_SCALE', 1),
     testDefects: parseDefects(env.SECOND_BRAIN_TEST_DEFECTS),
+    http: readHttpConfig(env),
+  };
+}
+
+function positiveInteger(env: NodeJS.ProcessEnv, name: string, dflt: number): number {
+  const v = env[name];
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new SbError(ErrorCode.CONFIG, `${name}="${v}" is not a positive integer. Use e.g. ${dflt}.`);
+  return n;
+}
+
+function list(env: NodeJS.ProcessEnv, name: string): string[] {
+  return (env[name] || '').split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+/** RFC 6750 b64token characters: what may follow "Bearer " in an Authorization header. */
+const BEARER_TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+const HTTP_TOKEN_MIN_CHARS = 16;
+
+/** Reads the HTTP-mode settings; each bad value is an error naming the variable. */
+export function readHttpConfig(env: NodeJS.ProcessEnv = process.env): HttpConfig {
+  const token = env.SECOND_BRAIN_HTTP_TOKEN || undefined;
+  if (token !== undefined && (token.length < HTTP_TOKEN_MIN_CHARS || !BEARER_TOKEN.test(token))) {
+    throw new SbError(ErrorCode.CONFIG, `SECOND_BRAIN_HTTP_TOKEN is not usable as a bearer token. Use at least ${HTTP_TOKEN_MIN_CHARS} characters of A-Z a-z 0-9 - . _ ~ + /, e.g. from \`openssl rand -hex 32\`.`);
+  }
+  const allowedHosts = list(env, 'SECOND_BRAIN_HTTP_ALLOWED_HOSTS').map((h) => {
+    let parsed: URL | undefined;
+    try { parsed = new URL(`http://${h}`); } catch { /* reported below */ }
+    if (!parsed || parsed.pathname !== '/' || parsed.username || parsed.search) {
+      throw new SbError(ErrorCode.CONFIG, `SECOND_BRAIN_HTTP_ALLOWED_HOSTS: "${h}" is not a host name. Use comma-separated names, optionally with a port, e.g. myhost.local,myhost.local:8765.`);
+    }
+    return parsed.host;
+  });
+  const allowedOrigins = list(env, 'SECOND_BRAIN_HTTP_ALLOWED_ORIGINS').map((o) => {
+    let parsed: URL | undefined;
+    try { parsed = new URL(o); } catch { /* reported below */ }
+    if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.pathname !== '/' || parsed.search || parsed.hash || parsed.username) {
+      throw new SbError(ErrorCode.CONFIG, `SECOND_BRAIN_HTTP_ALLOWED_ORIGINS: "${o}" is not an origin. Use comma-separated scheme://host[:port] values, e.g. https://tools.example.com.`);
+    }
+    return parsed.origin;
+  });
+  return {
+    token,
+    allowedHosts,
+    allowedOrigins,
+    maxSessions: positiveInteger(env, 'SECOND_BRAIN_HTTP_MAX_SESSIONS', DEFAULTS.HTTP_MAX_SESSIONS),
+    sessionIdleMs: positiveInteger(env, 'SECOND_BRAIN_HTTP_SESSION_IDLE_MS', DEFAULTS.HTTP_SESSION_IDLE_MS),
+    maxBodyBytes: DEFAULTS.HTTP_MAX_BODY_BYTES,
   };
 }

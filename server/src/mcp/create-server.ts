@@ -38,6 +38,11 @@ export interface SecondBrainServer {
   handOff(deadlineMs: number): Promise<void>;
 }
 
+/** Chat tools: they send files and questions to a provider (open world) and are billed, so not read-only. */
+const CHAT_TOOL_HINTS = { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true } as const;
+/** Tools that only read this server's own state or the local disk. */
+const LOCAL_READ_HINTS = { readOnlyHint: true, openWorldHint: false } as const;
+
 function text(s: string, structured?: Record<string, unknown>): CallToolResult {
   return { content: [{ type: 'text', text: s }], ...(structured ? { structuredContent: structured } : {}) };
 }
@@ -83,7 +88,8 @@ export function createServer(app: App, options: CreateServerOptions = {}): Secon
       title: `Ask ${model.id}`,
       description: `${model.description} Context window ${model.context_window.toLocaleString('en-US')} tokens; default deadline ${model.timeout_s} s${model.background ? '; runs in background mode with progress' : ''}. Returns the answer with the model name, token usage and what context was sent. Clients that support MCP tasks may run it as a task.`,
       inputSchema: chatArgsShape,
-      annotations: { readOnlyHint: true, openWorldHint: true },
+      // Not read-only: a call uploads files to the provider and spends money; open world: it talks to the provider.
+      annotations: CHAT_TOOL_HINTS,
       execution: { taskSupport: 'optional' },
     }, {
       createTask: async (args, extra) => {
@@ -120,7 +126,7 @@ export function createServer(app: App, options: CreateServerOptions = {}): Secon
     title: 'List models',
     description: 'Lists the models this server can ask, with their tool names, context windows, deadlines and whether the provider key is set.',
     inputSchema: {},
-    annotations: { readOnlyHint: true },
+    annotations: LOCAL_READ_HINTS,
   }, (_args, extra) => runTool(app, hooks, info, 'list_models', extra, async () => {
     const models = [...app.config.catalogue.values()].map((m) => ({
       id: m.id, tool: m.tool, provider: m.provider, api_model: m.api_model, context_window: m.context_window,
@@ -135,7 +141,7 @@ export function createServer(app: App, options: CreateServerOptions = {}): Secon
     title: 'Count project tokens',
     description: 'Counts tokens in files or directories as the chat tools would send them (.gitignore honoured, binaries and secrets skipped), with the largest files and directories. Use it to choose context that fits.',
     inputSchema: countTokensShape,
-    annotations: { readOnlyHint: true },
+    annotations: LOCAL_READ_HINTS,
   }, (args, extra) => runTool(app, hooks, info, 'count_project_tokens', extra, async (ctx) => {
     app.inflight.setPhase(ctx.call, 'gather');
     const r = await countProjectTokens({ paths: args.paths, roots: await roots.get(ctx.signal), signal: ctx.signal });
@@ -150,7 +156,7 @@ export function createServer(app: App, options: CreateServerOptions = {}): Secon
     title: 'List sessions',
     description: 'Lists recent conversations (session id, model, number of turns, last activity), most recent first.',
     inputSchema: listSessionsShape,
-    annotations: { readOnlyHint: true },
+    annotations: LOCAL_READ_HINTS,
   }, (args, extra) => runTool(app, hooks, info, 'list_sessions', extra, async () => {
     const sessions = app.sessions.list(args.limit ?? 50);
     return text(sessions.length ? sessions.map((s) => `${s.session_id} · ${s.model} · ${s.turns} turn(s) · ${s.updated_at}`).join('\n') : 'No sessions yet.', { sessions });
@@ -160,6 +166,7 @@ export function createServer(app: App, options: CreateServerOptions = {}): Secon
     title: 'Search project history',
     description: 'Searches summaries of earlier conversations about this project (questions, answers, files, git branch). Results may be outdated: check them against the current code.',
     inputSchema: historyShape,
+    // Read-only, but it searches the project memory kept in an OpenAI vector store.
     annotations: { readOnlyHint: true, openWorldHint: true },
   }, (args, extra) => runTool(app, hooks, info, 'search_project_history', extra, async (ctx) => {
     const memory = app.services.memory;
@@ -174,7 +181,7 @@ export function createServer(app: App, options: CreateServerOptions = {}): Secon
     title: 'Server diagnostics',
     description: 'What the server is doing right now: in-flight calls with phase and age, event-loop delay, dropped logs and spans, circuit and rate-limit state per provider, vector-store and memory figures. Answers even while other calls run.',
     inputSchema: {},
-    annotations: { readOnlyHint: true },
+    annotations: LOCAL_READ_HINTS,
   }, (_args, extra) => runTool(app, hooks, info, 'server_diagnostics', extra, async (ctx) => {
     // Test-only defect switch (KI-20): diagnostics queue behind the work they should describe.
     if (app.config.testDefects.has('diagnostics-behind-calls')) {
@@ -189,6 +196,8 @@ export function createServer(app: App, options: CreateServerOptions = {}): Secon
     title: 'Start a background job',
     description: 'Starts a chat tool in the background and returns a job id at once. Use it when an answer may take longer than your client waits (o3-pro, big contexts). Then call poll_job. Jobs survive a server restart.',
     inputSchema: startJobShape,
+    // Starts a chat call (upstream, costs money) but destroys nothing.
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   }, (args, extra) => runTool(app, hooks, info, 'start_job', extra, async () => {
     const v = jobs.start(args.tool, args.args);
     return text(`Started ${v.job_id} (${v.tool}). Call poll_job with this id.`, { ...v });
@@ -198,7 +207,7 @@ export function createServer(app: App, options: CreateServerOptions = {}): Secon
     title: 'Poll a background job',
     description: 'Returns a job\'s status, progress, and its result once completed.',
     inputSchema: jobIdShape,
-    annotations: { readOnlyHint: true },
+    annotations: LOCAL_READ_HINTS,
   }, (args, extra) => runTool(app, hooks, info, 'poll_job', extra, async () => {
     const v = jobs.poll(args.job_id);
     const r = v.result as ChatCallResult | undefined;
@@ -212,6 +221,8 @@ export function createServer(app: App, options: CreateServerOptions = {}): Secon
     title: 'Cancel a background job',
     description: 'Cancels a running job, including its upstream response.',
     inputSchema: jobIdShape,
+    // Changes a job's state and cancels its upstream response; cancelling twice changes nothing more.
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   }, (args, extra) => runTool(app, hooks, info, 'cancel_job', extra, async () => {
     const v = jobs.cancel(args.job_id);
     return text(`${v.job_id}: ${v.status}`, { ...v });
@@ -245,6 +256,7 @@ export function diagnostics(app: App, jobs: JobRunner): Record<string, unknown> 
     limiters: { session_locks_held: app.locks.held, jobs_running: jobs.runningCount },
     ...(app.services.vectorStores ? { vector_stores: app.services.vectorStores.stats() } : {}),
     ...(app.services.memory ? { memory: app.services.memory.stats() } : {}),
+    ...(app.services.httpSessions ? { http: app.services.httpSessions() } : {}),
     memory_usage_mb: Math.round(process.memoryUsage().rss / 1048576),
   };
 }

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,17 +18,24 @@ test('Streamable HTTP on 127.0.0.1: two clients, answers, diagnostics, clean SIG
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let err = '';
-  const port = await new Promise<number>((resolve, reject) => {
+  const { port, tokenFile } = await new Promise<{ port: number; tokenFile: string }>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`no port: ${err}`)), 15_000);
     child.stderr.on('data', (d) => {
       err += d;
       const m = /http:\/\/127\.0\.0\.1:(\d+)\/mcp/.exec(err);
-      if (m) { clearTimeout(t); resolve(Number(m[1])); }
+      const f = /the token is in (\S+)/.exec(err);
+      if (m && f) { clearTimeout(t); resolve({ port: Number(m[1]), tokenFile: f[1]! }); }
     });
   });
+  assert.equal(tokenFile, join(home, 'http-token'), 'the generated token lives in the state dir, and its path is printed');
+  assert.equal(statSync(tokenFile).mode & 0o777, 0o600);
+  const token = readFileSync(tokenFile, 'utf8').trim();
+  assert.ok(!err.includes(token), 'the token itself is never printed');
+  const refused = await fetch(`http://127.0.0.1:${port}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  assert.equal(refused.status, 401, 'a request without the token is refused');
   const clients = await Promise.all([1, 2].map(async (i) => {
     const c = new Client({ name: `http-${i}`, version: '1' });
-    await c.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`)));
+    await c.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
     return c;
   }));
   try {
@@ -36,6 +43,7 @@ test('Streamable HTTP on 127.0.0.1: two clients, answers, diagnostics, clean SIG
     for (const a of answers) assert.notEqual(a.isError, true, JSON.stringify(a.content));
     const d = await clients[0]!.callTool({ name: 'server_diagnostics', arguments: {} });
     assert.equal((d.structuredContent as any).inflight.length, 1);
+    assert.equal((d.structuredContent as any).http.open_sessions, 2, 'server_diagnostics shows the HTTP sessions');
   } finally {
     for (const c of clients) await c.close();
     child.kill('SIGTERM');
