@@ -79,9 +79,6 @@ export class HttpSessions {
     s.idleTimer.unref();
   }
 
-  /** Arms the idle clock of a session that has just been created with no request open. */
-  idleFromNow(s: HttpSession): void { if (s.open === 0) this.#arm(s); }
-
   /**
    * Forgets `s` (a later request with its id gets 404) and closes its server and
    * transport. Safe to call more than once; the transport's onclose calls it too.

@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest, JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { App } from '../app.ts';
-import { createServer, type CreateServerOptions } from '../mcp/create-server.ts';
+import { createServer, type CreateServerOptions, type SecondBrainServer } from '../mcp/create-server.ts';
 import { bearerGate, checkOrigin, originPolicy, type Rejection } from './http-guard.ts';
 import { HttpSessions, type HttpSession, type HttpSessionStats } from './http-sessions.ts';
 
@@ -93,30 +93,32 @@ export async function serveHttp(app: App, port: number, options: ServeHttpOption
       rpcError(res, 503, -32000, `Too many open sessions (${sessions.size}). Close one (DELETE ${MCP_PATH}) or wait for idle ones to expire, then retry.`, { 'retry-after': '5' });
       return;
     }
-    const sb = createServer(app, { ...serverOptions, transport: 'tcp' });
     let session: HttpSession | undefined;
-    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
-      maxRequestBodySize: maxBodyBytes,
-      onsessioninitialized: (id) => {
-        session = { id, transport, sb, open: 1 };
-        sessions.add(session);
-        sessions.settle();
-      },
-      onsessionclosed: (id) => { const s = sessions.get(id); if (s) void sessions.close(s, 'deleted'); },
-    });
-    // Set before connect: the SDK chains its own onclose after ours.
-    transport.onclose = () => { const id = transport.sessionId; const s = id ? sessions.get(id) : undefined; if (s) void sessions.close(s, 'shutdown'); };
+    let sb: SecondBrainServer | undefined;
     try {
-      await sb.mcp.connect(transport);
+      const server = createServer(app, { ...serverOptions, transport: 'tcp' });
+      sb = server;
+      const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+        sessionIdGenerator: () => randomUUID(),
+        maxRequestBodySize: maxBodyBytes,
+        onsessioninitialized: (id) => {
+          session = { id, transport, sb: server, open: 1 };
+          sessions.add(session);
+          sessions.settle();
+        },
+        onsessionclosed: (id) => { const s = sessions.get(id); if (s) void sessions.close(s, 'deleted'); },
+      });
+      // Set before connect: the SDK chains its own onclose after ours.
+      transport.onclose = () => { const id = transport.sessionId; const s = id ? sessions.get(id) : undefined; if (s) void sessions.close(s, 'shutdown'); };
+      await server.mcp.connect(transport);
       res.once('close', () => { if (session) sessions.end(session); });
       await transport.handleRequest(req, res, body);
     } finally {
       if (!session) {
         // The initialize was refused by the transport (bad headers or params): nothing to keep.
         sessions.settle();
-        sb.tasks.cleanup();
-        await sb.mcp.close().catch(() => {});
+        sb?.tasks.cleanup();
+        await sb?.mcp.close().catch(() => {});
       }
     }
   }
