@@ -5,6 +5,7 @@
  */
 import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { SecondBrainServer } from '../mcp/create-server.ts';
+import { ErrorCode, SbError } from '../errors.ts';
 
 export interface HttpSession {
   readonly id: string;
@@ -89,6 +90,9 @@ export class HttpSessions {
     if (s.idleTimer) { clearTimeout(s.idleTimer); s.idleTimer = undefined; }
     if (why === 'expired') this.counts.expired++;
     else if (why === 'deleted') this.counts.deleted++;
+    // Its MCP tasks live in this session's store: once it is gone nobody can fetch their
+    // results, so the work stops too. Jobs (start_job) belong to the App and carry on.
+    if (why !== 'shutdown') s.sb.tasks.abortAll(new SbError(ErrorCode.CANCELLED, `The MCP session ended (${why}).`));
     s.sb.tasks.cleanup();
     await s.sb.mcp.close().catch(() => {});
   }
