@@ -97,6 +97,10 @@ export const DEFAULTS = {
   TELEMETRY_FILE_MAX_BYTES: 10_485_760,
   TELEMETRY_FILE_MAX_COUNT: 5,
   TELEMETRY_FILE_BUFFER_MAX_BYTES: 4_194_304,
+  /** `second-brain doctor`: how long each endpoint check (provider or OTLP collector) may take. */
+  DOCTOR_CHECK_TIMEOUT_MS: 5_000,
+  /** `second-brain doctor`: the oldest Node.js the server runs on (type stripping without a flag). */
+  DOCTOR_MIN_NODE: '22.18.0',
 } as const;
 
 export type Defaults = { -readonly [K in keyof typeof DEFAULTS]: (typeof DEFAULTS)[K] extends number ? number : (typeof DEFAULTS)[K] };
