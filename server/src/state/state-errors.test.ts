@@ -84,7 +84,7 @@ test('a read-only state dir stops the open with the path and what to do', (t) =>
       assert.throws(() => openDatabase(path), (err: unknown) => {
         assert.ok(isSbError(err, ErrorCode.STATE_UNWRITABLE), `expected SB_ERR_STATE_UNWRITABLE, got ${String(err)}`);
         assert.ok(err.message.includes(path), err.message);
-        assert.match(err.message, /not writable.*SECOND_BRAIN_HOME/);
+        assert.match(err.message, /cannot be written.*SECOND_BRAIN_HOME/);
         return true;
       });
     }

@@ -47,7 +47,7 @@ export function stateError(err: unknown, path: string, doing: string): unknown {
     case ErrorCode.STATE_DISK_FULL:
       return new SbError(kind, `Failed to ${doing} the state database ${path}: the disk is full (${reason}). Free space on that file system, ${MOVE_HOME}.`, { cause: err, details: { path } });
     case ErrorCode.STATE_UNWRITABLE:
-      return new SbError(kind, `Failed to ${doing} the state database ${path}: the directory or file is not writable (${reason}). Make it writable by this user (e.g. chmod u+rwx on the directory), ${MOVE_HOME}.`, { cause: err, details: { path } });
+      return new SbError(kind, `Failed to ${doing} the state database ${path}: the directory or file cannot be written (or read) by this user (${reason}). Make it writable (e.g. chmod u+rwx on the directory), ${MOVE_HOME}.`, { cause: err, details: { path } });
     case ErrorCode.STATE_CORRUPT:
       return new SbError(kind, `Failed to ${doing} the state database ${path}: ${reason}; the file is not a SQLite database or is damaged. Move it aside (mv "${path}" "${path}.broken") and start again: a new one is created, and the saved sessions and jobs in the old file are lost; ${MOVE_HOME}.`, { cause: err, details: { path } });
     default:
