@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -140,4 +141,25 @@ test('the CLI prints a table or JSON and exits 1 only when a check fails', async
   assert.equal(failed, 1);
   assert.match(table.join('\n'), /provider openai\s+FAIL\s+unreachable[\s\S]*→ Check the network and OPENAI_BASE_URL/);
   assert.match(formatDoctorReport(await runDoctor({ env: { SECOND_BRAIN_HOME: h, OTEL_SDK_DISABLED: 'true' } })), /All checks passed\./);
+});
+
+test('a read-only state dir fails with the path and what to do', async (t) => {
+  const dir = join(home(t), 'ro');
+  mkdirSync(dir, { mode: 0o700 });
+  const root = process.getuid?.() === 0;
+  if (root) {
+    // chmod does not stop root; a read-only mount does.
+    try { execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,mode=0700,size=64k', 'tmpfs', dir], { stdio: 'ignore', timeout: 5_000 }); } catch { t.skip('root without tmpfs mounts cannot make a read-only dir'); return; }
+  } else {
+    chmodSync(dir, 0o500);
+  }
+  try {
+    const r = await runDoctor({ env: { SECOND_BRAIN_HOME: dir, OTEL_SDK_DISABLED: 'true' } });
+    assert.equal(r.state.status, 'fail');
+    assert.match(r.state.detail, new RegExp(`^${dir} is not writable by this user \\((EROFS|EACCES)`));
+    assert.match(r.state.fix!, /chmod u\+rwx.*SECOND_BRAIN_HOME/);
+    assert.equal(r.ok, false);
+  } finally {
+    if (root) execFileSync('umount', [dir], { stdio: 'ignore', timeout: 5_000 }); else chmodSync(dir, 0o700);
+  }
 });

@@ -120,8 +120,8 @@ async function checkState(home: string, dbPath: string): Promise<CheckResult> {
   }
   const writable = await probeWritable(home);
   if (writable !== true) {
-    const e = stateError(writable, home, 'write');
-    return { status: 'fail', path: home, detail: isSbError(e) ? e.message : `cannot write to ${home}: ${String(writable)}`, fix: 'Make the directory writable by this user, or set SECOND_BRAIN_HOME to another directory.' };
+    const reason = (writable as Error)?.message ?? String(writable);
+    return { status: 'fail', path: home, detail: `${home} is not writable by this user (${reason})`, fix: `Make it writable (chmod u+rwx "${home}"), or set SECOND_BRAIN_HOME to another directory.` };
   }
   const base = { path: home, mode: `0${mode.toString(8)}` };
   const schema = readSchemaVersion(dbPath);

@@ -42,7 +42,11 @@ export function stateFailureKind(err: unknown): ErrorCode | undefined {
 export function stateError(err: unknown, path: string, doing: string): unknown {
   if (err instanceof SbError) return err;
   const kind = stateFailureKind(err);
-  const reason = (err as Error)?.message ?? String(err);
+  const e = err as NodeJS.ErrnoException | undefined;
+  // mkdir -p reports ENOENT when it cannot create a missing parent, e.g. on a read-only file system.
+  const reason = e?.code === 'ENOENT' && e.syscall === 'mkdir'
+    ? `cannot create ${e.path ?? 'the directory'}: its parent is missing and cannot be created, or is on a read-only file system`
+    : e?.message ?? String(err);
   switch (kind) {
     case ErrorCode.STATE_DISK_FULL:
       return new SbError(kind, `Failed to ${doing} the state database ${path}: the disk is full (${reason}). Free space on that file system, ${MOVE_HOME}.`, { cause: err, details: { path } });
