@@ -101,6 +101,12 @@ export const DEFAULTS = {
   DOCTOR_CHECK_TIMEOUT_MS: 5_000,
   /** `second-brain doctor`: the oldest Node.js the server runs on (type stripping without a flag). */
   DOCTOR_MIN_NODE: '22.18.0',
+  /**
+   * State database: how long opening it (schema creation, migrations) waits for another
+   * process's write lock. Opening happens before serving, so a blocking wait is harmless
+   * there; afterwards statements wait at most 20 ms and transactions retry asynchronously.
+   */
+  STATE_OPEN_BUSY_TIMEOUT_MS: 5_000,
 } as const;
 
 export type Defaults = { -readonly [K in keyof typeof DEFAULTS]: (typeof DEFAULTS)[K] extends number ? number : (typeof DEFAULTS)[K] };

@@ -1,4 +1,6 @@
 import { test } from 'node:test';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -107,4 +109,25 @@ test('a corrupt state file ("file is not a database") is named with what to do',
     assert.match(err.message, /Move it aside \(mv /);
     return true;
   });
+});
+
+test('opening a new state dir waits for another process that holds the write lock, then migrates once', { timeout: 20_000 }, async (t) => {
+  const path = join(tempDir(t), 'state.sqlite');
+  // A second process creates the file and holds a write transaction for 400 ms.
+  const holder = spawn(process.execPath, ['-e', `
+    const { DatabaseSync } = require('node:sqlite');
+    const db = new DatabaseSync(${JSON.stringify(path)});
+    db.exec('PRAGMA journal_mode = WAL');
+    db.exec('BEGIN IMMEDIATE');
+    db.exec('CREATE TABLE holder (x)');
+    process.stdout.write('locked\\n');
+    setTimeout(() => { db.exec('COMMIT'); db.close(); }, 400);
+  `], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => holder.kill());
+  await once(holder.stdout!, 'data');
+  const started = Date.now();
+  const db = openDatabase(path);
+  assert.ok(Date.now() - started >= 200, 'it waited for the lock');
+  assert.equal(schemaVersion(db), latestVersion());
+  db.close();
 });

@@ -11,6 +11,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, SbError, throwIfAborted } from '../errors.ts';
+import { DEFAULTS } from '../config/defaults.ts';
 import { MIGRATIONS, type Migration } from './migrations.ts';
 import { stateError, stateFailureKind } from './state-errors.ts';
 
@@ -54,7 +55,8 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): D
     // 0700: the state holds questions, answers and file digests (ignored when the dir exists).
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     db = new DatabaseSync(path);
-    db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    // Several processes may open a new state dir at once (KI-18): wait for each other here.
+    db.exec(`PRAGMA busy_timeout = ${DEFAULTS.STATE_OPEN_BUSY_TIMEOUT_MS}`);
     // The first statement that reads the file: a corrupt one fails here, before anything is written.
     const found = schemaVersion(db);
     const latest = latestVersion(migrations);
@@ -66,6 +68,7 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): D
     db.exec('PRAGMA foreign_keys = ON');
     applySchemas(db);
     migrate(db, migrations);
+    db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
     return db;
   } catch (err) {
     try { db?.close(); } catch { /* not open */ }
@@ -89,15 +92,15 @@ export function latestVersion(migrations: readonly Migration[] = MIGRATIONS): nu
  * transaction that also stamps `user_version`, so a crash between two leaves a consistent file.
  */
 function migrate(db: Db, migrations: readonly Migration[]): void {
-  let current = schemaVersion(db);
   for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
-    if (m.version <= current) continue;
+    if (m.version <= schemaVersion(db)) continue;
     transactionSync(db, () => {
+      // Another process may have applied it while this one waited for the write lock.
+      if (m.version <= schemaVersion(db)) return;
       m.up(db);
       // PRAGMA takes no bound parameters; the version is an integer from the list.
       db.exec(`PRAGMA user_version = ${Math.trunc(m.version)}`);
     });
-    current = m.version;
   }
 }
 
