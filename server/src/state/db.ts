@@ -172,5 +172,7 @@ function rollbackQuietly(db: Db): void {
 
 /** A storage failure (disk full, read-only, corrupt) as an SbError naming the file; other errors unchanged. */
 export function storageError(db: Db, err: unknown): unknown {
-  return stateFailureKind(err) === undefined || (err as { errcode?: unknown })?.errcode === undefined ? err : stateError(err, dbPathOf(db), 'write');
+  // Only SQLite's own errors (they carry errcode); an errno here is not about the state file.
+  const fromSqlite = typeof (err as { errcode?: unknown } | undefined)?.errcode === 'number';
+  return fromSqlite && stateFailureKind(err) !== undefined ? stateError(err, dbPathOf(db), 'write') : err;
 }
