@@ -24,6 +24,16 @@ export const ErrorCode = {
   JOB_NOT_FOUND: 'SB_ERR_JOB_NOT_FOUND',
   CONFIG: 'SB_ERR_CONFIG',
   SHUTTING_DOWN: 'SB_ERR_SHUTTING_DOWN',
+  /** The state dir or database cannot be written (read-only file system, permissions). */
+  STATE_UNWRITABLE: 'SB_ERR_STATE_UNWRITABLE',
+  /** The file system holding the state database is full. */
+  STATE_DISK_FULL: 'SB_ERR_STATE_DISK_FULL',
+  /** The state file is not a SQLite database, or is damaged. */
+  STATE_CORRUPT: 'SB_ERR_STATE_CORRUPT',
+  /** The state database was written by a newer second-brain (schema version ahead of this one). */
+  STATE_TOO_NEW: 'SB_ERR_STATE_TOO_NEW',
+  /** A command-line usage error (unknown flag, missing value). */
+  USAGE: 'SB_ERR_USAGE',
   INTERNAL: 'SB_ERR_INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -1,14 +1,16 @@
 /**
  * Process entry point: `second-brain` (stdio), `second-brain --http PORT` (Streamable HTTP
- * on 127.0.0.1), `second-brain traces …` (local trace viewer). Wires telemetry, the
+ * on 127.0.0.1), `second-brain doctor` (set-up check), `second-brain traces …` (local trace
+ * viewer), `--version`, `--help`. Wires telemetry, the
  * transport, background services and signals; createServer itself has no side effects.
  */
-import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { loadConfig } from './config/env.ts';
 import { DEFAULTS } from './config/defaults.ts';
-import { ErrorCode, SbError, isSbError } from './errors.ts';
+import { ErrorCode, isSbError } from './errors.ts';
+import { parseCli, USAGE, USAGE_EXIT_CODE } from './cli/args.ts';
+import { printLine } from './cli/print.ts';
 import { createLogger, droppedLogCount, flushLogs, setLogger } from './logging/logger.ts';
 import { startTelemetry, recordToolDuration } from './telemetry/index.ts';
 import { createApp, stopApp } from './app.ts';
@@ -18,32 +20,23 @@ import { serveHttp } from './transport/http.ts';
 import { resolveHttpToken } from './transport/http-token.ts';
 import { warmUp } from './flow/warm-up.ts';
 
-const USAGE = `second-brain — an MCP server to consult o3, o3-pro, GPT-4.1, Grok 4 and Gemini 2.5 about a codebase
-
-usage:
-  second-brain                 serve MCP over stdio (what MCP clients run)
-  second-brain --http PORT     serve MCP Streamable HTTP on 127.0.0.1:PORT at /mcp
-  second-brain traces [...]    list recent slow or failed calls from local telemetry; 'traces show ID' prints one
-  second-brain --help
-
-Configuration is read from the environment; see the README.`;
-
 async function main(argv: string[]): Promise<void> {
-  if (argv[0] === 'traces') {
+  const cli = parseCli(argv);
+  if (cli.command === 'help') { printLine(USAGE); return; }
+  if (cli.command === 'version') { printLine(`second-brain ${SERVER_VERSION}`); return; }
+  if (cli.command === 'traces') {
     const { runTracesCli } = await import('./cli/traces.ts');
-    const { printLine } = await import('./cli/print.ts');
     const config = loadConfig();
-    const code = await runTracesCli(argv.slice(1), { home: config.home, out: printLine });
+    const code = await runTracesCli(cli.args, { home: config.home, out: printLine });
     process.exitCode = typeof code === 'number' ? code : 0;
     return;
   }
-  const { values } = parseArgs({ args: argv, options: { http: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true });
-  if (values.help) { process.stderr.write(`${USAGE}\n`); return; }
-  let httpPort: number | undefined;
-  if (values.http !== undefined) {
-    httpPort = Number(values.http);
-    if (!Number.isInteger(httpPort) || httpPort < 0 || httpPort > 65535) throw new SbError(ErrorCode.CONFIG, `--http accepts a port number 0–65535, got "${values.http}".`);
+  if (cli.command === 'doctor') {
+    const { runDoctorCli } = await import('./cli/doctor.ts');
+    process.exitCode = await runDoctorCli({ json: cli.json, out: printLine });
+    return;
   }
+  const httpPort = cli.httpPort;
 
   const config = loadConfig();
   const log = createLogger({ level: config.logLevel, syncStderr: config.testDefects.has('sync-stderr-logger') });
@@ -89,7 +82,7 @@ async function main(argv: string[]): Promise<void> {
     process.stdin.once('end', () => void shutdown('stdin closed'));
     process.stdin.once('close', () => void shutdown('stdin closed'));
   }
-  log.info({ version: SERVER_VERSION, pid: process.pid, home: config.home, transport: httpPort !== undefined ? 'http' : 'stdio' }, 'second-brain started');
+  log.info({ version: SERVER_VERSION, home: config.home, transport: httpPort !== undefined ? 'http' : 'stdio' }, 'second-brain started');
 
   let shuttingDown = false;
   async function shutdown(why: string): Promise<void> {
@@ -112,7 +105,12 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((err) => {
-  const msg = isSbError(err) ? `${err.message} [${err.code}]` : String((err as Error)?.stack ?? err);
+  if (isSbError(err, ErrorCode.USAGE)) {
+    process.stderr.write(`second-brain: ${err.message}\n\n${USAGE}\n`);
+    process.exit(USAGE_EXIT_CODE);
+  }
+  // A person's mistake (settings, state dir) gets its message and advice; only a defect gets a stack.
+  const msg = isSbError(err) && err.code !== ErrorCode.INTERNAL ? `${err.message} [${err.code}]` : String((err as Error)?.stack ?? err);
   process.stderr.write(`second-brain: ${msg}\n`);
   process.exit(1);
 });

@@ -105,6 +105,16 @@ export const DEFAULTS = {
   HTTP_SESSION_IDLE_MS: 1_800_000,
   /** HTTP mode: random bytes in a generated bearer token. */
   HTTP_TOKEN_BYTES: 32,
+  /** `second-brain doctor`: how long each endpoint check (provider or OTLP collector) may take. */
+  DOCTOR_CHECK_TIMEOUT_MS: 5_000,
+  /** `second-brain doctor`: the oldest Node.js the server runs on (type stripping without a flag). */
+  DOCTOR_MIN_NODE: '22.18.0',
+  /**
+   * State database: how long opening it (schema creation, migrations) waits for another
+   * process's write lock. Opening happens before serving, so a blocking wait is harmless
+   * there; afterwards statements wait at most 20 ms and transactions retry asynchronously.
+   */
+  STATE_OPEN_BUSY_TIMEOUT_MS: 5_000,
 } as const;
 
 export type Defaults = { -readonly [K in keyof typeof DEFAULTS]: (typeof DEFAULTS)[K] extends number ? number : (typeof DEFAULTS)[K] };

@@ -61,3 +61,16 @@ test('isSecretPath', () => {
     'credentials', '.aws/credentials.json', '.npmrc', '.netrc', 'terraform.tfstate']) assert.equal(isSecretPath(p), true, p);
   for (const p of ['.env.example', 'src/env.ts', 'id_rsa.pub', 'keys.ts', 'README.md', 'src/credentials-form.tsx.snap/x.ts']) assert.equal(isSecretPath(p), false, p);
 });
+
+test('a symlink loop named in the paths is an error naming it, not ELOOP', { timeout: 5_000 }, async (t) => {
+  const { base, root } = setup();
+  t.after(() => rmSync(base, { recursive: true, force: true }));
+  symlinkSync('loop-b', join(root, 'loop-a'));
+  symlinkSync('loop-a', join(root, 'loop-b'));
+  await assert.rejects(resolveAllowedPaths(['loop-a'], [root], AbortSignal.timeout(4_000)), (err: SbError) => {
+    assert.equal(err.code, 'SB_ERR_INVALID_ARGUMENT');
+    assert.match(err.message, /loop-a is a symlink loop/);
+    assert.ok(err.message.includes(join(root, 'loop-a')));
+    return true;
+  });
+});

@@ -124,6 +124,9 @@ export async function resolveAllowedPaths(
     try {
       real = await realpath(lexical);
     } catch (err) {
+      if ((err as NodeJS.ErrnoException)?.code === 'ELOOP') {
+        throw new SbError(ErrorCode.INVALID_ARGUMENT, `Failed to gather context: ${input} is a symlink loop (it resolves to itself through ${lexical}). Try the directory or file it was meant to point to, or fix the link.`, { cause: err, details: { option: 'paths', path: input } });
+      }
       if (!isMissing(err)) throw err;
       // Judge by the lexical path: a missing path beyond the roots is "outside", not "missing".
       if (resolvedRoots.some((r) => isInside(r.realPath, lexical))) missing.push(input);

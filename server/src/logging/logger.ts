@@ -69,6 +69,16 @@ export interface CreateLoggerOptions {
   syncStderr?: boolean;
 }
 
+const BASE_FIELDS = { service: 'second-brain', pid: process.pid } as const;
+
+function withoutBaseKeys(obj: Record<string, unknown>): Record<string, unknown> {
+  if (!('pid' in obj) && !('service' in obj)) return obj;
+  const { pid, service, ...rest } = obj;
+  if (pid !== undefined && pid !== BASE_FIELDS.pid) rest.subject_pid = pid;
+  if (service !== undefined && service !== BASE_FIELDS.service) rest.subject_service = service;
+  return rest;
+}
+
 /** Creates the process logger. `level` defaults to SECOND_BRAIN_LOG_LEVEL or `info`. */
 export function createLogger(options: CreateLoggerOptions = {}): Logger {
   const level = options.level ?? process.env.SECOND_BRAIN_LOG_LEVEL ?? 'info';
@@ -93,7 +103,11 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
   };
   return pino({
     level,
-    base: { service: 'second-brain', pid: process.pid },
+    base: BASE_FIELDS,
+    // pino writes the base fields and then the call's own fields as they are, so a call that
+    // logs `pid` (or `service`) would print the key twice. The base owns them; a different
+    // value is kept under another name.
+    formatters: { log: withoutBaseKeys },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
   }, stream);

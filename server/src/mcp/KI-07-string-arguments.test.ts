@@ -59,3 +59,13 @@ test('missing required fields say what to send', () => {
   assert.match(msg, /instructions is required/);
   assert.match(msg, /session_id is required/);
 });
+
+test('a session_id over the limit says the limit and its length, not "is required"', () => {
+  const r = chatArgsSchema.safeParse({ ...base, session_id: 's'.repeat(201) });
+  assert.equal(r.success, false);
+  const msg = r.error!.issues.map((i) => i.message).join('; ');
+  assert.match(msg, /session_id is 201 characters long; the limit is 200/);
+  assert.doesNotMatch(msg, /is required/);
+  assert.equal(chatArgsSchema.safeParse({ ...base, session_id: 's'.repeat(200) }).success, true);
+  assert.match(chatArgsSchema.safeParse({ ...base, session_id: '' }).error!.issues[0]!.message, /must not be empty/);
+});

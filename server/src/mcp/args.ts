@@ -59,11 +59,16 @@ export const structuredSchemaArg = z.union([
 
 const effortMsg = 'reasoning_effort accepts "low", "medium" or "high"';
 
+/** Longest accepted session_id, in characters. */
+const SESSION_ID_MAX_CHARS = 200;
+
 /** Input of every chat tool. */
 export const chatArgsShape = {
   instructions: z.string({ error: 'instructions is required: the question or task for the model, as text' }).min(1, { error: 'instructions must not be empty' })
     .describe('The question or task for the model. Be specific: what to look at, what you want back.'),
-  session_id: z.string({ error: 'session_id is required: any string naming the conversation, e.g. "review-auth-2026-11"' }).min(1).max(200)
+  session_id: z.string({ error: 'session_id is required: any string naming the conversation, e.g. "review-auth-2026-11"' })
+    .min(1, { error: 'session_id must not be empty: any string naming the conversation, e.g. "review-auth-2026-11"' })
+    .max(SESSION_ID_MAX_CHARS, { error: (iss) => `session_id is ${String(iss.input).length} characters long; the limit is ${SESSION_ID_MAX_CHARS}. Use a shorter name for the conversation, e.g. "review-auth-2026-11"` })
     .regex(/^[\w.:@/-]+$/, { error: 'session_id accepts letters, digits and . : @ / - _ (max 200 characters)' })
     .describe('Names the conversation. Reuse it for follow-ups: the model then sees the earlier turns and files already sent are not resent. Use a new id for an unrelated question.'),
   output_format: z.string().max(2_000).optional()

@@ -7,6 +7,7 @@ import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/proto
 import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { App } from '../app.ts';
 import { ErrorCode, isAbortError, toSbError } from '../errors.ts';
+import { storageError } from '../state/db.ts';
 import { DEFAULTS } from '../config/defaults.ts';
 import type { InflightCall } from '../runtime/inflight.ts';
 import {
@@ -88,7 +89,9 @@ export async function runTool(
           if (code === ErrorCode.CANCELLED) markCancelled(span, 'client_cancel');
         }
         return result;
-      } catch (err) {
+      } catch (caught) {
+        // A full, read-only or damaged state file names the file and what to do (not SB_ERR_INTERNAL).
+        const err = storageError(app.db, caught);
         recordError(span, err);
         errorType = toSbError(err).code;
         if (isAbortError(err) || extra.signal.aborted) markCancelled(span, 'client_cancel');

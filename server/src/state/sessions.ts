@@ -2,7 +2,7 @@
  * Session state in SQLite: the last response id (OpenAI chains) and the message history
  * (Chat Completions providers), per (session, model). Survives restarts (KI-15).
  */
-import { registerSchema, type Db } from './db.ts';
+import { registerSchema, transactionSync, type Db } from './db.ts';
 import type { ChatMessage } from '../providers/types.ts';
 
 registerSchema('sessions', `
@@ -55,20 +55,17 @@ export class SessionStore {
 
   /** Records one answered turn atomically: the turn row and the session's new last response id. */
   recordTurn(sessionId: string, model: string, question: string, answer: string, responseId: string | undefined, now = Date.now()): number {
-    this.#db.exec('BEGIN IMMEDIATE');
-    try {
+    // transactionSync, not a hand-rolled BEGIN/ROLLBACK: on a full disk SQLite ends the
+    // transaction itself, and a second ROLLBACK would hide the cause behind "cannot rollback".
+    return transactionSync(this.#db, () => {
       this.#db.prepare(`INSERT INTO sessions (session_id, model, last_response_id, turns, created_ms, updated_ms) VALUES (?, ?, ?, 1, ?, ?)
         ON CONFLICT(session_id, model) DO UPDATE SET last_response_id = excluded.last_response_id, turns = turns + 1, updated_ms = excluded.updated_ms`)
         .run(sessionId, model, responseId ?? null, now, now);
       const { turns } = this.#db.prepare('SELECT turns FROM sessions WHERE session_id = ? AND model = ?').get(sessionId, model) as { turns: number };
       this.#db.prepare('INSERT OR REPLACE INTO session_turns (session_id, model, turn, question, answer, response_id, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?)')
         .run(sessionId, model, turns, question, answer, responseId ?? null, now);
-      this.#db.exec('COMMIT');
       return turns;
-    } catch (err) {
-      this.#db.exec('ROLLBACK');
-      throw err;
-    }
+    });
   }
 
   /** Forgets the previous response id (the provider no longer knows it), keeping the turns. */
