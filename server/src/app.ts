@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { ServerConfig } from './config/env.ts';
 import { PROVIDERS, type ModelEntry, type ProviderId } from './config/models.ts';
 import { openDatabase, type Db } from './state/db.ts';
+import { ensurePrivateDir, octal } from './state/private-files.ts';
 import { SessionLocks, SessionStore } from './state/sessions.ts';
 import { JobStore } from './state/jobs.ts';
 import { SharedRateLimits } from './state/rate-limits.ts';
@@ -98,8 +99,12 @@ export interface CreateAppOptions {
 
 export function createApp(config: ServerConfig, options: CreateAppOptions = {}): App {
   for (const p of Object.values(config.providers)) registerSecret(p.apiKey);
-  const db = options.db ?? openDatabase(join(config.home, 'state.sqlite'));
   const log = options.log ?? logger();
+  // The state dir holds questions, answers and job arguments: private whatever the umask.
+  const home = ensurePrivateDir(config.home);
+  if (home.tightenedFrom !== undefined) log.warn({ dir: config.home, from: octal(home.tightenedFrom), to: '0700' }, `state directory was open to other users (${octal(home.tightenedFrom)}); tightened to 0700`);
+  if (home.leftOpen) log.warn({ dir: config.home }, home.leftOpen);
+  const db = options.db ?? openDatabase(join(config.home, 'state.sqlite'));
   const clients = new ProviderClients(config.providers);
   const rateLimits = new SharedRateLimits(db);
   const defects = config.testDefects;

@@ -7,10 +7,10 @@
  * second process holding the write lock must not freeze this one's loop).
  */
 import { DatabaseSync } from 'node:sqlite';
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, SbError, throwIfAborted } from '../errors.ts';
+import { ensurePrivateDir, ensurePrivateFile, tightenFile } from './private-files.ts';
 
 export type Db = DatabaseSync;
 
@@ -28,10 +28,15 @@ export function registerSchema(name: string, sql: string): void {
 
 /** Opens (creating if needed) the state database at `path` and applies every registered schema. */
 export function openDatabase(path: string): Db {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  // Created 0600 before SQLite opens it: SQLite gives its -wal and -shm files the database file's mode.
+  if (path !== ':memory:') {
+    ensurePrivateDir(dirname(path));
+    ensurePrivateFile(path);
+  }
   const db = new DatabaseSync(path);
   db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
   db.exec('PRAGMA journal_mode = WAL');
+  if (path !== ':memory:') for (const suffix of ['-wal', '-shm']) tightenFile(path + suffix);
   db.exec('PRAGMA synchronous = NORMAL');
   db.exec('PRAGMA foreign_keys = ON');
   applySchemas(db);
