@@ -45,6 +45,10 @@ export const DEFAULTS = {
   STORE_LIMIT: 100,
   STORE_EXPIRES_AFTER_DAYS: 2,
   JANITOR_INTERVAL_MS: 600_000,
+  /** The janitor's first pass runs this long after start-up, off the request path (a killed process's debris goes within a minute of the restart). */
+  JANITOR_STARTUP_DELAY_MS: 5_000,
+  /** Deadline of that first pass. */
+  JANITOR_STARTUP_RUN_TIMEOUT_MS: 50_000,
   STORE_IDLE_TTL_MS: 86_400_000,
   /** Memory (project history): queue bound, per-task deadline, git command timeout. */
   MEMORY_QUEUE_MAX: 16,
