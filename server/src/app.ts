@@ -10,6 +10,7 @@ import { PROVIDERS, type ModelEntry, type ProviderId } from './config/models.ts'
 import { openDatabase, type Db } from './state/db.ts';
 import { ensurePrivateDir, octal } from './state/private-files.ts';
 import { SessionLocks, SessionStore } from './state/sessions.ts';
+import { SessionLeases } from './state/session-leases.ts';
 import { JobStore } from './state/jobs.ts';
 import { SharedRateLimits } from './state/rate-limits.ts';
 import { ProviderClients } from './providers/clients.ts';
@@ -130,7 +131,7 @@ export function createApp(config: ServerConfig, options: CreateAppOptions = {}):
   const instanceId = `${process.pid}-${randomUUID().slice(0, 8)}`;
   return {
     config, instanceId, startedAt: Date.now(), db, log, clients, resilience, providers, openai,
-    sessions: new SessionStore(db), locks: new SessionLocks(), jobs: new JobStore(db, instanceId),
+    sessions: new SessionStore(db), locks: new SessionLocks(new SessionLeases(db)), jobs: new JobStore(db, instanceId),
     rateLimits, inflight: new InflightRegistry(), loop: new LoopMonitor(), services: {},
     lifetime: new AbortController(),
     modelByTool: (tool) => byTool.get(tool),
