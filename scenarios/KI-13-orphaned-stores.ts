@@ -69,7 +69,10 @@ export default defineScenario({
     models: { o3: { context_window: 20_000, timeout_s: O3_DEADLINE_S } },
     env: {
       SECOND_BRAIN_MEMORY: 'false',
-      SECOND_BRAIN_JANITOR: JSON.stringify({ intervalMs: 2_000, retryBaseMs: 200, deleteConcurrency: 4 }),
+      // The start-up pass (5 s × 1/300 = 17 ms by default) is held to the interval here: this
+      // scenario's fresh query evicts the orphans itself right after the restart, and its
+      // checks expect the janitor to clear the rest afterwards.
+      SECOND_BRAIN_JANITOR: JSON.stringify({ intervalMs: 2_000, startupDelayMs: 2_000, retryBaseMs: 200, deleteConcurrency: 4 }),
     },
   },
   tree: { files: 90, sizeBytes: 2_048 },

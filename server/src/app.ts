@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import type { ServerConfig } from './config/env.ts';
 import { PROVIDERS, type ModelEntry, type ProviderId } from './config/models.ts';
 import { openDatabase, type Db } from './state/db.ts';
+import { ensurePrivateDir, octal } from './state/private-files.ts';
 import { SessionLocks, SessionStore } from './state/sessions.ts';
+import { SessionLeases } from './state/session-leases.ts';
 import { JobStore } from './state/jobs.ts';
 import { SharedRateLimits } from './state/rate-limits.ts';
 import { ProviderClients } from './providers/clients.ts';
@@ -100,8 +102,12 @@ export interface CreateAppOptions {
 
 export function createApp(config: ServerConfig, options: CreateAppOptions = {}): App {
   for (const p of Object.values(config.providers)) registerSecret(p.apiKey);
-  const db = options.db ?? openDatabase(join(config.home, 'state.sqlite'));
   const log = options.log ?? logger();
+  // The state dir holds questions, answers and job arguments: private whatever the umask.
+  const home = ensurePrivateDir(config.home);
+  if (home.tightenedFrom !== undefined) log.warn({ dir: config.home, from: octal(home.tightenedFrom), to: '0700' }, `state directory was open to other users (${octal(home.tightenedFrom)}); tightened to 0700`);
+  if (home.leftOpen) log.warn({ dir: config.home }, home.leftOpen);
+  const db = options.db ?? openDatabase(join(config.home, 'state.sqlite'));
   const clients = new ProviderClients(config.providers);
   const rateLimits = new SharedRateLimits(db);
   const defects = config.testDefects;
@@ -127,7 +133,7 @@ export function createApp(config: ServerConfig, options: CreateAppOptions = {}):
   const instanceId = `${process.pid}-${randomUUID().slice(0, 8)}`;
   return {
     config, instanceId, startedAt: Date.now(), db, log, clients, resilience, providers, openai,
-    sessions: new SessionStore(db), locks: new SessionLocks(), jobs: new JobStore(db, instanceId),
+    sessions: new SessionStore(db), locks: new SessionLocks(new SessionLeases(db)), jobs: new JobStore(db, instanceId),
     rateLimits, inflight: new InflightRegistry(), loop: new LoopMonitor(), services: {},
     lifetime: new AbortController(),
     modelByTool: (tool) => byTool.get(tool),

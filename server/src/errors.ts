@@ -2,7 +2,11 @@
  * The one error module. Every error the server raises on purpose is an SbError with a
  * stable string code; callers match on `code`, never on message text.
  * Messages follow "Failed to X: reason. Try Y." so a person can act on them.
+ * A message is redacted when the error is made (API keys and key-shaped strings become
+ * `[redacted]`), so an upstream 401 that echoes the key cannot carry it further.
  */
+import { redactString } from './logging/redact.ts';
+
 export const ErrorCode = {
   INVALID_ARGUMENT: 'SB_ERR_INVALID_ARGUMENT',
   PATH_OUTSIDE_ROOTS: 'SB_ERR_PATH_OUTSIDE_ROOTS',
@@ -58,7 +62,7 @@ export class SbError extends Error {
   readonly details?: Record<string, unknown>;
 
   constructor(code: ErrorCode, message: string, options: SbErrorOptions = {}) {
-    super(message, { cause: options.cause });
+    super(redactString(message), { cause: options.cause });
     this.name = 'SbError';
     this.code = code;
     this.provider = options.provider;

@@ -9,7 +9,7 @@
  *   `batchMaxFiles`, `batchDeadlineMs`, `batchPollIntervalMs`, `uploadConcurrencyStart`,
  *   `storeLimit`, `cleanupRequestTimeoutMs`, …). Example: `{"batchMaxFiles":10,"batchDeadlineMs":1500}`.
  * - `SECOND_BRAIN_JANITOR`: the janitor's intervals and grace periods (`intervalMs`,
- *   `storeIdleTtlMs`, `deleteTimeoutMs`, `retryBaseMs`, `orphanGraceMs`, `journalGraceMs`,
+ *   `startupDelayMs`, `startupRunTimeoutMs`, `storeIdleTtlMs`, `deleteTimeoutMs`, `retryBaseMs`, `orphanGraceMs`, `journalGraceMs`,
  *   `instanceStaleMs`, `deleteConcurrency`, `deleteMaxAttempts`, `maxDeletesPerRun`).
  *   Example: `{"intervalMs":500,"retryBaseMs":200}`. Without it the interval is
  *   DEFAULTS.JANITOR_INTERVAL_MS × SECOND_BRAIN_TIME_SCALE.
@@ -27,7 +27,7 @@ import { MemoryQueue, setMemoryDefects } from './memory/index.ts';
 const SERVICES_CLOSE_MS = 2_000;
 
 const JANITOR_KEYS = [
-  'intervalMs', 'storeIdleTtlMs', 'deleteConcurrency', 'deleteTimeoutMs', 'deleteMaxAttempts', 'retryBaseMs',
+  'intervalMs', 'startupDelayMs', 'startupRunTimeoutMs', 'storeIdleTtlMs', 'deleteConcurrency', 'deleteTimeoutMs', 'deleteMaxAttempts', 'retryBaseMs',
   'instanceStaleMs', 'orphanGraceMs', 'journalGraceMs', 'uploadRequestTimeoutMs', 'maxDeletesPerRun',
 ] as const;
 type JanitorTuning = Partial<Pick<JanitorOptions, (typeof JANITOR_KEYS)[number]>>;
@@ -82,11 +82,13 @@ export async function startServices(app: App): Promise<void> {
     const janitor = new Janitor({
       client, db: app.db, instanceId: app.instanceId, rateLimits: app.rateLimits,
       intervalMs: DEFAULTS.JANITOR_INTERVAL_MS * app.config.timeScale,
+      startupDelayMs: DEFAULTS.JANITOR_STARTUP_DELAY_MS * app.config.timeScale,
       // The janitor's uploads-in-flight window must match the manager's request deadline.
       ...(tuning.limits?.uploadRequestTimeoutMs !== undefined ? { uploadRequestTimeoutMs: tuning.limits.uploadRequestTimeoutMs } : {}),
       ...tuning.janitor,
     });
-    // Cleanup never runs on the request path: the janitor's first pass is deferred and unref'd.
+    // Cleanup never runs on the request path: the janitor's first pass comes a few seconds
+    // after start (KI-13: a killed process's debris is gone within a minute), unref'd.
     janitor.start();
     app.services.janitor = janitor;
     closers.push(() => janitor.stop());

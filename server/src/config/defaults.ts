@@ -45,6 +45,16 @@ export const DEFAULTS = {
   STORE_LIMIT: 100,
   STORE_EXPIRES_AFTER_DAYS: 2,
   JANITOR_INTERVAL_MS: 600_000,
+  /** A session's cross-process lease (KI-15): held this long unless renewed; a crashed holder's lease lapses after it. */
+  SESSION_LEASE_TTL_MS: 30_000,
+  /** Renewal period of a held session lease (a third of the TTL). */
+  SESSION_LEASE_RENEW_MS: 10_000,
+  /** How often a call waiting for another process's session lease looks again. */
+  SESSION_LEASE_POLL_MS: 25,
+  /** The janitor's first pass runs this long after start-up, off the request path (a killed process's debris goes within a minute of the restart). */
+  JANITOR_STARTUP_DELAY_MS: 5_000,
+  /** Deadline of that first pass. */
+  JANITOR_STARTUP_RUN_TIMEOUT_MS: 50_000,
   STORE_IDLE_TTL_MS: 86_400_000,
   /** Memory (project history): queue bound, per-task deadline, git command timeout. */
   MEMORY_QUEUE_MAX: 16,

@@ -25,6 +25,11 @@ export interface ServerConfig {
   providers: Record<ProviderId, ProviderConfig>;
   catalogue: Catalogue;
   memoryEnabled: boolean;
+  /**
+   * Store calls to xAI and Gemini in project memory too (SECOND_BRAIN_MEMORY_ALL_PROVIDERS).
+   * Memory lives in an OpenAI vector store, so by default only OpenAI calls go there.
+   */
+  memoryAllProviders: boolean;
   /** Calls whose deadline is at least this long use OpenAI background mode. */
   backgroundThresholdMs: number;
   /**
@@ -103,6 +108,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     providers,
     catalogue: loadCatalogue(env.SECOND_BRAIN_MODELS || undefined),
     memoryEnabled: bool(env, 'SECOND_BRAIN_MEMORY', true),
+    memoryAllProviders: bool(env, 'SECOND_BRAIN_MEMORY_ALL_PROVIDERS', false),
     backgroundThresholdMs: DEFAULTS.BACKGROUND_THRESHOLD_MS,
     timeScale: positiveNumber(env, 'SECOND_BRAIN_TIME_SCALE', 1),
     testDefects: parseDefects(env.SECOND_BRAIN_TEST_DEFECTS),

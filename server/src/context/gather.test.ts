@@ -70,7 +70,8 @@ test('build and vendor directories are skipped with a reason', { timeout: 10_000
   t.after(() => rmSync(root, { recursive: true, force: true }));
   const r = await gatherFiles({ paths: ['.'], roots: [root], signal: signal() });
   assert.deepEqual(paths(r), ['src/a.ts']);
-  for (const d of ['node_modules/', 'dist/', '.git/', 'pkg/__pycache__/', '.venv/', 'target/', 'coverage/']) assert.equal(reasonOf(r, d), 'excluded-dir', d);
+  for (const d of ['node_modules/', 'dist/', 'pkg/__pycache__/', '.venv/', 'target/', 'coverage/']) assert.equal(reasonOf(r, d), 'excluded-dir', d);
+  assert.equal(reasonOf(r, '.git/'), 'vcs-internal');
 });
 
 test('binary content is sniffed, extensions are not trusted', { timeout: 10_000 }, async (t) => {

@@ -18,6 +18,8 @@ import { GatherContext, type GatherLimits, type GatherStats } from './gather-con
 import { type ResolvedRoot, resolveAllowedPaths, resolveRoots } from './paths.ts';
 import { readCandidates } from './read-files.ts';
 import { listCandidates } from './walk.ts';
+import { screenFiles } from './secret-scan.ts';
+import type { Redaction } from './secrets.ts';
 import type { GatheredFile, ProgressFn, SkippedEntry } from './types.ts';
 
 export type { GatherLimits, GatherStats } from './gather-context.ts';
@@ -41,6 +43,8 @@ export interface GatherResult {
   files: GatheredFile[];
   skipped: SkippedEntry[];
   stats: GatherStats;
+  /** Files whose credential-shaped strings were replaced by `[redacted]` before anything else saw them. */
+  redactions: Redaction[];
 }
 
 /**
@@ -66,10 +70,10 @@ export async function gatherFiles(options: GatherOptions): Promise<GatherResult>
   const priority = await resolveAllowedPaths(options.priorityPaths ?? [], roots, signal);
   const regular = await resolveAllowedPaths(options.paths, roots, signal);
   const candidates = await listCandidates(ctx, roots, priority, regular);
-  const files = await readCandidates(ctx, candidates);
+  const { files, redactions } = await screenFiles(ctx, await readCandidates(ctx, candidates));
   ctx.stats.files = files.length;
   ctx.stats.elapsedMs = Math.round(performance.now() - started);
-  return { files, skipped: ctx.skipped, stats: ctx.stats };
+  return { files, skipped: ctx.skipped, stats: ctx.stats, redactions };
 }
 
 function isResolved(roots: readonly string[] | readonly ResolvedRoot[]): roots is readonly ResolvedRoot[] {

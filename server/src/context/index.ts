@@ -16,6 +16,7 @@ import { PROMPT_FRAME_TOKENS, layoutPrompt } from './layout.ts';
 import { filterUnchanged } from './sent-files.ts';
 import { analyzeTexts, countTokens, hashContent } from './tokenizer.ts';
 import { contextWorkerStats } from './workers.ts';
+import { secretsReport } from './secrets.ts';
 import type { WorkerPoolStats } from './worker-pool.ts';
 import type { GatheredFile, ProgressFn, SkippedEntry, TokenizedFile, TokenizerFamily } from './types.ts';
 
@@ -100,6 +101,8 @@ export interface PreparedContext {
   skipped: SkippedEntry[];
   /** Files this session already received unchanged (with the tokens recorded then); listed in the tree, not resent. */
   alreadySent: TokenizedFile[];
+  /** Files sent with credential-shaped strings replaced by `[redacted]`. */
+  redactions: Array<{ path: string; count: number; labels: string[] }>;
   stats: PreparedContextStats;
 }
 
@@ -167,9 +170,9 @@ export async function prepareContext(opts: PrepareContextOptions): Promise<Prepa
     alreadySentFiles: alreadySent.length, alreadySentTokens, inlineTokens: s.usedTokens, budgetTokens: s.budgetTokens, contextWindow,
     tokenizerFamily: family, overBudgetTokens: s.overBudgetTokens, treeCondensed, skipped: gathered.skipped,
     skippedTotal: gathered.stats.skipped, gitignored: gathered.stats.gitignored, elapsedMs,
-  });
+  }) + secretsReport(gathered.redactions, gathered.skipped);
   return {
-    promptText, contextReport, inline, overflow, skipped: gathered.skipped, alreadySent,
+    promptText, contextReport, inline, overflow, skipped: gathered.skipped, alreadySent, redactions: gathered.redactions,
     stats: {
       files: files.length, inlineTokens: s.usedTokens, overflowFiles: overflow.length, skipped: gathered.stats.skipped, elapsedMs,
       budgetTokens: s.budgetTokens, overBudgetTokens: s.overBudgetTokens, instructionsTokens, treeTokens, treeCondensed,

@@ -4,7 +4,7 @@
  */
 import { realpath, stat } from 'node:fs/promises';
 import { basename, isAbsolute, relative, resolve, sep } from 'node:path';
-import ignore from 'ignore';
+import { isSecretName } from './secrets.ts';
 import { ErrorCode, SbError, throwIfAborted } from '../errors.ts';
 
 /** A validated root: its real path and the prefix its files get in `relPath`. */
@@ -168,28 +168,12 @@ function isMissing(err: unknown): boolean {
 }
 
 /**
- * Name patterns of files that commonly hold credentials (gitignore syntax, matched on the
- * base name only). Committed templates such as `.env.example` are let through on purpose:
- * they exist to be read and describe the settings a project needs.
- */
-const SECRET_PATTERNS = [
-  '.env', '.env.*', '*.env', '!.env.example', '!.env.sample', '!.env.template', '!.env.dist', '!.env.defaults',
-  '*.pem', '*.key', '*.p12', '*.pfx', '*.jks', '*.keystore', '*.kdbx', '*.ppk',
-  'id_rsa*', 'id_dsa*', 'id_ecdsa*', 'id_ed25519*', '!*.pub',
-  'credentials*', '.git-credentials', '.npmrc', '.yarnrc.yml', '.pypirc', '.netrc', '_netrc', '.htpasswd', '.pgpass',
-  '.dockercfg', 'service-account*.json', '*.tfstate', '*.tfstate.backup', '*.tfvars',
-];
-const secretMatcher = ignore().add(SECRET_PATTERNS);
-
-/**
- * True when a file's name marks it as likely to hold secrets: `.env*`, `*.pem`, `*.key`,
- * `*.p12`, `id_rsa*`, `id_ed25519*` (public `.pub` halves excepted), `credentials*`,
- * `.npmrc`, `.netrc`, Terraform state, and similar. Such files are left out by default and
- * reported with reason `secret`.
+ * True when a file's path marks it as likely to hold secrets (see `SECRET_NAME_PATTERNS` in
+ * `secrets.ts`: env files, keys, cloud and cluster credentials, registry auth, shell
+ * history, token and secrets files). Such files are left out by default and reported with
+ * reason `secret`.
  * @example isSecretPath('config/.env.production') // true
  */
 export function isSecretPath(relPath: string): boolean {
-  const name = relPath.split(/[\\/]/).filter(Boolean).pop();
-  if (!name) return false;
-  return secretMatcher.ignores(name);
+  return isSecretName(relPath);
 }

@@ -39,6 +39,8 @@ export interface TokenizedFile extends GatheredFile {
 /** Why an entry was left out. Stable strings: the report shows them and callers may match on them. */
 export type SkipReason =
   | 'secret'
+  | 'secret-content'
+  | 'vcs-internal'
   | 'binary'
   | 'too-large'
   | 'total-size-cap'

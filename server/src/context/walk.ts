@@ -13,6 +13,7 @@ import type { Candidate, GatherContext } from './gather-context.ts';
 import { EXCLUDED_DIR_NAMES, type IgnoreLevel, isIgnored, pushIgnoreLevel } from './ignore-rules.ts';
 import { errnoCode } from './io-errors.ts';
 import { type AllowedPath, type ResolvedRoot, displayPath, isInside, isSecretPath, rootOf } from './paths.ts';
+import { VCS_DIR_NAMES, isVcsInternal } from './secrets.ts';
 import { setImmediate as yieldTurn } from 'node:timers/promises';
 
 /** Directory entries handled before giving the event loop a turn. */
@@ -35,6 +36,11 @@ export async function listCandidates(ctx: GatherContext, roots: readonly Resolve
   const w = new Walker(ctx, roots, priority);
   for (const p of [...priority, ...regular]) {
     throwIfAborted(ctx.signal);
+    // VCS internals are never read, named explicitly or not (`.git/config` can hold tokens).
+    if (isVcsInternal(p.relPath) || isVcsInternal(displayPath(p.root, p.realPath))) {
+      ctx.skip(p.isDirectory ? `${p.relPath}/` : p.relPath, 'vcs-internal');
+      continue;
+    }
     if (p.isDirectory) await w.walkFrom(p);
     else w.addCandidate(p.realPath, p.relPath);
   }
@@ -74,6 +80,12 @@ class Walker {
     if (this.candidates.length >= ctx.limits.maxFiles) {
       ctx.stats.truncated = true;
       ctx.skip(rel, 'file-count-cap');
+      return;
+    }
+    // A link's target may lie in VCS internals although its own name does not.
+    const root = rootOf(abs, this.#roots);
+    if (isVcsInternal(rel) || (root && isVcsInternal(displayPath(root, abs)))) {
+      ctx.skip(rel, 'vcs-internal');
       return;
     }
     if (!ctx.limits.includeSecrets && isSecretPath(rel)) {
@@ -158,7 +170,8 @@ class Walker {
       }
       const abs = join(task.abs, name);
       if (entry.isDirectory()) {
-        if (EXCLUDED_DIR_NAMES.has(name)) ctx.skip(rel + '/', 'excluded-dir');
+        if (VCS_DIR_NAMES.has(name)) ctx.skip(rel + '/', 'vcs-internal');
+        else if (EXCLUDED_DIR_NAMES.has(name)) ctx.skip(rel + '/', 'excluded-dir');
         else if (isIgnored(level, rel, true)) ctx.stats.gitignored++;
         else this.#pushDir(abs, rel, level, task.ancestors);
       } else if (entry.isFile()) {
@@ -217,6 +230,10 @@ class Walker {
     }
     if (!isDir) {
       ctx.skip(link.rel, 'special-file');
+      return;
+    }
+    if (VCS_DIR_NAMES.has(link.name)) {
+      ctx.skip(link.rel + '/', 'vcs-internal');
       return;
     }
     if (EXCLUDED_DIR_NAMES.has(link.name)) {

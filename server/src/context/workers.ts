@@ -5,6 +5,7 @@
 import { DEFAULTS } from '../config/defaults.ts';
 import { closeReaderPool, readerPoolStats } from './read-files.ts';
 import { closeTextPool, textPoolStats } from './tokenizer.ts';
+import { closeSecretScanPool } from './secret-scan.ts';
 import type { WorkerPoolStats } from './worker-pool.ts';
 
 /**
@@ -12,7 +13,7 @@ import type { WorkerPoolStats } from './worker-pool.ts';
  * SB_ERR_SHUTTING_DOWN. A later call starts fresh threads.
  */
 export async function closeContextWorkers(): Promise<void> {
-  await Promise.all([closeTextPool(), closeReaderPool()]);
+  await Promise.all([closeTextPool(), closeReaderPool(), closeSecretScanPool()]);
 }
 
 /** Figures of both pools for diagnostics (KI-20); zeros for a pool not started yet. */

@@ -195,7 +195,8 @@ export async function runChatCall(app: App, model: ModelEntry, args: ChatArgs, e
     setPhase('reply');
     app.sessions.recordTurn(args.session_id, model.id, args.instructions, result.text, result.responseId);
     if (ctx && useChain) await recordSent(app.db, key, ctx.inline, signal);
-    if (app.config.memoryEnabled && app.services.memory) {
+    // Memory is an OpenAI vector store: another provider's call goes there only on opt-in.
+    if (app.config.memoryEnabled && app.services.memory && (model.provider === 'openai' || app.config.memoryAllProviders)) {
       app.services.memory.enqueue({
         sessionId: args.session_id, question: args.instructions, answerExcerpt: result.text.slice(0, 4_000),
         files: ctx ? [...ctx.inline, ...ctx.overflow].map((f: { relPath: string }) => f.relPath).slice(0, 200) : [], model: model.id,

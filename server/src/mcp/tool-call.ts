@@ -16,6 +16,7 @@ import {
 } from '../telemetry/semconv.ts';
 import { SpanKind, contextFromMeta, markCancelled, recordError, withSpan, type Span } from '../telemetry/spans.ts';
 import { createProgress } from './progress.ts';
+import { redactDeep, redactString } from '../logging/redact.ts';
 
 export type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
@@ -36,16 +37,18 @@ export interface TransportInfo { transport: 'pipe' | 'tcp'; sessionId: string; p
 
 export function errorResult(err: unknown): CallToolResult {
   const e = toSbError(err);
-  const text = `${e.message} [${e.code}]`;
+  // The last sink before the client: whatever an error picked up on the way is redacted here.
+  const message = redactString(e.message);
+  const text = `${message} [${e.code}]`;
   return {
     isError: true,
     content: [{ type: 'text', text }],
     structuredContent: {
       error: {
-        code: e.code, message: e.message,
+        code: e.code, message,
         ...(e.provider ? { provider: e.provider } : {}),
         ...(e.retryAfterMs !== undefined ? { retry_after_ms: e.retryAfterMs } : {}),
-        ...(e.details ? { details: e.details } : {}),
+        ...(e.details ? { details: redactDeep(e.details) } : {}),
       },
     },
   };

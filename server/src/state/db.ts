@@ -7,13 +7,13 @@
  * second process holding the write lock must not freeze this one's loop).
  */
 import { DatabaseSync } from 'node:sqlite';
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, SbError, throwIfAborted } from '../errors.ts';
 import { DEFAULTS } from '../config/defaults.ts';
 import { MIGRATIONS, type Migration } from './migrations.ts';
 import { stateError, stateFailureKind } from './state-errors.ts';
+import { ensurePrivateDir, ensurePrivateFile, tightenFile } from './private-files.ts';
 
 export type Db = DatabaseSync;
 
@@ -52,8 +52,13 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): D
   const migrations = options.migrations ?? MIGRATIONS;
   let db: Db | undefined;
   try {
-    // 0700: the state holds questions, answers and file digests (ignored when the dir exists).
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    // 0700 dir, 0600 file whatever the umask: the state holds questions, answers and file
+    // digests. The file is created before SQLite opens it, since SQLite gives its -wal and
+    // -shm files the database file's mode.
+    if (path !== ':memory:') {
+      ensurePrivateDir(dirname(path));
+      ensurePrivateFile(path);
+    }
     db = new DatabaseSync(path);
     // Several processes may open a new state dir at once (KI-18): wait for each other here.
     db.exec(`PRAGMA busy_timeout = ${DEFAULTS.STATE_OPEN_BUSY_TIMEOUT_MS}`);
@@ -64,6 +69,7 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): D
       throw new SbError(ErrorCode.STATE_TOO_NEW, `Failed to open the state database ${path}: it has schema version ${found}, newer than this second-brain understands (${latest}). Run the newer second-brain that wrote it, or set SECOND_BRAIN_HOME to another directory.`, { details: { path, found, latest } });
     }
     db.exec('PRAGMA journal_mode = WAL');
+    if (path !== ':memory:') for (const suffix of ['-wal', '-shm']) tightenFile(path + suffix);
     db.exec('PRAGMA synchronous = NORMAL');
     db.exec('PRAGMA foreign_keys = ON');
     applySchemas(db);

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { registerSchema, type Db } from './db.ts';
+import { redactString } from '../logging/redact.ts';
 
 registerSchema('jobs', `
 CREATE TABLE IF NOT EXISTS jobs (
@@ -72,7 +73,7 @@ export class JobStore {
   }
 
   setProgress(id: string, progress: string): void {
-    this.#db.prepare('UPDATE jobs SET progress = ?, updated_ms = ? WHERE id = ?').run(progress.slice(0, 500), Date.now(), id);
+    this.#db.prepare('UPDATE jobs SET progress = ?, updated_ms = ? WHERE id = ?').run(redactString(progress.slice(0, 500)), Date.now(), id);
   }
 
   /** Takes over a job left by another (dead or restarted) instance; returns false if someone else already did. */
@@ -84,7 +85,8 @@ export class JobStore {
 
   finish(id: string, status: Exclude<JobStatus, 'queued' | 'running'>, result?: unknown, error?: { message: string; code?: string }): void {
     this.#db.prepare("UPDATE jobs SET status = ?, result_json = ?, error = ?, error_code = ?, updated_ms = ? WHERE id = ? AND status = 'running'")
-      .run(status, result === undefined ? null : JSON.stringify(result), error?.message ?? null, error?.code ?? null, Date.now(), id);
+      // The row outlives the call: no API key or key-shaped string is stored in it.
+      .run(status, result === undefined ? null : redactString(JSON.stringify(result)), error ? redactString(error.message) : null, error?.code ?? null, Date.now(), id);
   }
 
   /** Deletes finished jobs older than `retentionMs`. */

@@ -4,6 +4,7 @@
  */
 import { registerSchema, transactionSync, type Db } from './db.ts';
 import type { ChatMessage } from '../providers/types.ts';
+import type { SessionLeases } from './session-leases.ts';
 
 registerSchema('sessions', `
 CREATE TABLE IF NOT EXISTS sessions (
@@ -93,10 +94,15 @@ function toInfo(r: Record<string, any>): SessionInfo {
 /**
  * Serialises calls within one session (KI-15: two concurrent follow-ups must not both
  * chain from the same previous response). Hand-written because it is a per-key promise
- * chain of a few lines; the wait honours the caller's signal.
+ * chain of a few lines; the wait honours the caller's signal. With `leases`, a turn also
+ * holds the session's lease in the state database, so processes sharing a state dir
+ * serialise too (the in-process queue keeps local waiters in order and off SQLite).
  */
 export class SessionLocks {
   readonly #tails = new Map<string, Promise<void>>();
+  readonly #leases: SessionLeases | undefined;
+
+  constructor(leases?: SessionLeases) { this.#leases = leases; }
 
   async acquire(key: string, signal: AbortSignal): Promise<() => void> {
     const prev = this.#tails.get(key) ?? Promise.resolve();
@@ -122,7 +128,18 @@ export class SessionLocks {
     } finally {
       if (onAbort) signal.removeEventListener('abort', onAbort);
     }
-    return done;
+    if (!this.#leases) return done;
+    let releaseLease: () => void;
+    try {
+      releaseLease = await this.#leases.acquire(key, signal);
+    } catch (err) {
+      done();
+      throw err;
+    }
+    return () => {
+      releaseLease();
+      done();
+    };
   }
 
   get held(): number { return this.#tails.size; }

@@ -112,10 +112,11 @@ export class RotatingJsonlWriter {
   }
 
   async #openFile(): Promise<void> {
-    await mkdir(this.#o.dir, { recursive: true });
+    // Telemetry sits in the private state dir: 0700 / 0600 whatever the umask.
+    await mkdir(this.#o.dir, { recursive: true, mode: 0o700 });
     const name = `${this.#o.prefix}-${Date.now()}-${process.pid}-${String(this.#seq++).padStart(6, '0')}.jsonl`;
     this.#path = join(this.#o.dir, name);
-    this.#fh = await open(this.#path, 'a');
+    this.#fh = await open(this.#path, 'a', 0o600);
     this.#size = 0;
     await this.#prune();
   }

@@ -71,8 +71,8 @@ export class StallProfiler {
   }
 
   async #write(path: string, data: string): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
-    await writeFile(path, data);
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    await writeFile(path, data, { mode: 0o600 });
     this.written.push(path);
     const names = (await readdir(this.dir)).filter((n) => n.startsWith('stall-') && n.endsWith('.cpuprofile')).sort();
     for (const n of names.slice(0, Math.max(0, names.length - MAX_PROFILES))) await unlink(join(this.dir, n)).catch(() => {});

@@ -35,6 +35,10 @@ export interface JanitorOptions {
   instanceId: string;
   /** Period of `start()`. Default DEFAULTS.JANITOR_INTERVAL_MS (10 min). */
   intervalMs?: number;
+  /** Delay of the first pass after `start()`. Default DEFAULTS.JANITOR_STARTUP_DELAY_MS (5 s). */
+  startupDelayMs?: number;
+  /** Deadline of that first pass. Default DEFAULTS.JANITOR_STARTUP_RUN_TIMEOUT_MS (50 s). */
+  startupRunTimeoutMs?: number;
   /** A session store unused this long is deleted. Default DEFAULTS.STORE_IDLE_TTL_MS (24 h). */
   storeIdleTtlMs?: number;
   /** Deletes at once. Default DEFAULTS.JANITOR_DELETE_CONCURRENCY (2). */
@@ -95,7 +99,7 @@ function emptyReport(): JanitorReport {
  *
  * @example
  *   const janitor = new Janitor({ client, db, instanceId });
- *   janitor.start();                // every JANITOR_INTERVAL_MS, unref'd
+ *   janitor.start();                // once after JANITOR_STARTUP_DELAY_MS, then every JANITOR_INTERVAL_MS; unref'd
  *   manager options: onEvent: (e) => e.type === 'cleanup_owed' && janitor.kick()
  *   await janitor.stop();           // at shutdown
  */
@@ -109,6 +113,7 @@ export class Janitor {
   readonly #log: Logger;
   #timer: ReturnType<typeof setInterval> | undefined;
   #kickTimer: ReturnType<typeof setTimeout> | undefined;
+  #startupTimer: ReturnType<typeof setTimeout> | undefined;
   #running: Promise<JanitorReport> | undefined;
   #stop = new AbortController();
   #lastReport: JanitorReport | undefined;
@@ -120,6 +125,8 @@ export class Janitor {
     this.#instanceId = options.instanceId;
     this.#o = {
       intervalMs: options.intervalMs ?? DEFAULTS.JANITOR_INTERVAL_MS,
+      startupDelayMs: options.startupDelayMs ?? DEFAULTS.JANITOR_STARTUP_DELAY_MS,
+      startupRunTimeoutMs: options.startupRunTimeoutMs ?? DEFAULTS.JANITOR_STARTUP_RUN_TIMEOUT_MS,
       storeIdleTtlMs: options.storeIdleTtlMs ?? DEFAULTS.STORE_IDLE_TTL_MS,
       deleteConcurrency: options.deleteConcurrency ?? DEFAULTS.JANITOR_DELETE_CONCURRENCY,
       deleteTimeoutMs: options.deleteTimeoutMs ?? DEFAULTS.CLEANUP_REQUEST_TIMEOUT_MS,
@@ -146,18 +153,29 @@ export class Janitor {
   /** The last run's report, for diagnostics. */
   get lastReport(): JanitorReport | undefined { return this.#lastReport; }
 
-  /** Runs periodically (unref'd timer: it never keeps the process alive). */
+  /**
+   * Runs once `startupDelayMs` after start (KI-13: a process killed mid-upload left files
+   * that must not wait a whole interval), then every `intervalMs`. Both timers are unref'd:
+   * they never keep the process alive, and the first pass is never on a request's path.
+   */
   start(): void {
     if (this.#timer) return;
     if (this.#stop.signal.aborted) this.#stop = new AbortController();
     this.#timer = setInterval(() => this.#background(), this.#o.intervalMs);
     this.#timer.unref();
+    this.#startupTimer = setTimeout(() => {
+      this.#startupTimer = undefined;
+      this.#background(AbortSignal.timeout(this.#o.startupRunTimeoutMs));
+    }, this.#o.startupDelayMs);
+    this.#startupTimer.unref();
   }
 
   /** Stops the timer and aborts a run in progress; resolves once it has ended. */
   async stop(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
     if (this.#kickTimer) clearTimeout(this.#kickTimer);
+    if (this.#startupTimer) clearTimeout(this.#startupTimer);
+    this.#startupTimer = undefined;
     this.#timer = undefined;
     this.#kickTimer = undefined;
     this.#stop.abort(new SbError(ErrorCode.SHUTTING_DOWN, 'The janitor was stopped.'));
@@ -174,8 +192,8 @@ export class Janitor {
     this.#kickTimer.unref();
   }
 
-  #background(): void {
-    this.runOnce(this.#stop.signal).catch((err) => {
+  #background(deadline?: AbortSignal): void {
+    this.runOnce(deadline ?? this.#stop.signal).catch((err) => {
       if (this.#stop.signal.aborted) return;
       this.#log.warn({ err }, 'janitor run failed; the next run retries');
     });
