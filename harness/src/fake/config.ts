@@ -35,6 +35,8 @@ export const fakeConfigSchema = z.strictObject({
   fileProcessingMs: ms.optional(),
   streamEventIntervalMs: ms.optional(),
   requireApiKey: z.boolean().optional(),
+  specValidation: z.enum(['enforce', 'record', 'off']).optional(),
+  previousResponseNotFoundStatus: z.union([z.literal(400), z.literal(404)]).optional(),
   journalLimit: z.number().int().min(1).optional(),
   account: z
     .strictObject({

@@ -45,6 +45,7 @@ export const faultSchema = z.discriminatedUnion('type', [
     retryAfterS: ms.optional(),
     retryAfterMs: ms.optional(),
     code: z.enum(['rate_limit_exceeded', 'insufficient_quota']).optional(),
+    omitRetryAfter: z.boolean().optional(),
   }),
   z.strictObject({ type: z.literal('malformed-json'), status: httpStatus.optional() }),
   z.strictObject({ type: z.literal('html'), status: httpStatus.optional() }),

@@ -36,7 +36,7 @@ export type Fault =
   /** A provider-shaped error with this status (5xx default code `server_error`). */
   | { type: 'status'; status: number; code?: string | null; message?: string; errorType?: string; param?: string | null }
   /** 429 with `retry-after` (s) and/or `retry-after-ms`; `insufficient_quota` never recovers. */
-  | { type: 'rate-limit'; retryAfterS?: number; retryAfterMs?: number; code?: 'rate_limit_exceeded' | 'insufficient_quota' }
+  | { type: 'rate-limit'; retryAfterS?: number; retryAfterMs?: number; code?: 'rate_limit_exceeded' | 'insufficient_quota'; omitRetryAfter?: boolean }
   /** A truncated JSON body with a JSON content type. */
   | { type: 'malformed-json'; status?: number }
   /** An HTML page, as from a proxy or load balancer in front of the API. */
