@@ -66,6 +66,7 @@ export const faultSchema = z.discriminatedUnion('type', [
     inProgressMs: ms.optional(),
     final: z.enum(['completed', 'failed', 'incomplete', 'cancelled']).optional(),
   }),
+  z.strictObject({ type: z.literal('usage'), inputTokens: z.number().int().optional(), outputTokens: z.number().int().optional() }),
 ]);
 
 const routePattern = z.string().superRefine((value, ctx) => {

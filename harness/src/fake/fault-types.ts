@@ -67,7 +67,9 @@ export type Fault =
       queuedMs?: number;
       inProgressMs?: number;
       final?: 'completed' | 'failed' | 'incomplete' | 'cancelled';
-    };
+    }
+  /** `responses.create`, `chat.*`: report these token counts (negative or absurd ones included) instead of the estimate. */
+  | { type: 'usage'; inputTokens?: number; outputTokens?: number };
 
 export type FaultType = Fault['type'];
 
@@ -98,4 +100,5 @@ export const BEHAVIOUR_FAULTS = [
   'file-status',
   'file-processing',
   'background',
+  'usage',
 ] as const;
