@@ -1,4 +1,4 @@
-import { formatViolations, validateRequest, validateResponse } from '../spec/oracle.ts';
+import { formatViolations, validateRequest, validateResponse, warmUpValidators } from '../spec/oracle.ts';
 import type { SpecViolation } from '../spec/oracle.ts';
 import type { FakeRuntime, RouteDefinition } from './context.ts';
 import { jsonResponse } from './errors.ts';
@@ -159,4 +159,13 @@ export function checkEventFrames(runtime: FakeRuntime, def: RouteDefinition, ent
   }
   record(entry, violations);
   return violations.length && mode === 'enforce' ? violationAnswer(violations, headers) : undefined;
+}
+
+/**
+ * Compiles the validators of every route before traffic starts (about a second, once per
+ * process). A long-lived fake calls it at start: in-process it shares the event loop of
+ * the server under test, and a first compile mid-run would stall that loop.
+ */
+export function warmUpSpecCheck(mode: SpecValidationMode): void {
+  if (mode !== 'off') warmUpValidators(Object.values(OPERATIONS));
 }

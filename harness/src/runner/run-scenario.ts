@@ -27,6 +27,7 @@ import {
   recoveryProbe,
   responsivenessProbe,
   secretsProbe,
+  specProbe,
 } from '../probes/index.ts';
 import type { Evidence, Measurement } from '../probes/index.ts';
 import { flattenSpans, toResourceSpans } from './otlp-receiver.ts';
@@ -356,6 +357,7 @@ function judge(scenario: Scenario, ev: Evidence, sentinels: string[]): Measureme
     ...leaksProbe(ev, { ...rules.leaks, ...asserted.leaks }),
     ...dataProbe(ev, asserted.data ?? {}),
     ...secretsProbe(ev, sentinels),
+    ...specProbe(ev),
   ];
   return out.concat(
     callsProbe(ev, [...expectations, ...(asserted.calls ?? [])]),

@@ -42,7 +42,7 @@ const cache = new Map<string, ValidateFunction | null>();
 function load(): { spec: Json; ajv: Ajv2020 } {
   if (spec && ajv) return { spec, ajv };
   spec = withoutNullable(JSON.parse(readFileSync(PRUNED_SPEC_URL, 'utf8'))) as Json;
-  ajv = new Ajv2020({ strict: false, allErrors: true, validateSchema: false, allowUnionTypes: true });
+  ajv = new Ajv2020({ strict: false, allErrors: true, validateSchema: false, allowUnionTypes: true, inlineRefs: false });
   const addFormats = (addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule;
   (addFormats as unknown as (a: Ajv2020) => void)(ajv);
   // OpenAPI-only formats and annotations: carried by the spec, no validation meaning here.
@@ -249,4 +249,47 @@ function eventBranch(pointer: string[], event: unknown): string[] {
 /** One line per violation, for error messages and reports. */
 export function formatViolations(violations: readonly SpecViolation[]): string {
   return violations.map((v) => `${v.side} ${v.operation}: ${v.field} ${v.message}`).join('; ');
+}
+
+/**
+ * Compiles every validator the fake's routes can need, so no request pays for it. An
+ * in-process fake shares the event loop of the server under test: a first compile of
+ * the Responses schemas mid-run would stall it for hundreds of milliseconds.
+ */
+export function warmUpValidators(only?: ReadonlyArray<{ path: string; method: string }>): { compiled: number; ms: number } {
+  const t0 = performance.now();
+  const before = cache.size;
+  const doc = load().spec;
+  const query = new URLSearchParams();
+  for (const [path, item] of Object.entries<Json>(doc.paths ?? {})) {
+    for (const [method, op] of Object.entries<Json>(item)) {
+      if (method === 'parameters') continue;
+      if (only && !only.some((o) => o.path === path && o.method.toLowerCase() === method)) continue;
+      for (const p of op.parameters ?? []) if (p.in === 'query') query.set(p.name, '1');
+      const types = Object.keys(op.requestBody?.content ?? {}) as Array<RequestToCheck['contentType']>;
+      for (const contentType of types) validateRequest({ path, method, query, body: {}, contentType });
+      if (!types.length) validateRequest({ path, method, query });
+      for (const [status, r] of Object.entries<Json>(op.responses ?? {})) {
+        const content = resolveRef(r)?.content ?? {};
+        for (const type of Object.keys(content) as Array<ResponseToCheck['contentType']>) {
+          validateResponse({ path, method, status: Number(status), body: {}, contentType: type, headers: new Headers({ 'retry-after': '1' }) });
+          if (type === 'text/event-stream') {
+            const pointer = ['paths', path, method, 'responses', status, 'content', type, 'schema'];
+            let node: any = doc;
+            for (const part of pointer) node = node?.[part];
+            const union = resolveRef(node);
+            const branches: unknown[] = union?.anyOf ?? union?.oneOf ?? [];
+            for (const branch of branches) {
+              const t = resolveRef(branch)?.properties?.type;
+              const eventType = t?.enum?.[0] ?? t?.const;
+              if (typeof eventType === 'string') validateResponse({ path, method, status: 200, body: { type: eventType }, contentType: type });
+            }
+          }
+        }
+      }
+      validateResponse({ path, method, status: 400, body: {} });
+      query.forEach((_v, k) => query.delete(k));
+    }
+  }
+  return { compiled: cache.size - before, ms: Math.round(performance.now() - t0) };
 }
