@@ -69,7 +69,7 @@ export async function dispatch(runtime: FakeRuntime, def: RouteDefinition, reque
       const error = missingApiKey();
       return finishWith(errorResponse(error, baseHeaders(requestId)), error);
     }
-    const invalid = checkRequest(runtime, def, entry, { url, json: body.json, form: body.form });
+    const invalid = await checkRequest(runtime, def, entry, { url, json: body.json, form: body.form });
     if (invalid) {
       entry.errorCode = 'spec_violation';
       for (const [name, value] of Object.entries(baseHeaders(requestId))) invalid.headers.set(name, value);
@@ -120,7 +120,7 @@ export async function dispatch(runtime: FakeRuntime, def: RouteDefinition, reque
     const networkError = findFault(faults, 'network-error');
     if (networkError?.afterHandler) return finishWith(Response.error());
     if (!(result instanceof Response)) {
-      const refused = checkEventFrames(runtime, def, entry, result.sse, new Headers(baseHeaders(requestId)));
+      const refused = await checkEventFrames(runtime, def, entry, result.sse, new Headers(baseHeaders(requestId)));
       if (refused) return finishWith(refused);
     }
     return finishWith(await shapeResult(runtime, result, faults, admit, requestId, request.signal, tracker));

@@ -1,4 +1,5 @@
-import { formatViolations, validateRequest, validateResponse, warmUpValidators } from '../spec/oracle.ts';
+import { formatViolations } from '../spec/oracle.ts';
+import { validateRequestOffThread, validateResponseOffThread, warmUpOffThread } from '../spec/off-thread.ts';
 import type { SpecViolation } from '../spec/oracle.ts';
 import type { FakeRuntime, RouteDefinition } from './context.ts';
 import { jsonResponse } from './errors.ts';
@@ -73,16 +74,16 @@ function formFields(form: FormData): Record<string, unknown> {
 }
 
 /** Checks a request; returns the 400 to answer with when it departs from the spec and the mode enforces. */
-export function checkRequest(
+export async function checkRequest(
   runtime: FakeRuntime,
   def: RouteDefinition,
   entry: JournalEntry,
   request: { url: URL; json: Record<string, unknown> | undefined; form: FormData | undefined },
-): Response | undefined {
+): Promise<Response | undefined> {
   const mode = runtime.settings.specValidation;
   if (mode === 'off') return undefined;
   const op = OPERATIONS[def.route];
-  const violations = validateRequest({
+  const violations = await validateRequestOffThread({
     path: op.path,
     method: op.method,
     query: request.url.searchParams,
@@ -135,13 +136,13 @@ export async function checkResponse(runtime: FakeRuntime, def: RouteDefinition, 
   } catch {
     return response;
   }
-  const violations = validateResponse({ path: op.path, method: op.method, status: response.status, headers: response.headers, body });
+  const violations = await validateResponseOffThread({ path: op.path, method: op.method, status: response.status, headers: response.headers, body });
   record(entry, violations);
   return violations.length && mode === 'enforce' ? violationAnswer(violations, response.headers) : response;
 }
 
 /** Checks the events of a stream before it is sent; returns the 418 to send instead, if enforced. */
-export function checkEventFrames(runtime: FakeRuntime, def: RouteDefinition, entry: JournalEntry, frames: readonly string[], headers: Headers): Response | undefined {
+export async function checkEventFrames(runtime: FakeRuntime, def: RouteDefinition, entry: JournalEntry, frames: readonly string[], headers: Headers): Promise<Response | undefined> {
   const mode = runtime.settings.specValidation;
   const op = OPERATIONS[def.route];
   if (mode === 'off' || !op.responses) return undefined;
@@ -155,17 +156,16 @@ export function checkEventFrames(runtime: FakeRuntime, def: RouteDefinition, ent
     } catch {
       continue;
     }
-    violations.push(...validateResponse({ path: op.path, method: op.method, status: 200, body: event, contentType: 'text/event-stream' }));
+    violations.push(...(await validateResponseOffThread({ path: op.path, method: op.method, status: 200, body: event, contentType: 'text/event-stream' })));
   }
   record(entry, violations);
   return violations.length && mode === 'enforce' ? violationAnswer(violations, headers) : undefined;
 }
 
 /**
- * Compiles the validators of every route before traffic starts (about a second, once per
- * process). A long-lived fake calls it at start: in-process it shares the event loop of
- * the server under test, and a first compile mid-run would stall that loop.
+ * Compiles the validators of every route on the worker before traffic starts (a few
+ * seconds, once per process), so the first requests are not slowed by it.
  */
-export function warmUpSpecCheck(mode: SpecValidationMode): void {
-  if (mode !== 'off') warmUpValidators(Object.values(OPERATIONS));
+export async function warmUpSpecCheck(mode: SpecValidationMode): Promise<void> {
+  if (mode !== 'off') await warmUpOffThread(Object.values(OPERATIONS));
 }

@@ -75,7 +75,8 @@ interface SocketInfo {
  */
 export async function startLoopbackFake(options: LoopbackOptions = {}): Promise<LoopbackFake> {
   const fake = options.fake ?? createFakeApi(options.fakeOptions);
-  warmUpSpecCheck(fake.settings.specValidation);
+  // Off the event loop and not awaited: requests that arrive before it ends wait on the worker.
+  void warmUpSpecCheck(fake.settings.specValidation).catch(() => {});
   const sockets = new Map<Socket, SocketInfo>();
   const stats = { opened: 0, closedIdle: 0, resetOnReuse: 0 };
   let idleCloseMs: number | null = options.idleCloseMs ?? null;

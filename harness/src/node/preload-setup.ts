@@ -24,7 +24,8 @@ export interface PreloadedFake {
  */
 export async function startPreloadedFake(env: NodeJS.ProcessEnv): Promise<PreloadedFake> {
   const fake = createFakeApi(fakeConfigFromEnv(env));
-  warmUpSpecCheck(fake.settings.specValidation);
+  // Off the event loop and not awaited: requests that arrive before it ends wait on the worker.
+  void warmUpSpecCheck(fake.settings.specValidation).catch(() => {});
   const server = setupServer(...fake.handlers);
   server.listen({ onUnhandledFrame: 'bypass' });
   let control: ControlServer | null = null;
