@@ -1,5 +1,5 @@
 import { formatViolations } from '../spec/oracle.ts';
-import { validateRequestOffThread, validateResponseOffThread, warmUpOffThread } from '../spec/off-thread.ts';
+import { validateRequestOffThread, validateResponseOffThread } from '../spec/off-thread.ts';
 import type { SpecViolation } from '../spec/oracle.ts';
 import type { FakeRuntime, RouteDefinition } from './context.ts';
 import { jsonResponse } from './errors.ts';
@@ -162,10 +162,3 @@ export async function checkEventFrames(runtime: FakeRuntime, def: RouteDefinitio
   return violations.length && mode === 'enforce' ? violationAnswer(violations, headers) : undefined;
 }
 
-/**
- * Compiles the validators of every route on the worker before traffic starts (a few
- * seconds, once per process), so the first requests are not slowed by it.
- */
-export async function warmUpSpecCheck(mode: SpecValidationMode): Promise<void> {
-  if (mode !== 'off') await warmUpOffThread(Object.values(OPERATIONS));
-}

@@ -6,7 +6,6 @@ import { handleControlRequest } from '../fake/control.ts';
 import type { ControlExtension } from '../fake/control.ts';
 import { jsonResponse } from '../fake/errors.ts';
 import { createFakeApi } from '../fake/fake-api.ts';
-import { warmUpSpecCheck } from '../fake/spec-check.ts';
 import type { FakeApi } from '../fake/fake-api.ts';
 import type { FakeApiOptions } from '../fake/options.ts';
 import { LOOPBACK_PREFIXES, PROVIDER_NAMES } from '../fake/routes.ts';
@@ -75,8 +74,6 @@ interface SocketInfo {
  */
 export async function startLoopbackFake(options: LoopbackOptions = {}): Promise<LoopbackFake> {
   const fake = options.fake ?? createFakeApi(options.fakeOptions);
-  // Off the event loop and not awaited: requests that arrive before it ends wait on the worker.
-  void warmUpSpecCheck(fake.settings.specValidation).catch(() => {});
   const sockets = new Map<Socket, SocketInfo>();
   const stats = { opened: 0, closedIdle: 0, resetOnReuse: 0 };
   let idleCloseMs: number | null = options.idleCloseMs ?? null;

@@ -3,7 +3,6 @@ import { setupServer } from 'msw/node';
 import type { SetupServer } from 'msw/node';
 import { fakeConfigFromEnv } from '../fake/config.ts';
 import { createFakeApi } from '../fake/fake-api.ts';
-import { warmUpSpecCheck } from '../fake/spec-check.ts';
 import type { FakeApi } from '../fake/fake-api.ts';
 import { startControlServer } from './control-server.ts';
 import type { ControlServer } from './control-server.ts';
@@ -24,8 +23,6 @@ export interface PreloadedFake {
  */
 export async function startPreloadedFake(env: NodeJS.ProcessEnv): Promise<PreloadedFake> {
   const fake = createFakeApi(fakeConfigFromEnv(env));
-  // Off the event loop and not awaited: requests that arrive before it ends wait on the worker.
-  void warmUpSpecCheck(fake.settings.specValidation).catch(() => {});
   const server = setupServer(...fake.handlers);
   server.listen({ onUnhandledFrame: 'bypass' });
   let control: ControlServer | null = null;

@@ -155,7 +155,9 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
 
   try {
     if (scenario.tree) tree = await generateFileTree(join(workDir, 'project'), scenario.tree);
-    const fakeConfig = { ...(scenario.fake ?? {}), ...(options.seed !== undefined ? { seed: options.seed } : {}) };
+    // `SB_FAKE_SPEC_VALIDATION` (enforce | record | off) overrides the scenario's spec check, e.g. to measure its cost.
+    const specMode = process.env.SB_FAKE_SPEC_VALIDATION;
+    const fakeConfig = { ...(scenario.fake ?? {}), ...(options.seed !== undefined ? { seed: options.seed } : {}), ...(specMode ? { specValidation: specMode } : {}) };
     const env: Record<string, string> = {
       PATH: `${dirname(process.execPath)}:${process.env.PATH ?? '/usr/bin:/bin'}`,
       HOME: workDir,

@@ -58,7 +58,3 @@ export function validateResponseOffThread(res: ResponseToCheck): Promise<SpecVio
   return post({ kind: 'response', check: { ...rest, headers: headers ? Object.fromEntries(headers) : undefined } });
 }
 
-/** Compiles the validators of these operations on the worker; resolves when done. */
-export function warmUpOffThread(only?: ReadonlyArray<{ path: string; method: string }>): Promise<void> {
-  return post({ kind: 'warm-up', only: only ? [...only] : undefined }).then(() => undefined);
-}
