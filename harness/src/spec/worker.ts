@@ -4,9 +4,18 @@
  * on first use, take tens to hundreds of milliseconds. An in-process fake shares the
  * event loop of the server under test, so that work runs here instead.
  */
+import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { validateRequest, validateResponse } from './oracle.ts';
 import type { RequestToCheck, ResponseToCheck, SpecViolation } from './oracle.ts';
+
+// On a busy machine the compile still competes for CPU with the process's main thread;
+// Linux keeps nice values per thread, so this thread yields to the server under test.
+try {
+  setPriority(19);
+} catch {
+  // Not permitted or not supported: validation still works, only less politely.
+}
 
 export type WorkerRequest =
   | { id: number; kind: 'request'; check: Omit<RequestToCheck, 'query'> & { query?: string } }
