@@ -16,6 +16,10 @@ export const ErrorCode = {
   UPSTREAM_TIMEOUT: 'SB_ERR_UPSTREAM_TIMEOUT',
   UPSTREAM_ERROR: 'SB_ERR_UPSTREAM_ERROR',
   UPSTREAM_BAD_RESPONSE: 'SB_ERR_UPSTREAM_BAD_RESPONSE',
+  /** The provider answered, but the response itself ended `failed` or `cancelled`. */
+  UPSTREAM_RESPONSE_FAILED: 'SB_ERR_UPSTREAM_RESPONSE_FAILED',
+  /** A failure on this machine (state database, file system) during a call; not the provider's. */
+  LOCAL_FAILURE: 'SB_ERR_LOCAL_FAILURE',
   RATE_LIMITED: 'SB_ERR_RATE_LIMITED',
   QUOTA_EXCEEDED: 'SB_ERR_QUOTA_EXCEEDED',
   CIRCUIT_OPEN: 'SB_ERR_CIRCUIT_OPEN',

@@ -260,5 +260,6 @@ export function rateLimitHeaders(state: RateLimitState): Record<string, string> 
 /** `retry-after` (whole seconds, rounded up) and `retry-after-ms`. */
 export function retryAfterHeaders(retryAfterMs: number): Record<string, string> {
   const ms = Math.max(0, Math.ceil(retryAfterMs));
-  return { 'retry-after': String(Math.ceil(ms / 1000)), 'retry-after-ms': String(ms) };
+  // The spec's TooManyRequests: `Retry-After` is an integer number of seconds, at least 1.
+  return { 'retry-after': String(Math.max(1, Math.ceil(ms / 1000))), 'retry-after-ms': String(ms) };
 }

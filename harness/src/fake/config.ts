@@ -35,6 +35,8 @@ export const fakeConfigSchema = z.strictObject({
   fileProcessingMs: ms.optional(),
   streamEventIntervalMs: ms.optional(),
   requireApiKey: z.boolean().optional(),
+  specValidation: z.enum(['enforce', 'record', 'off']).optional(),
+  previousResponseNotFoundStatus: z.union([z.literal(400), z.literal(404)]).optional(),
   journalLimit: z.number().int().min(1).optional(),
   account: z
     .strictObject({
@@ -71,10 +73,14 @@ export function parseFakeConfig(input: unknown): FakeApiOptions {
  */
 export function fakeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): FakeApiOptions {
   const inline = env.SB_FAKE_CONFIG;
-  if (inline && inline.trim()) return parseFakeConfig(parseText(inline, 'SB_FAKE_CONFIG'));
   const file = env.SB_FAKE_CONFIG_FILE;
-  if (file) return parseFakeConfig(parseText(readFileSync(file, 'utf8'), `SB_FAKE_CONFIG_FILE (${file})`));
-  return {};
+  const options = inline && inline.trim()
+    ? parseFakeConfig(parseText(inline, 'SB_FAKE_CONFIG'))
+    : file ? parseFakeConfig(parseText(readFileSync(file, 'utf8'), `SB_FAKE_CONFIG_FILE (${file})`)) : {};
+  // `SB_FAKE_SPEC_VALIDATION` (enforce | record | off) overrides the config's `specValidation`.
+  const mode = env.SB_FAKE_SPEC_VALIDATION;
+  if (mode) return parseFakeConfig({ ...options, specValidation: mode });
+  return options;
 }
 
 function parseText(text: string, source: string): unknown {

@@ -4,6 +4,7 @@ import type { ProviderError } from './errors.ts';
 import type { FaultRegistry, SelectedFault } from './faults.ts';
 import type { Journal, JournalEntry } from './journal.ts';
 import type { ProviderName, RouteId } from './routes.ts';
+import type { SpecValidationMode } from './spec-check.ts';
 import type { BackgroundSchedule, FakeState } from './state.ts';
 
 /** Internal wiring shared by every route handler of one fake instance. */
@@ -27,6 +28,10 @@ export interface FakeSettings {
   fileProcessingMs: number;
   streamEventIntervalMs: number;
   requireApiKey: boolean;
+  /** Check requests and responses against the OpenAI spec (see `spec-check.ts`). */
+  specValidation: SpecValidationMode;
+  /** Status of the answer to an unknown or expired `previous_response_id`: the live API's 400, or 404. */
+  previousResponseNotFoundStatus: 400 | 404;
 }
 
 /** What a route handler sees of one request. */

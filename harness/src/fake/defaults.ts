@@ -16,6 +16,9 @@ export const FAKE_DEFAULTS = {
   /** Pagination of list endpoints, as the real API. */
   LIST_LIMIT_DEFAULT: 20,
   LIST_LIMIT_MAX: 100,
+  /** `GET /files` lists up to 10,000 per page, 10,000 by default (spec: `paths./files.get.parameters[limit]`). */
+  FILES_LIST_LIMIT_DEFAULT: 10_000,
+  FILES_LIST_LIMIT_MAX: 10_000,
   /** `vector_stores.search`: default and maximum `max_num_results`. */
   SEARCH_RESULTS_DEFAULT: 10,
   SEARCH_RESULTS_MAX: 50,

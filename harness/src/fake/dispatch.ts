@@ -11,6 +11,7 @@ import type { SelectedFault } from './faults.ts';
 import type { JournalEntry } from './journal.ts';
 import { UPLOAD_ROUTES } from './routes.ts';
 import { sleep, untilAborted } from './sleep.ts';
+import { checkEventFrames, checkRequest, checkResponse } from './spec-check.ts';
 
 /**
  * The one path every fake request takes: journal entry, account admission, faults,
@@ -46,9 +47,15 @@ export async function dispatch(runtime: FakeRuntime, def: RouteDefinition, reque
   });
   const tracker = trackAbort(runtime, entry, request.signal);
 
-  const finishWith = (response: Response, error?: ProviderError): Response => {
+  const finishWith = async (response: Response, error?: ProviderError): Promise<Response> => {
     // A request the client abandoned got no response; keep its status unknown.
     if (entry.aborted) return response;
+    const checked = await checkResponse(runtime, def, entry, response);
+    if (checked !== response) {
+      response = checked;
+      error = undefined;
+      entry.errorCode = 'fake_spec_violation';
+    }
     entry.status = response.type === 'error' ? 0 : response.status;
     if (error) entry.errorCode = error.code;
     entry.respondedMs = clock.nowMs();
@@ -61,6 +68,12 @@ export async function dispatch(runtime: FakeRuntime, def: RouteDefinition, reque
     if (!key && runtime.settings.requireApiKey) {
       const error = missingApiKey();
       return finishWith(errorResponse(error, baseHeaders(requestId)), error);
+    }
+    const invalid = await checkRequest(runtime, def, entry, { url, json: body.json, form: body.form });
+    if (invalid) {
+      entry.errorCode = 'spec_violation';
+      for (const [name, value] of Object.entries(baseHeaders(requestId))) invalid.headers.set(name, value);
+      return finishWith(invalid);
     }
     const isUpload = UPLOAD_ROUTES.includes(def.route);
     const tokens = MODEL_ROUTES.has(def.route) ? Math.ceil(body.size / 4) : 0;
@@ -106,6 +119,10 @@ export async function dispatch(runtime: FakeRuntime, def: RouteDefinition, reque
     }
     const networkError = findFault(faults, 'network-error');
     if (networkError?.afterHandler) return finishWith(Response.error());
+    if (!(result instanceof Response)) {
+      const refused = await checkEventFrames(runtime, def, entry, result.sse, new Headers(baseHeaders(requestId)));
+      if (refused) return finishWith(refused);
+    }
     return finishWith(await shapeResult(runtime, result, faults, admit, requestId, request.signal, tracker));
   } catch (error) {
     if (request.signal.aborted) return finishWith(Response.error());
@@ -183,11 +200,9 @@ function replacementFor(faults: readonly SelectedFault[], admit: Extract<AdmitRe
         const retryMs = fault.retryAfterMs ?? (fault.retryAfterS !== undefined ? fault.retryAfterS * 1000 : 1000);
         const headers: Record<string, string> = { ...baseHeaders(requestId, admit) };
         headers['x-ratelimit-remaining-requests'] = '0';
-        if (!quota) {
-          const retry = retryAfterHeaders(retryMs);
-          if (fault.retryAfterS !== undefined || fault.retryAfterMs === undefined) headers['retry-after'] = String(fault.retryAfterS ?? retry['retry-after']);
-          if (fault.retryAfterMs !== undefined || fault.retryAfterS === undefined) headers['retry-after-ms'] = retry['retry-after-ms']!;
-        }
+        // As documented: `retry-after` (integer seconds ≥ 1) with `retry-after-ms` alongside;
+        // both absent on a 429 that needs the user to act (quota, or `omitRetryAfter`).
+        if (!quota && !fault.omitRetryAfter) Object.assign(headers, retryAfterHeaders(retryMs));
         return { response: errorResponse(error, headers), error };
       }
       case 'html': {

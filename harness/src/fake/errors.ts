@@ -84,9 +84,18 @@ export function storeLimitReached(limit: number): ProviderError {
   );
 }
 
-/** KI-15: the provider no longer knows the response a follow-up points at. */
-export function previousResponseNotFound(id: string): ProviderError {
-  return notFound(`Previous response with id '${id}' not found.`, 'previous_response_id', 'previous_response_not_found');
+/**
+ * KI-15: the provider no longer knows the response a follow-up points at. The live API
+ * answers 400 with `code: previous_response_not_found` (the spec lists no error bodies);
+ * 404 stays available (`previousResponseNotFoundStatus`) for the older behaviour.
+ */
+export function previousResponseNotFound(id: string, status: 400 | 404 = 400): ProviderError {
+  return { status, message: `Previous response with id '${id}' not found.`, type: 'invalid_request_error', param: 'previous_response_id', code: 'previous_response_not_found' };
+}
+
+/** The live API's answer to a parameter the model does not take (o-series `temperature`, GPT-4.1 `reasoning`). */
+export function unsupportedParameter(param: string, model: string): ProviderError {
+  return { status: 400, message: `Unsupported parameter: '${param}' is not supported with this model (${model}).`, type: 'invalid_request_error', param, code: 'unsupported_parameter' };
 }
 
 /** Reads a JSON request body; `undefined` when it is absent or not JSON. */

@@ -45,6 +45,7 @@ export const faultSchema = z.discriminatedUnion('type', [
     retryAfterS: ms.optional(),
     retryAfterMs: ms.optional(),
     code: z.enum(['rate_limit_exceeded', 'insufficient_quota']).optional(),
+    omitRetryAfter: z.boolean().optional(),
   }),
   z.strictObject({ type: z.literal('malformed-json'), status: httpStatus.optional() }),
   z.strictObject({ type: z.literal('html'), status: httpStatus.optional() }),
@@ -65,6 +66,7 @@ export const faultSchema = z.discriminatedUnion('type', [
     inProgressMs: ms.optional(),
     final: z.enum(['completed', 'failed', 'incomplete', 'cancelled']).optional(),
   }),
+  z.strictObject({ type: z.literal('usage'), inputTokens: z.number().int().optional(), outputTokens: z.number().int().optional() }),
 ]);
 
 const routePattern = z.string().superRefine((value, ctx) => {

@@ -36,7 +36,7 @@ export type Fault =
   /** A provider-shaped error with this status (5xx default code `server_error`). */
   | { type: 'status'; status: number; code?: string | null; message?: string; errorType?: string; param?: string | null }
   /** 429 with `retry-after` (s) and/or `retry-after-ms`; `insufficient_quota` never recovers. */
-  | { type: 'rate-limit'; retryAfterS?: number; retryAfterMs?: number; code?: 'rate_limit_exceeded' | 'insufficient_quota' }
+  | { type: 'rate-limit'; retryAfterS?: number; retryAfterMs?: number; code?: 'rate_limit_exceeded' | 'insufficient_quota'; omitRetryAfter?: boolean }
   /** A truncated JSON body with a JSON content type. */
   | { type: 'malformed-json'; status?: number }
   /** An HTML page, as from a proxy or load balancer in front of the API. */
@@ -67,7 +67,9 @@ export type Fault =
       queuedMs?: number;
       inProgressMs?: number;
       final?: 'completed' | 'failed' | 'incomplete' | 'cancelled';
-    };
+    }
+  /** `responses.create`, `chat.*`: report these token counts (negative or absurd ones included) instead of the estimate. */
+  | { type: 'usage'; inputTokens?: number; outputTokens?: number };
 
 export type FaultType = Fault['type'];
 
@@ -98,4 +100,5 @@ export const BEHAVIOUR_FAULTS = [
   'file-status',
   'file-processing',
   'background',
+  'usage',
 ] as const;

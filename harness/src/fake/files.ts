@@ -1,5 +1,6 @@
 import { missingParameter, param, ProviderHttpError } from './context.ts';
 import type { RouteContext, RouteDefinition, RouteResult } from './context.ts';
+import { FAKE_DEFAULTS } from './defaults.ts';
 import { jsonResponse } from './errors.ts';
 import { lookupFile } from './lookups.ts';
 import { paginate } from './pagination.ts';
@@ -37,7 +38,7 @@ async function createFile(ctx: RouteContext): Promise<RouteResult> {
 function listFiles(ctx: RouteContext): RouteResult {
   const purpose = ctx.url.searchParams.get('purpose');
   const all = [...ctx.runtime.state.files.values()].filter((f) => !purpose || f.purpose === purpose);
-  return jsonResponse(paginate(all.map(serializeFile), ctx.url));
+  return jsonResponse(paginate(all.map(serializeFile), ctx.url, { defaultLimit: FAKE_DEFAULTS.FILES_LIST_LIMIT_DEFAULT, maxLimit: FAKE_DEFAULTS.FILES_LIST_LIMIT_MAX }));
 }
 
 function retrieveFile(ctx: RouteContext): RouteResult {

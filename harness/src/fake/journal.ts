@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import type { SpecViolation } from '../spec/oracle.ts';
 import type { ProviderName, RouteId } from './routes.ts';
 
 /**
@@ -54,6 +55,8 @@ export interface JournalEntry {
   throttled?: 'requests' | 'tokens' | 'throttle-window';
   /** `error.code` of an error body the fake sent. */
   errorCode?: string | null;
+  /** Where the request or the fake's response departed from the OpenAI spec (`spec-check.ts`). */
+  specViolations?: SpecViolation[];
 }
 
 export type JournalEvent = 'request' | 'response' | 'end' | 'abort';

@@ -6,6 +6,7 @@ import type { FaultRule } from './fault-types.ts';
 import { DEFAULT_BASE_URLS, PROVIDER_NAMES } from './routes.ts';
 import type { ProviderName } from './routes.ts';
 import type { SeedFile, SeedVectorStore } from './seed.ts';
+import type { SpecValidationMode } from './spec-check.ts';
 import type { BackgroundSchedule } from './state.ts';
 
 export interface FakeApiOptions {
@@ -25,6 +26,15 @@ export interface FakeApiOptions {
   streamEventIntervalMs?: number;
   /** Answer 401 to requests without an API key, as the providers do. Default true. */
   requireApiKey?: boolean;
+  /**
+   * Check every request and response against the vendored OpenAI spec. `'enforce'`
+   * (default) answers a violation (400 `spec_violation` for a request, 418
+   * `fake_spec_violation` for the fake's own response) and journals it; `'record'` only
+   * journals it; `'off'` skips the check.
+   */
+  specValidation?: SpecValidationMode;
+  /** Status for an unknown or expired `previous_response_id`: 400 (the live API, default) or 404. */
+  previousResponseNotFoundStatus?: 400 | 404;
   account?: AccountOptions;
   /** Fault rules installed at creation. */
   faults?: FaultRule[];
@@ -45,6 +55,8 @@ export function resolveSettings(options: FakeApiOptions): FakeSettings {
     fileProcessingMs: options.fileProcessingMs ?? FAKE_DEFAULTS.FILE_PROCESSING_MS,
     streamEventIntervalMs: options.streamEventIntervalMs ?? FAKE_DEFAULTS.STREAM_EVENT_INTERVAL_MS,
     requireApiKey: options.requireApiKey ?? true,
+    specValidation: options.specValidation ?? 'enforce',
+    previousResponseNotFoundStatus: options.previousResponseNotFoundStatus ?? 400,
   };
   validateSettings(settings);
   return settings;
@@ -63,6 +75,12 @@ export function validateSettings(settings: FakeSettings): void {
   }
   if (!['completed', 'failed', 'incomplete', 'cancelled'].includes(settings.background.final)) {
     throw new RangeError(`background.final must be one of completed, failed, incomplete, cancelled; got ${settings.background.final}`);
+  }
+  if (!['enforce', 'record', 'off'].includes(settings.specValidation)) {
+    throw new RangeError(`specValidation must be one of enforce, record, off; got ${settings.specValidation}`);
+  }
+  if (settings.previousResponseNotFoundStatus !== 400 && settings.previousResponseNotFoundStatus !== 404) {
+    throw new RangeError(`previousResponseNotFoundStatus must be 400 or 404; got ${settings.previousResponseNotFoundStatus}`);
   }
 }
 

@@ -23,7 +23,7 @@ describe('responses', () => {
     assert.equal(fake.state.responses.get(r.id)?.instructions, 'Answer briefly.');
   });
 
-  test('previous_response_id chains; unknown and forgotten ids get a real-shaped 404', { timeout: 5_000 }, async () => {
+  test('previous_response_id chains; unknown and forgotten ids get the live API\'s 400 previous_response_not_found', { timeout: 5_000 }, async () => {
     const fake = useFake();
     const client = sdk(fake);
     const first = await client.responses.create({ model: 'o3', input: 'one' });
@@ -32,16 +32,16 @@ describe('responses', () => {
     assert.equal(second.previous_response_id, first.id);
 
     const missing = await client.responses.create({ model: 'o3', input: 'x', previous_response_id: 'resp_unknown' }).catch((e) => e);
-    assert.ok(missing instanceof OpenAI.NotFoundError);
+    assert.ok(missing instanceof OpenAI.BadRequestError);
     assert.equal(missing.code, 'previous_response_not_found');
     assert.equal(missing.param, 'previous_response_id');
     assert.equal(missing.type, 'invalid_request_error');
 
     fake.state.forgetResponse(second.id);
-    await assert.rejects(client.responses.create({ model: 'o3', input: 'y', previous_response_id: second.id }), OpenAI.NotFoundError);
+    await assert.rejects(client.responses.create({ model: 'o3', input: 'y', previous_response_id: second.id }), OpenAI.BadRequestError);
 
     fake.faults.add({ route: 'responses.create', times: 1, fault: { type: 'previous-not-found' } });
-    await assert.rejects(client.responses.create({ model: 'o3', input: 'z', previous_response_id: first.id }), OpenAI.NotFoundError);
+    await assert.rejects(client.responses.create({ model: 'o3', input: 'z', previous_response_id: first.id }), OpenAI.BadRequestError);
     const ok = await client.responses.create({ model: 'o3', input: 'z', previous_response_id: first.id });
     assert.equal(ok.status, 'completed');
   });
@@ -50,7 +50,50 @@ describe('responses', () => {
     const fake = useFake();
     const client = sdk(fake);
     const r = await client.responses.create({ model: 'gpt-4.1', input: 'x', store: false });
-    await assert.rejects(client.responses.create({ model: 'gpt-4.1', input: 'y', previous_response_id: r.id }), OpenAI.NotFoundError);
+    await assert.rejects(client.responses.create({ model: 'gpt-4.1', input: 'y', previous_response_id: r.id }), OpenAI.BadRequestError);
+  });
+
+  test('KI-15: the 404 path stays available for an unknown previous_response_id', { timeout: 5_000 }, async () => {
+    const fake = useFake({ previousResponseNotFoundStatus: 404 });
+    const missing = await sdk(fake).responses.create({ model: 'o3', input: 'x', previous_response_id: 'resp_unknown' }).catch((e) => e);
+    assert.ok(missing instanceof OpenAI.NotFoundError);
+    assert.equal(missing.code, 'previous_response_not_found');
+  });
+
+  test('model rules: o-series reject temperature, GPT-4.1 rejects reasoning, with 400 unsupported_parameter', { timeout: 5_000 }, async () => {
+    const fake = useFake();
+    const client = sdk(fake);
+    const o3 = await client.responses.create({ model: 'o3', input: 'x', temperature: 0.2 }).catch((e) => e);
+    assert.ok(o3 instanceof OpenAI.BadRequestError);
+    assert.equal(o3.code, 'unsupported_parameter');
+    assert.equal(o3.param, 'temperature');
+    const gpt = await client.responses.create({ model: 'gpt-4.1', input: 'x', reasoning: { effort: 'high' } }).catch((e) => e);
+    assert.ok(gpt instanceof OpenAI.BadRequestError);
+    assert.equal(gpt.param, 'reasoning');
+    assert.equal((await client.responses.create({ model: 'gpt-4.1', input: 'x', temperature: 0.2 })).temperature, 0.2);
+  });
+
+  test('echoes what was asked: reasoning.effort and text.format', { timeout: 5_000 }, async () => {
+    const fake = useFake();
+    const client = sdk(fake);
+    const r = await client.responses.create({ model: 'o3', input: 'x', reasoning: { effort: 'high' } });
+    assert.equal(r.reasoning?.effort, 'high');
+    assert.deepEqual(r.text?.format, { type: 'text' });
+    const schema = { type: 'object', properties: { a: { type: 'string' } } };
+    const j = await client.responses.create({ model: 'gpt-4.1', input: 'x', text: { format: { type: 'json_schema', name: 'output', schema, strict: false } } });
+    assert.equal(j.text?.format?.type, 'json_schema');
+    assert.equal(j.reasoning?.effort, null);
+    assert.equal(r.usage?.input_tokens_details.cache_write_tokens, 0);
+  });
+
+  test('a synchronous response can end failed, cancelled or incomplete (background fault)', { timeout: 5_000 }, async () => {
+    const fake = useFake();
+    const client = sdk(fake);
+    for (const final of ['failed', 'cancelled', 'incomplete'] as const) {
+      fake.faults.add({ route: 'responses.create', times: 1, fault: { type: 'background', final } });
+      const r = await client.responses.create({ model: 'o3', input: 'x' });
+      assert.equal(r.status, final);
+    }
   });
 
   test('background responses advance queued → in_progress → completed by elapsed time', { timeout: 5_000 }, async () => {

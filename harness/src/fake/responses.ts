@@ -3,7 +3,7 @@ import { sseFrame } from './body.ts';
 import { invalidParameter, missingParameter, param, ProviderHttpError, requireJson } from './context.ts';
 import type { RouteContext, RouteDefinition, RouteResult } from './context.ts';
 import { FAKE_DEFAULTS } from './defaults.ts';
-import { jsonResponse, notFound, previousResponseNotFound } from './errors.ts';
+import { jsonResponse, notFound, previousResponseNotFound, unsupportedParameter } from './errors.ts';
 import { findFault } from './faults.ts';
 import { searchFiles } from './search.ts';
 import type { BackgroundSchedule, FakeState, FileRecord, ResponseRecord, ResponseStatus } from './state.ts';
@@ -34,8 +34,10 @@ function createResponse(ctx: RouteContext): RouteResult {
 
   const previousResponseId = typeof body.previous_response_id === 'string' ? body.previous_response_id : null;
   if (previousResponseId && (findFault(ctx.faults, 'previous-not-found') || !state.responses.has(previousResponseId))) {
-    throw new ProviderHttpError(previousResponseNotFound(previousResponseId));
+    throw new ProviderHttpError(previousResponseNotFound(previousResponseId, settings.previousResponseNotFoundStatus));
   }
+  const unsupported = unsupportedParameterOf(body.model, body);
+  if (unsupported) throw new ProviderHttpError(unsupportedParameter(unsupported, body.model));
 
   const tools = Array.isArray(body.tools) ? (body.tools as Array<Record<string, unknown>>) : [];
   const vectorStoreIds = tools
@@ -74,7 +76,7 @@ function createResponse(ctx: RouteContext): RouteResult {
           inProgressMs: scheduleFault?.inProgressMs ?? settings.background.inProgressMs,
           final,
         }
-      : { queuedMs: 0, inProgressMs: 0, final: final === 'cancelled' ? 'failed' : final };
+      : { queuedMs: 0, inProgressMs: 0, final: stream && final === 'cancelled' ? 'failed' : final };
 
   const record: ResponseRecord = {
     id: state.ids.next('resp_'),
@@ -91,8 +93,8 @@ function createResponse(ctx: RouteContext): RouteResult {
     functionCall: functionCallFor(state, body, tools, inputText),
     schedule,
     cancelledAtMs: null,
-    inputTokens: estimateTokens((instructions ?? '') + inputText),
-    outputTokens: estimateTokens(answer),
+    inputTokens: findFault(ctx.faults, 'usage')?.inputTokens ?? estimateTokens((instructions ?? '') + inputText),
+    outputTokens: findFault(ctx.faults, 'usage')?.outputTokens ?? estimateTokens(answer),
     metadata: isStringRecord(body.metadata) ? body.metadata : null,
     messageId: state.ids.next('msg_'),
     fileSearchCallId: vectorStoreIds.length ? state.ids.next('fs_') : null,
@@ -176,11 +178,12 @@ export function serializeResponse(state: FakeState, record: ResponseRecord, view
     output: hasOutput ? outputItems(record, status) : [],
     parallel_tool_calls: req.parallel_tool_calls !== false,
     previous_response_id: record.previousResponseId,
-    reasoning: { effort: null, summary: null },
+    // What was asked is what comes back (the live API echoes it; a fixed echo would hide a regression in what the server sends).
+    reasoning: { effort: reasoningOf(req).effort ?? null, summary: reasoningOf(req).summary ?? null },
     service_tier: 'default',
     store: req.store !== false,
     temperature: typeof req.temperature === 'number' ? req.temperature : 1,
-    text: { format: { type: 'text' } },
+    text: isRecord(req.text) && isRecord(req.text.format) ? { ...req.text, format: req.text.format } : { format: { type: 'text' } },
     tool_choice: req.tool_choice ?? 'auto',
     tools: Array.isArray(req.tools) ? req.tools : [],
     top_p: typeof req.top_p === 'number' ? req.top_p : 1,
@@ -188,7 +191,7 @@ export function serializeResponse(state: FakeState, record: ResponseRecord, view
     usage: hasOutput
       ? {
           input_tokens: record.inputTokens,
-          input_tokens_details: { cached_tokens: 0 },
+          input_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 },
           output_tokens: outputTokens(record, status),
           output_tokens_details: { reasoning_tokens: 0 },
           total_tokens: record.inputTokens + outputTokens(record, status),
@@ -267,15 +270,35 @@ function streamFrames(state: FakeState, record: ResponseRecord): string[] {
     const text = answerText(record, final);
     const location = { item_id, output_index: index, content_index: 0 };
     emit('response.output_item.added', { output_index: index, item: messageItem(record, 'in_progress', null) });
-    emit('response.content_part.added', { ...location, part: { type: 'output_text', text: '', annotations: [] } });
+    emit('response.content_part.added', { ...location, part: { type: 'output_text', text: '', annotations: [], logprobs: [] } });
     for (const delta of splitDeltas(text, FAKE_DEFAULTS.STREAM_WORDS_PER_DELTA)) emit('response.output_text.delta', { ...location, delta, logprobs: [] });
     emit('response.output_text.done', { ...location, text, logprobs: [] });
-    emit('response.content_part.done', { ...location, part: { type: 'output_text', text, annotations: [] } });
+    emit('response.content_part.done', { ...location, part: { type: 'output_text', text, annotations: [], logprobs: [] } });
     emit('response.output_item.done', { output_index: index, item: messageItem(record, final === 'incomplete' ? 'incomplete' : 'completed', text) });
   }
   const finalEvent = final === 'incomplete' ? 'response.incomplete' : 'response.completed';
   emit(finalEvent, { response: serializeResponse(state, record, { status: final }) });
   return frames;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return !!value && typeof value === 'object' && !Array.isArray(value);
+}
+
+function reasoningOf(req: Record<string, unknown>): { effort?: string; summary?: string } {
+  return isRecord(req.reasoning) ? (req.reasoning as { effort?: string; summary?: string }) : {};
+}
+
+/**
+ * Model-specific parameter rules of the live API: reasoning models (o-series) reject
+ * sampling parameters with 400 `unsupported_parameter`; non-reasoning models (GPT-4.1)
+ * reject `reasoning`.
+ */
+export function unsupportedParameterOf(model: string, body: Record<string, unknown>): string | undefined {
+  const reasoningModel = /^o\d/.test(model) || /^gpt-5/.test(model);
+  if (reasoningModel) return ['temperature', 'top_p'].find((p) => body[p] !== undefined && body[p] !== null);
+  if (/^gpt-4/.test(model) && body.reasoning !== undefined && body.reasoning !== null) return 'reasoning';
+  return undefined;
 }
 
 function isStringRecord(value: unknown): value is Record<string, string> {

@@ -120,7 +120,8 @@ export function serializeStore(state: FakeState, store: VectorStoreRecord): Reco
     usage_bytes: files.filter((f) => state.vectorStoreFileStatus(f) === 'completed').reduce((n, f) => n + f.usageBytes, 0),
     file_counts: state.fileCounts(files),
     status: state.vectorStoreStatus(store),
-    expires_after: store.expiresAfter,
+    // Optional in the spec (VectorStoreExpirationAfter object, not null): absent when none was set.
+    ...(store.expiresAfter ? { expires_after: store.expiresAfter } : {}),
     expires_at: state.expiresAt(store),
     last_active_at: store.lastActiveAt,
     metadata: store.metadata ?? {},

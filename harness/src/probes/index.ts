@@ -17,3 +17,4 @@ export type { RecoveryBounds } from './recovery.ts';
 export { responsivenessProbe, DEFAULT_MAX_PING_MS } from './responsiveness.ts';
 export type { ResponsivenessBounds } from './responsiveness.ts';
 export { secretsProbe } from './secrets.ts';
+export { specProbe } from './spec.ts';

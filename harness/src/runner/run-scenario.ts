@@ -27,6 +27,7 @@ import {
   recoveryProbe,
   responsivenessProbe,
   secretsProbe,
+  specProbe,
 } from '../probes/index.ts';
 import type { Evidence, Measurement } from '../probes/index.ts';
 import { flattenSpans, toResourceSpans } from './otlp-receiver.ts';
@@ -154,7 +155,9 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
 
   try {
     if (scenario.tree) tree = await generateFileTree(join(workDir, 'project'), scenario.tree);
-    const fakeConfig = { ...(scenario.fake ?? {}), ...(options.seed !== undefined ? { seed: options.seed } : {}) };
+    // `SB_FAKE_SPEC_VALIDATION` (enforce | record | off) overrides the scenario's spec check, e.g. to measure its cost.
+    const specMode = process.env.SB_FAKE_SPEC_VALIDATION;
+    const fakeConfig = { ...(scenario.fake ?? {}), ...(options.seed !== undefined ? { seed: options.seed } : {}), ...(specMode ? { specValidation: specMode } : {}) };
     const env: Record<string, string> = {
       PATH: `${dirname(process.execPath)}:${process.env.PATH ?? '/usr/bin:/bin'}`,
       HOME: workDir,
@@ -356,6 +359,7 @@ function judge(scenario: Scenario, ev: Evidence, sentinels: string[]): Measureme
     ...leaksProbe(ev, { ...rules.leaks, ...asserted.leaks }),
     ...dataProbe(ev, asserted.data ?? {}),
     ...secretsProbe(ev, sentinels),
+    ...specProbe(ev),
   ];
   return out.concat(
     callsProbe(ev, [...expectations, ...(asserted.calls ?? [])]),

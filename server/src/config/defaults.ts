@@ -11,6 +11,8 @@ export const DEFAULTS = {
   POLL_INITIAL_INTERVAL_MS: 1_000,
   POLL_MAX_INTERVAL_MS: 5_000,
   POLL_BACKOFF_FACTOR: 1.5,
+  /** Largest token count accepted from an upstream usage report (tokens); above it the figure is clamped and noted. */
+  USAGE_MAX_TOKENS: 100_000_000,
   /** KI-06: progress is sent at least this often during long work (clients reset timers on it). */
   PROGRESS_INTERVAL_MS: 5_000,
   /** Retry policy: attempts after the first, full-jitter exponential base and cap. */

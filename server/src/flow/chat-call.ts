@@ -35,6 +35,8 @@ export interface ChatCallResult {
   response_id?: string;
   usage?: ChatUsage;
   notes: string[];
+  /** Present when the answer is partial: the provider stopped early, for `reason`. */
+  incomplete?: { reason: string };
   context?: {
     files_inline: number;
     files_already_sent: number;
@@ -210,6 +212,7 @@ export async function runChatCall(app: App, model: ModelEntry, args: ChatArgs, e
       ...(result.responseId ? { response_id: result.responseId } : {}),
       ...(result.usage ? { usage: result.usage } : {}),
       notes: [...notes, ...result.notes],
+      ...(result.incomplete ? { incomplete: result.incomplete } : {}),
       ...(ctx ? {
         context: {
           files_inline: ctx.inline.length,

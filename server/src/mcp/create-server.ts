@@ -49,6 +49,7 @@ function text(s: string, structured?: Record<string, unknown>): CallToolResult {
 
 function formatAnswer(r: ChatCallResult): string {
   const lines = [r.text, '', '---', `model: ${r.model} (${r.model_id}) · session: ${r.session_id}${r.usage ? ` · tokens in/out: ${r.usage.input_tokens}/${r.usage.output_tokens}` : ''} · ${Math.round(r.elapsed_ms / 100) / 10} s`];
+  if (r.incomplete) lines.push(`status: incomplete (${r.incomplete.reason}): the answer above is partial`);
   for (const n of r.notes) lines.push(`note: ${n}`);
   if (r.context) lines.push(r.context.report);
   return lines.join('\n');

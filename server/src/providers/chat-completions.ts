@@ -16,6 +16,7 @@ import { recordGenAiDuration, recordTokenUsage } from '../telemetry/metrics.ts';
 import { SpanKind, recordRateLimitHeaders, withSpan } from '../telemetry/spans.ts';
 import type { ProviderClients } from './clients.ts';
 import { retryEvent } from './openai-responses.ts';
+import { sanitizeUsage } from './usage.ts';
 import type { CallEnv, ChatProvider, ChatRequest, ChatResult } from './types.ts';
 
 const SEMCONV_PROVIDER: Record<string, string> = { xai: GEN_AI_PROVIDER.XAI, gemini: GEN_AI_PROVIDER.GEMINI, openai: GEN_AI_PROVIDER.OPENAI };
@@ -71,7 +72,8 @@ export class ChatCompletionsProvider implements ChatProvider {
       }, { signal: env.signal, deadline: env.deadline, progress: env.progress, what: `ask ${req.model.id}`, onRetry: (i) => retryEvent(span, i) })
         .catch((err) => { recordGenAiDuration(provider, req.model.api_model, (performance.now() - t0) / 1000, err instanceof SbError ? err.code : 'error'); throw err; });
       recordGenAiDuration(provider, req.model.api_model, (performance.now() - t0) / 1000);
-      if (data.usage) recordTokenUsage(provider, req.model.api_model, { input: data.usage.prompt_tokens, output: data.usage.completion_tokens });
+      const clean = sanitizeUsage(data.usage?.prompt_tokens, data.usage?.completion_tokens, provider);
+      if (clean.usage) recordTokenUsage(provider, req.model.api_model, { input: clean.usage.input_tokens, output: clean.usage.output_tokens });
       const choice = data.choices?.[0];
       const text = choice?.message?.content;
       if (typeof text !== 'string') {
@@ -79,17 +81,19 @@ export class ChatCompletionsProvider implements ChatProvider {
       }
       if (data.id) span.setAttribute(ATTR_GEN_AI_RESPONSE_ID, data.id);
       span.setAttribute(ATTR_GEN_AI_RESPONSE_MODEL, data.model ?? req.model.api_model);
-      if (data.usage) {
-        span.setAttribute(ATTR_GEN_AI_USAGE_INPUT_TOKENS, data.usage.prompt_tokens);
-        span.setAttribute(ATTR_GEN_AI_USAGE_OUTPUT_TOKENS, data.usage.completion_tokens);
+      if (clean.usage) {
+        span.setAttribute(ATTR_GEN_AI_USAGE_INPUT_TOKENS, clean.usage.input_tokens);
+        span.setAttribute(ATTR_GEN_AI_USAGE_OUTPUT_TOKENS, clean.usage.output_tokens);
       }
       const notes = choice?.finish_reason === 'length' ? ['The answer was cut at the output limit.'] : [];
+      if (clean.note) notes.push(clean.note);
       return {
         text,
         model: data.model ?? req.model.api_model,
         responseId: data.id,
-        usage: data.usage ? { input_tokens: data.usage.prompt_tokens, output_tokens: data.usage.completion_tokens } : undefined,
+        usage: clean.usage,
         notes,
+        ...(choice?.finish_reason === 'length' ? { incomplete: { reason: 'length' } } : {}),
       };
     });
   }

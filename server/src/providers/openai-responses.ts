@@ -5,7 +5,7 @@
  * Polling sleeps are our own (KI-03): SDK polling helpers are not trusted with the signal.
  */
 import type OpenAI from 'openai';
-import { NotFoundError } from 'openai';
+import { APIError, NotFoundError } from 'openai';
 import type { Response as OpenAIResponse, ResponseCreateParamsNonStreaming } from 'openai/resources/responses/responses';
 import { DEFAULTS } from '../config/defaults.ts';
 import { ErrorCode, SbError, abortReasonToError, isAbortError, isSbError } from '../errors.ts';
@@ -21,6 +21,7 @@ import { recordGenAiDuration, recordTokenUsage } from '../telemetry/metrics.ts';
 import { SpanKind, markCancelled, recordRateLimitHeaders, withSpan, type Span } from '../telemetry/spans.ts';
 import type { ProviderClients } from './clients.ts';
 import type { CallEnv, ChatProvider, ChatRequest, ChatResult } from './types.ts';
+import { sanitizeUsage } from './usage.ts';
 
 /** Deadline of the best-effort upstream cancel sent after an abort. */
 const CANCEL_UPSTREAM_TIMEOUT_MS = 5_000;
@@ -99,9 +100,10 @@ export class OpenAIResponsesProvider implements ChatProvider {
       try {
         created = await this.#create(client, this.buildParams(req), env, span);
       } catch (err) {
-        if (req.previousResponseId && (err instanceof NotFoundError || (err as { cause?: unknown })?.cause instanceof NotFoundError)) {
+        const gone = req.previousResponseId ? previousResponseGone(err) : undefined;
+        if (gone) {
           throw new SbError(ErrorCode.PREVIOUS_RESPONSE_NOT_FOUND,
-            `The previous response ${req.previousResponseId} is no longer known to openai.`, { provider: 'openai', status: 404, cause: err });
+            `The previous response ${req.previousResponseId} is no longer known to openai.`, { provider: 'openai', status: gone.status, cause: err });
         }
         throw err;
       }
@@ -111,6 +113,8 @@ export class OpenAIResponsesProvider implements ChatProvider {
         await env.onBackgroundId?.(created.id);
         final = await this.poll(created, env);
       }
+      // A synchronous response can end failed or cancelled too; only polling checked before.
+      throwIfEndedBadly(final, 'response');
       return finish(final, span, req.model.api_model);
     }
   }
@@ -163,12 +167,7 @@ export class OpenAIResponsesProvider implements ChatProvider {
           status = r.status ?? status;
         }
         if (status === 'completed' || status === 'incomplete') return r;
-        if (status === 'failed') {
-          throw new SbError(ErrorCode.UPSTREAM_ERROR, `Failed to get an answer from openai: the background response failed (${r.error?.code ?? 'unknown'}: ${r.error?.message ?? 'no message'}). Try again.`, { provider: 'openai' });
-        }
-        if (status === 'cancelled') {
-          throw new SbError(ErrorCode.UPSTREAM_ERROR, 'Failed to get an answer from openai: the background response was cancelled upstream. Ask again.', { provider: 'openai' });
-        }
+        throwIfEndedBadly(r, 'background response');
       }
     } catch (err) {
       const aborted = env.signal.aborted || isAbortError(err);
@@ -203,21 +202,50 @@ function retryEvent(span: Span, i: { attempt: number; delayMs: number; retryAfte
   });
 }
 
+/**
+ * KI-15: the chain is gone. The live API answers 400 `previous_response_not_found`;
+ * a 404 (older behaviour, proxies) means the same. Matched on the code, never the text.
+ */
+function previousResponseGone(err: unknown): { status: number } | undefined {
+  for (let e: unknown = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof NotFoundError) return { status: 404 };
+    if (e instanceof APIError && e.code === 'previous_response_not_found') return { status: e.status ?? 400 };
+  }
+  return undefined;
+}
+
+/** A response that ended `failed` or `cancelled` is an error carrying the upstream message, not an empty answer. */
+function throwIfEndedBadly(r: OpenAIResponse, what: string): void {
+  if (r.status === 'failed') {
+    const detail = r.error ? `${r.error.code ?? 'unknown'}: ${r.error.message ?? 'no message'}` : 'no error details';
+    throw new SbError(ErrorCode.UPSTREAM_RESPONSE_FAILED, `Failed to get an answer from openai: the ${what} ${r.id} failed (${detail}). Try again.`,
+      { provider: 'openai', details: { response_id: r.id, status: r.status, ...(r.error?.code ? { upstream_code: r.error.code } : {}) } });
+  }
+  if (r.status === 'cancelled') {
+    throw new SbError(ErrorCode.UPSTREAM_RESPONSE_FAILED, `Failed to get an answer from openai: the ${what} ${r.id} was cancelled upstream. Ask again.`,
+      { provider: 'openai', details: { response_id: r.id, status: r.status } });
+  }
+}
+
 function finish(r: OpenAIResponse, span: Span, requested: string): ChatResult {
   const notes: string[] = [];
-  if (r.status === 'incomplete') notes.push(`The answer is incomplete (${r.incomplete_details?.reason ?? 'unknown reason'}).`);
+  const incomplete = r.status === 'incomplete' ? { reason: r.incomplete_details?.reason ?? 'unknown' } : undefined;
+  if (incomplete) notes.push(`The answer is incomplete: openai stopped early (${incomplete.reason}); the text below is partial.`);
+  const clean = sanitizeUsage(r.usage?.input_tokens, r.usage?.output_tokens, 'openai');
+  if (clean.note) notes.push(clean.note);
   span.setAttribute(ATTR_SB_RESPONSE_STATUS, r.status ?? 'unknown');
   span.setAttribute(ATTR_GEN_AI_RESPONSE_MODEL, r.model ?? requested);
-  if (r.usage) {
-    span.setAttribute(ATTR_GEN_AI_USAGE_INPUT_TOKENS, r.usage.input_tokens);
-    span.setAttribute(ATTR_GEN_AI_USAGE_OUTPUT_TOKENS, r.usage.output_tokens);
+  if (clean.usage) {
+    span.setAttribute(ATTR_GEN_AI_USAGE_INPUT_TOKENS, clean.usage.input_tokens);
+    span.setAttribute(ATTR_GEN_AI_USAGE_OUTPUT_TOKENS, clean.usage.output_tokens);
   }
   return {
     text: responseText(r),
     model: r.model ?? requested,
     responseId: r.id,
-    usage: r.usage ? { input_tokens: r.usage.input_tokens, output_tokens: r.usage.output_tokens } : undefined,
+    usage: clean.usage,
     notes,
+    ...(incomplete ? { incomplete } : {}),
   };
 }
 

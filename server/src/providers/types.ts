@@ -39,6 +39,8 @@ export interface ChatResult {
   usage?: ChatUsage;
   /** Notes for the user ("previous response expired; started a fresh thread"). */
   notes: string[];
+  /** Set when the provider stopped early: the text is partial (`incomplete_details.reason`, e.g. `max_output_tokens`). */
+  incomplete?: { reason: string };
 }
 
 export interface CallEnv {

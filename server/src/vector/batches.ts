@@ -66,7 +66,7 @@ function batchBody(ids: string[], pathOf?: (fileId: string) => string | undefine
   };
 }
 
-type PollResult = { kind: 'final'; batch: VectorStoreFileBatch } | { kind: 'timeout' };
+type PollResult = { kind: 'final'; batch: VectorStoreFileBatch; deadline: number } | { kind: 'timeout'; deadline: number };
 
 async function pollBatch(deps: BatchDeps, storeId: string, first: VectorStoreFileBatch, signal: AbortSignal): Promise<PollResult> {
   const { limits } = deps;
@@ -75,7 +75,7 @@ async function pollBatch(deps: BatchDeps, storeId: string, first: VectorStoreFil
   let batch = first;
   while (batch.status === 'in_progress') {
     const left = deadline - Date.now();
-    if (left <= 0) return { kind: 'timeout' };
+    if (left <= 0) return { kind: 'timeout', deadline };
     await sleep(Math.min(limits.batchPollIntervalMs, left), signal);
     // A poll that hangs must not outlive the batch budget.
     const pollSignal = AbortSignal.any([signal, AbortSignal.timeout(Math.max(1, deadline - Date.now()))]);
@@ -86,13 +86,13 @@ async function pollBatch(deps: BatchDeps, storeId: string, first: VectorStoreFil
       );
     } catch (err) {
       if (signal.aborted) throw abortReasonToError(signal.reason);
-      if (Date.now() >= deadline) return { kind: 'timeout' };
+      if (Date.now() >= deadline) return { kind: 'timeout', deadline };
       throw err;
     }
     const c = batch.file_counts;
     deps.report(`attaching files: ${c.completed}/${c.total} processed`);
   }
-  return { kind: 'final', batch };
+  return { kind: 'final', batch, deadline };
 }
 
 async function fileStatuses(deps: BatchDeps, storeId: string, batchId: string, signal: AbortSignal): Promise<Map<string, { status: string; reason?: string }>> {
@@ -100,9 +100,11 @@ async function fileStatuses(deps: BatchDeps, storeId: string, batchId: string, s
   const list = () => deps.client.vectorStores.fileBatches.listFiles(batchId, { vector_store_id: storeId, limit: 100 }, { signal, maxRetries: 0 });
   let page = await withRetry(() => list(), { signal, gate: deps.gate, attempts: deps.limits.uploadMaxAttempts, report: deps.report });
   for (let pages = 0; ; pages++) {
+    const before = out.size;
     for (const f of page.data) out.set(f.id, { status: f.status, reason: f.last_error ? `${f.last_error.code}: ${f.last_error.message}` : undefined });
-    // Bounded: a batch holds at most batchMaxFiles files.
-    if (!page.hasNextPage() || pages > 100) break;
+    // Bounded: a batch holds at most batchMaxFiles files, and a page that brings no new
+    // file means the cursor is not advancing (a mock or a proxy replaying one page).
+    if (!page.hasNextPage() || pages > 100 || out.size === before) break;
     const current = page;
     page = await withRetry(() => current.getNextPage(), { signal, gate: deps.gate, attempts: deps.limits.uploadMaxAttempts, report: deps.report });
   }
@@ -158,8 +160,11 @@ async function attachChunk(
       await cancelBatch(deps, storeId, batch.id, signal);
     }
     let statuses: Map<string, { status: string; reason?: string }>;
+    // The batch's budget bounds reading its result too (with one cleanup request's time
+    // after a timeout), so a stuck batch ends at the batch deadline, not the call's.
+    const resultBudgetMs = Math.max(result.deadline - Date.now(), 0) + limits.cleanupRequestTimeoutMs;
     try {
-      statuses = await fileStatuses(deps, storeId, batch.id, signal);
+      statuses = await fileStatuses(deps, storeId, batch.id, AbortSignal.any([signal, AbortSignal.timeout(resultBudgetMs)]));
     } catch (err) {
       if (signal.aborted) throw abortReasonToError(signal.reason);
       // Without per-file statuses, trust the batch only when it completed cleanly.

@@ -241,9 +241,24 @@ export async function withRetry<T>(fn: (signal: AbortSignal) => Promise<T>, opti
   }
 }
 
-/** Wraps a raw upstream failure in an SbError naming what failed; SbErrors pass through. */
+/** True when the failure came from the request to the provider (an answer, a connection, a timeout), not from this machine. */
+export function isUpstreamFailure(err: unknown): boolean {
+  if (err instanceof APIError || err instanceof APIUserAbortError || isAbortError(err)) return true;
+  return (err as { name?: string })?.name === 'TimeoutError';
+}
+
+/**
+ * Wraps a raw upstream failure in an SbError naming what failed; SbErrors pass through.
+ * A local failure (the state database, e.g. a UNIQUE constraint while recording a store
+ * id; the file system) is SB_ERR_LOCAL_FAILURE: it is not blamed on OpenAI.
+ */
 export function upstreamError(err: unknown, what: string): SbError {
   if (err instanceof SbError) return err;
+  if (!isUpstreamFailure(err)) {
+    const message = err instanceof Error ? err.message : String(err);
+    return new SbError(ErrorCode.LOCAL_FAILURE, `Failed to ${what}: a local error on this machine, not an OpenAI failure (${message}). Check the state directory (SECOND_BRAIN_HOME); retrying may help if another process was writing it.`,
+      { cause: err });
+  }
   const f = classifyFailure(err);
   const detail = f.status ? `OpenAI answered HTTP ${f.status}${f.code ? ` (${f.code})` : ''}: ${f.message}` : `the request to OpenAI failed: ${f.message}`;
   return new SbError(ErrorCode.UPSTREAM_ERROR, `Failed to ${what}: ${detail}. Try again shortly; if it persists, check the OpenAI status page.`,
