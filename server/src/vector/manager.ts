@@ -20,12 +20,13 @@ import { forEachLimit } from './pool.ts';
 import { VectorState } from './state.ts';
 import { StoreAllocator } from './stores.ts';
 import type {
-  AttachFile, AttachRequest, AttachResult, AttachStats, VectorEvent, VectorLimits, VectorStats, VectorStoreManagerOptions,
+  AttachFile, AttachRequest, AttachResult, AttachStats, OverflowResult, VectorEvent, VectorLimits, VectorStats, VectorStoreManagerOptions,
 } from './types.ts';
 import { uploadFile, type UploadDeps } from './uploader.ts';
 import { ThrottleGate, sleep, upstreamError } from './upstream.ts';
 import { resolveVectorLimits } from './limits.ts';
 import { defectOn } from './defects.ts';
+import { bundleAnchor, bundlesAsAttachFiles, isBundlePath, planBundles } from './bundles.ts';
 
 type Hashed = AttachFile & { sha256: string };
 
@@ -327,7 +328,7 @@ export class VectorStoreManager {
       }
 
       // ---- old copies ----------------------------------------------------------------
-      const vanished = await this.#vanishedPaths(sid, wanted, signal);
+      const vanished = await this.#vanishedPaths(sid, wanted, signal, request.supersedes);
       const detach = [...plan.replaced, ...vanished];
       stats.replaced = detach.length;
       if (detach.length > 0) await this.#detachNow(sid, detach, signal);
@@ -361,6 +362,43 @@ export class VectorStoreManager {
           .catch((err) => this.#log.warn({ err }, 'could not release upload claims; they lapse with their lease'));
       }
     }
+  }
+
+  /**
+   * Attaches a call's overflow packed into bundles (see bundles.ts): uploads follow the
+   * overflow's bytes, not its file count. The result is by project path, as attachFiles's
+   * is: a member is attached, reused or failed with its bundle. An earlier bundle of this
+   * store whose anchor file is now in another bundle is detached, so the store holds one
+   * copy of each file.
+   *
+   * @example
+   *   const r = await manager.attachOverflow({ sessionId, files: overflow, signal });
+   *   // r.attached lists project paths; r.bundles says how many documents carry them.
+   */
+  async attachOverflow(request: AttachRequest): Promise<OverflowResult> {
+    throwIfAborted(request.signal);
+    const byPath = new Map<string, AttachFile>();
+    for (const f of request.files) byPath.set(f.relPath, f);
+    const bundles = planBundles([...byPath.values()], { maxBytes: this.#limits.bundleMaxBytes, minBytes: this.#limits.bundleMinBytes });
+    const files = await bundlesAsAttachFiles(bundles, request.signal);
+    const members = new Map(bundles.map((b) => [b.relPath, b.members.map((m) => m.relPath)]));
+    const bundled = new Set(byPath.keys());
+    const r = await this.attachFiles({
+      ...request, files,
+      supersedes: (rel) => isBundlePath(rel) && bundled.has(bundleAnchor(rel)),
+    });
+    const expand = (paths: readonly string[]) => paths.flatMap((p) => members.get(p) ?? []);
+    const reusedBundles = new Set(r.reused);
+    const attachedBundles = new Set(r.attached);
+    return {
+      ...r,
+      attached: expand(r.attached),
+      reused: expand(r.reused),
+      failed: r.failed.flatMap((f) => (members.get(f.relPath) ?? [f.relPath]).map((relPath) => ({ relPath, reason: f.reason }))),
+      uploaded: bundles.filter((b) => attachedBundles.has(b.relPath) && !reusedBundles.has(b.relPath)).reduce((n, b) => n + b.members.length, 0),
+      bundles: bundles.length,
+      bundlesUploaded: r.uploaded,
+    };
   }
 
   /** Decides, in one transaction, what each file needs. Runs synchronously. */
@@ -409,9 +447,13 @@ export class VectorStoreManager {
   }
 
   /** Store rows for paths not in this call whose file no longer exists (renamed or deleted). */
-  async #vanishedPaths(storeId: string, wanted: Set<string>, signal: AbortSignal): Promise<Array<{ relPath: string; fileId: string }>> {
-    const others = this.#state.storeFiles(storeId).filter((r) => !wanted.has(r.rel_path) && r.abs_path && r.file_id);
+  async #vanishedPaths(
+    storeId: string, wanted: Set<string>, signal: AbortSignal, supersedes?: (relPath: string) => boolean,
+  ): Promise<Array<{ relPath: string; fileId: string }>> {
+    const rest = this.#state.storeFiles(storeId).filter((r) => !wanted.has(r.rel_path) && r.file_id);
+    const others = rest.filter((r) => r.abs_path);
     const gone: Array<{ relPath: string; fileId: string }> = [];
+    if (supersedes) for (const r of rest) if (!r.abs_path && supersedes(r.rel_path)) gone.push({ relPath: r.rel_path, fileId: r.file_id! });
     await forEachLimit(others, this.#limits.readConcurrency, signal, async (r) => {
       try {
         await stat(r.abs_path!);
