@@ -19,6 +19,7 @@ import { createPrng } from '../fake/prng.ts';
 import { startLoopbackFake } from '../node/loopback.ts';
 import { ServerProcess } from '../driver/server-process.ts';
 import { PingSampler } from '../driver/ping-sampler.ts';
+import { nowMs } from '../driver/clock.ts';
 import { memoryOf } from './proc-status.ts';
 import { percentile } from './stats.ts';
 import { figure, type BenchOptions, type BenchRow, type Benchmark } from './types.ts';
@@ -101,6 +102,7 @@ async function runCase(c: ScaleCase, options: BenchOptions): Promise<BenchRow> {
     sampler.setClient(server.client);
     sampler.start();
     const started = performance.now();
+    const startedWall = nowMs();
     const result = await server.client.callTool(
       { name: 'chat_with_gpt41', arguments: { instructions: 'Where is the retry budget enforced?', session_id: `bench-${c.files}-${c.sizes}`, context: [root], disable_memory_search: true } },
       undefined,
@@ -111,6 +113,9 @@ async function runCase(c: ScaleCase, options: BenchOptions): Promise<BenchRow> {
     const peak = await memoryOf(server.pid);
     await sleep(SETTLE_MS);
     const after = await memoryOf(server.pid);
+    const diag = await server.client.callTool({ name: 'server_diagnostics', arguments: {} }, undefined, { timeout: 30_000 })
+      .then((r) => r.structuredContent as { heap_used_mb?: number; external_mb?: number } | undefined, () => undefined);
+    const slowest = sampler.samples.filter((s) => s.rttMs > 50).map((s) => `${Math.round(s.rttMs)} ms at +${((s.atMs - startedWall) / 1_000).toFixed(1)} s`);
     const uploads = fake.fake.journal.entries().filter((e) => e.route === 'files.create' && e.status === 200);
     const storedBytes = [...fake.fake.state.files.values()].reduce((n, f) => n + Buffer.byteLength(f.content), 0);
     const rtts = sampler.samples.map((s) => s.rttMs);
@@ -137,6 +142,8 @@ async function runCase(c: ScaleCase, options: BenchOptions): Promise<BenchRow> {
         'ping p99 ms': figure(p99, 'ms'),
         'ping max ms': figure(maxPing, 'ms'),
         'pings': figure(rtts.length, ''),
+        'heap after MB': figure(diag?.heap_used_mb ?? null, 'MB'),
+        'external after MB': figure(diag?.external_mb ?? null, 'MB'),
       },
       targets: [
         ...(c.files === 50_000 && c.sizes === 'tiny' ? [{ column: 'wall s', op: '<' as const, bound: 60, pass: wallMs / 1_000 < 60 }] : []),
@@ -146,7 +153,7 @@ async function runCase(c: ScaleCase, options: BenchOptions): Promise<BenchRow> {
         { column: 'ping p99 ms', op: '<=', bound: 50, pass: p99 !== null && p99 <= 50 },
         { column: 'ping max ms', op: '<=', bound: 100, pass: maxPing !== null && maxPing <= 100 },
       ],
-      note: `${result.isError ? 'call failed: ' + JSON.stringify(result.content).slice(0, 200) : 'call succeeded'}${fails ? `; ${fails} pings failed` : ''}; inline ${ctx?.files_inline ?? '?'}`,
+      note: `${result.isError ? 'call failed: ' + JSON.stringify(result.content).slice(0, 200) : 'call succeeded'}${fails ? `; ${fails} pings failed` : ''}; inline ${ctx?.files_inline ?? '?'}${slowest.length ? `; pings over 50 ms: ${slowest.slice(0, 8).join(', ')}` : ''}`,
     };
     options.log(`scale ${label}: ${(wallMs / 1_000).toFixed(1)} s, ${uploads.length} uploads, peak ${peakMb?.toFixed(0)} MB, ping p99 ${p99?.toFixed(1)} ms`);
     return row;

@@ -86,6 +86,8 @@ export const DEFAULTS = {
    */
   VECTOR_BUNDLE_MAX_BYTES: 8_388_608,
   VECTOR_BUNDLE_MIN_BYTES: 6_291_456,
+  /** Arguments: nesting levels a structured_output_schema may have (deeper ones would overflow the stack while serialising). */
+  STRUCTURED_SCHEMA_MAX_DEPTH: 64,
   /** Stdio: bytes of one JSON-RPC message (one line) the server reads at most; a longer one is refused with an error. */
   STDIO_MAX_MESSAGE_BYTES: 10_485_760,
   /** Janitor: concurrent deletes, attempts per pending delete, and backoff between them. */

@@ -16,6 +16,7 @@ import {
 } from '../telemetry/semconv.ts';
 import { withSpan } from '../telemetry/spans.ts';
 import { countUpload } from '../telemetry/metrics.ts';
+import { assertInstructionsFit } from './input-limits.ts';
 
 export interface ChatCallEnv {
   /** The client's cancel signal (MCP request signal, or a job's controller). */
@@ -79,6 +80,8 @@ export async function runChatCall(app: App, model: ModelEntry, args: ChatArgs, e
 
   // Fail fast on a missing key, before any file is read.
   app.clients.get(model.provider);
+  // And on instructions that alone overflow the model's window, before any read or upload.
+  await assertInstructionsFit(model, args.instructions, signal);
 
   setPhase('session_wait');
   let release: () => void;

@@ -246,5 +246,8 @@ export function diagnostics(app: App, jobs: JobRunner): Record<string, unknown> 
     ...(app.services.vectorStores ? { vector_stores: app.services.vectorStores.stats() } : {}),
     ...(app.services.memory ? { memory: app.services.memory.stats() } : {}),
     memory_usage_mb: Math.round(process.memoryUsage().rss / 1048576),
+    // Heap and off-heap (Buffers) apart from RSS: tells retained objects from pages the allocator keeps.
+    heap_used_mb: Math.round(process.memoryUsage().heapUsed / 1048576),
+    external_mb: Math.round(process.memoryUsage().external / 1048576),
   };
 }

@@ -3,8 +3,8 @@
  * uploads follows the overflow's bytes, not its file count (50,000 tiny files are one or two
  * uploads rather than 50,000).
  *
- * - Framing: each member is wrapped in `===== BEGIN FILE <path> =====` / `===== END FILE
- *   <path> =====` lines, so a file_search excerpt names the file it came from.
+ * - Framing: each member is wrapped in `===== BEGIN FILE <path> =====` / `===== END FILE =====`
+ *   lines, so a file_search excerpt names the file it came from.
  * - Identity: a bundle's dedup path is `second-brain-bundles/<anchor>.bundle.txt`, the anchor being
  *   its first member's path; its sha256 is the hash of the framed text, i.e. of its members'
  *   paths and contents. The same files give the same bundle, found in the upload table and
@@ -54,9 +54,12 @@ export function memberHeader(relPath: string): string {
   return `===== BEGIN FILE ${relPath} =====\n`;
 }
 
-/** Closing frame line of a member; repeats the path so a long file's end still names it. */
-export function memberFooter(relPath: string): string {
-  return `===== END FILE ${relPath} =====\n\n`;
+/**
+ * Closing frame line of a member. It does not repeat the path: with tiny files the frame is
+ * most of the bytes (a path costs about 30), and the header already names the file.
+ */
+export function memberFooter(): string {
+  return '===== END FILE =====\n';
 }
 
 /** The path whose hash decides the cut points: FNV-1a, cheap and stable across runs. */
@@ -126,6 +129,7 @@ async function memberBytes(f: AttachFile, signal: AbortSignal): Promise<Uint8Arr
 export async function bundleContent(bundle: Bundle, signal: AbortSignal): Promise<Buffer> {
   const parts: Uint8Array[] = [];
   const newline = Buffer.from('\n');
+  const FOOTER = Buffer.from(memberFooter(), 'utf8');
   for (let i = 0; i < bundle.members.length; i++) {
     if (i > 0 && i % 256 === 0) {
       await yieldToLoop();
@@ -135,7 +139,7 @@ export async function bundleContent(bundle: Bundle, signal: AbortSignal): Promis
     const body = await memberBytes(m, signal);
     parts.push(Buffer.from(memberHeader(m.relPath), 'utf8'), body);
     if (body.length > 0 && body[body.length - 1] !== 0x0a) parts.push(newline);
-    parts.push(Buffer.from(memberFooter(m.relPath), 'utf8'));
+    parts.push(FOOTER);
   }
   return Buffer.concat(parts);
 }
