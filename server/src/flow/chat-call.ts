@@ -16,7 +16,7 @@ import {
 } from '../telemetry/semconv.ts';
 import { withSpan } from '../telemetry/spans.ts';
 import { countUpload } from '../telemetry/metrics.ts';
-import { assertInstructionsFit } from './input-limits.ts';
+import { assertInstructionsFit, tokenizerFamilyOf } from './input-limits.ts';
 
 export interface ChatCallEnv {
   /** The client's cancel signal (MCP request signal, or a job's controller). */
@@ -112,7 +112,7 @@ export async function runChatCall(app: App, model: ModelEntry, args: ChatArgs, e
         const c = await prepareContext({
         db: app.db,
         sessionId: useChain && !fresh ? key : undefined,
-        model: { contextWindow: model.context_window, tokenizerFamily: model.provider === 'openai' ? 'o200k' : 'estimate' },
+        model: { contextWindow: model.context_window, tokenizerFamily: tokenizerFamilyOf(model) },
         paths, priorityPaths: priority, roots: env.roots,
         instructions: args.instructions,
         overflow: model.vector_stores && app.services.vectorStores ? 'vector-store' : 'omitted',

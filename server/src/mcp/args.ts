@@ -110,6 +110,8 @@ export type ChatArgs = z.output<typeof chatArgsSchema>;
 
 export const countTokensShape = {
   paths: pathList('paths').describe('Files or directories to count, absolute or relative to the project root.'),
+  model: z.string().min(1).max(100).optional()
+    .describe('A model id (e.g. "gpt-4.1", "o3", "grok-4") or chat tool name (e.g. "chat_with_o3"): also says how much of the context would go inline and how much would overflow for that model.'),
 };
 
 export const historyShape = {
