@@ -34,6 +34,8 @@ export interface OverflowAttacher {
   attachOverflow(input: {
     sessionId: string;
     files: Array<{ absPath: string; relPath: string; size: number; mtimeMs: number; sha256?: string; text?: string; bytes?: Uint8Array }>;
+    /** Path → sha256 of every file of the call (inline too): tells unchanged bundle members from changed ones. */
+    scope?: ReadonlyMap<string, string>;
     signal: AbortSignal;
     onProgress?: (done: number, total: number, message: string) => void;
   }): Promise<{ vectorStoreId: string; attached: string[]; failed: Array<{ relPath: string; reason: string }>; uploaded?: number; reused?: string[]; bundles?: number }>;

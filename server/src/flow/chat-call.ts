@@ -143,6 +143,7 @@ export async function runChatCall(app: App, model: ModelEntry, args: ChatArgs, e
             ? await manager.attachFiles({ sessionId: key, files: ctx!.overflow, signal: uploadSignal, onProgress })
             : await manager.attachOverflow({
               sessionId: key, signal: uploadSignal, onProgress,
+              scope: new Map([...ctx!.inline, ...ctx!.alreadySent, ...ctx!.overflow].filter((f) => f.sha256).map((f) => [f.relPath, f.sha256!])),
               // The bytes the gatherer holds go into the bundles as they are: no decode, no second read.
               files: ctx!.overflow.map((f) => {
                 const content = fileContent(f);

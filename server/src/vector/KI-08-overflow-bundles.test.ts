@@ -6,6 +6,7 @@
  * replaces its bundle; the result names every project path.
  */
 import { test } from 'node:test';
+import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { VectorStoreManager } from './manager.ts';
 import { BUNDLE_SUFFIX, bundleContent, memberHeader, planBundles } from './bundles.ts';
@@ -62,6 +63,12 @@ test('KI-14 with bundles: the same files are not uploaded again (same session, n
     assert.equal(again.reused.length, 600);
     assert.equal(other.reused.length, 600);
     assert.equal(again.bundlesUploaded, 0);
+    // A follow-up where one file moved inline (still in scope, unchanged): the store's bundles still cover the rest.
+    const scope = new Map(files.map((x) => [x.relPath, createHash('sha256').update(x.bytes!).digest('hex')]));
+    const fewer = await m.attachOverflow({ sessionId: 'a', files: files.slice(1), scope, signal: AbortSignal.timeout(20_000) });
+    assert.equal(fewer.bundlesUploaded, 0, 'a file moving inline uploads nothing');
+    assert.equal(fewer.attached.length, 599);
+    assert.equal(entriesOf(f.fake, 'files.create').length, n);
 
     // Change one member (same size): only its bundle is uploaded again, and the old copy leaves the store.
     const changed = files.map((x, i) => (i === 300 ? { ...x, bytes: Buffer.from(Buffer.from(x.bytes!).toString().replace('x', 'y')) } : x));

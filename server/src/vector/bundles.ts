@@ -5,11 +5,12 @@
  *
  * - Framing: each member is wrapped in `===== BEGIN FILE <path> =====` / `===== END FILE =====`
  *   lines, so a file_search excerpt names the file it came from.
- * - Identity: a bundle's dedup path is `second-brain-bundles/<anchor>.bundle.txt`, the anchor being
- *   its first member's path; its sha256 is the hash of the framed text, i.e. of its members'
- *   paths and contents. The same files give the same bundle, found in the upload table and
- *   never uploaded twice (KI-14), across queries, sessions and processes; a changed member
- *   changes the bundle's hash, so the bundle is uploaded again and its old copy replaced.
+ * - Identity: a bundle's dedup path is `second-brain-bundles/<first member>~<hash of the member
+ *   paths>.bundle.txt` and its sha256 the hash of the framed text, i.e. of its members' paths
+ *   and contents. The same files give the same bundle, found in the upload table and never
+ *   uploaded twice (KI-14), across queries, sessions and processes. Members are recorded
+ *   (vs_bundle_members), so a follow-up in the same session bundles only what the store's
+ *   bundles lack, and a bundle with a changed or deleted member is replaced (manager.ts).
  * - Cut points are chosen by content (a hash of the path), not only by size: a bundle ends
  *   once it holds at least `minBytes` at the first file whose path hash is 0 mod 16, or
  *   before a file that would take it past `maxBytes`. A file that grows or shrinks then
@@ -76,10 +77,6 @@ export function isBundlePath(relPath: string): boolean {
   return relPath.startsWith(BUNDLE_PREFIX) && relPath.endsWith(BUNDLE_SUFFIX);
 }
 
-/** The project path of a bundle's first member, from the bundle's path. */
-export function bundleAnchor(bundlePath: string): string {
-  return bundlePath.slice(BUNDLE_PREFIX.length, -BUNDLE_SUFFIX.length);
-}
 
 /**
  * Groups `files` (any order) into bundles, members sorted by path.
@@ -97,7 +94,10 @@ export function planBundles(files: readonly AttachFile[], limits: BundleLimits):
   let bytes = 0;
   const close = () => {
     if (members.length === 0) return;
-    out.push({ relPath: `${BUNDLE_PREFIX}${members[0]!.relPath}${BUNDLE_SUFFIX}`, members, bytes });
+    // The members' paths are in the name too: two bundles with the same first file but other
+    // members (a follow-up bundling only what earlier bundles lack) never share a dedup key.
+    const tag = createHash('sha256').update(members.map((m) => m.relPath).join('\0')).digest('hex').slice(0, 12);
+    out.push({ relPath: `${BUNDLE_PREFIX}${members[0]!.relPath}~${tag}${BUNDLE_SUFFIX}`, members, bytes });
     members = [];
     bytes = 0;
   };

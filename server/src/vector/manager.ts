@@ -26,7 +26,8 @@ import { uploadFile, type UploadDeps } from './uploader.ts';
 import { ThrottleGate, sleep, upstreamError } from './upstream.ts';
 import { resolveVectorLimits } from './limits.ts';
 import { defectOn } from './defects.ts';
-import { bundleAnchor, bundlesAsAttachFiles, isBundlePath, planBundles } from './bundles.ts';
+import { type Bundle, bundlesAsAttachFiles, isBundlePath, planBundles } from './bundles.ts';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 
 type Hashed = AttachFile & { sha256: string };
 
@@ -367,26 +368,40 @@ export class VectorStoreManager {
   /**
    * Attaches a call's overflow packed into bundles (see bundles.ts): uploads follow the
    * overflow's bytes, not its file count. The result is by project path, as attachFiles's
-   * is: a member is attached, reused or failed with its bundle. An earlier bundle of this
-   * store whose anchor file is now in another bundle is detached, so the store holds one
-   * copy of each file.
+   * is: a member is attached, reused or failed with its bundle. Bundles already in the
+   * session's store whose members are unchanged cover those files (nothing uploaded again);
+   * a bundle with a changed or deleted member is detached and its files bundled anew.
+   * `scope` (path → sha256 of every file of the call, inline ones too) tells an unchanged
+   * member from a changed one; by default the overflow files themselves.
    *
    * @example
    *   const r = await manager.attachOverflow({ sessionId, files: overflow, signal });
    *   // r.attached lists project paths; r.bundles says how many documents carry them.
    */
-  async attachOverflow(request: AttachRequest): Promise<OverflowResult> {
-    throwIfAborted(request.signal);
+  async attachOverflow(request: AttachRequest & { scope?: ReadonlyMap<string, string> }): Promise<OverflowResult> {
+    const { signal } = request;
+    throwIfAborted(signal);
     const byPath = new Map<string, AttachFile>();
-    for (const f of request.files) byPath.set(f.relPath, f);
-    const bundles = planBundles([...byPath.values()], { maxBytes: this.#limits.bundleMaxBytes, minBytes: this.#limits.bundleMinBytes });
-    const files = await bundlesAsAttachFiles(bundles, request.signal);
-    const members = new Map(bundles.map((b) => [b.relPath, b.members.map((m) => m.relPath)]));
-    const bundled = new Set(byPath.keys());
-    const r = await this.attachFiles({
-      ...request, files,
-      supersedes: (rel) => isBundlePath(rel) && bundled.has(bundleAnchor(rel)),
-    });
+    for (const f of request.files) byPath.set(f.relPath, { ...f });
+    const unreadable = await ensureHashes([...byPath.values()], this.#state, this.#limits.readConcurrency, signal);
+    const failedEarly = [...unreadable].map(([relPath, reason]) => ({ relPath, reason }));
+    for (const rel of unreadable.keys()) byPath.delete(rel);
+    const scope = request.scope ?? new Map([...byPath].map(([p, f]) => [p, f.sha256!]));
+
+    // What the session's store already carries: bundles whose members are all unchanged cover
+    // those files; a bundle with a changed or vanished member is stale and will be detached.
+    const { keep, stale, coveredBy } = await this.#existingBundles(request.sessionId, byPath, scope, signal);
+    const rest = [...byPath.values()].filter((f) => !coveredBy.has(f.relPath));
+    const bundles = planBundles(rest, { maxBytes: this.#limits.bundleMaxBytes, minBytes: this.#limits.bundleMinBytes });
+    const fresh = await bundlesAsAttachFiles(bundles, signal);
+    await this.#recordMembers(bundles, fresh, signal);
+    const members = new Map<string, string[]>(bundles.map((b) => [b.relPath, b.members.map((m) => m.relPath)]));
+    for (const [rel, bundle] of coveredBy) {
+      const list = members.get(bundle) ?? [];
+      list.push(rel);
+      members.set(bundle, list);
+    }
+    const r = await this.attachFiles({ ...request, files: [...fresh, ...keep], supersedes: (rel) => stale.has(rel) });
     const expand = (paths: readonly string[]) => paths.flatMap((p) => members.get(p) ?? []);
     const reusedBundles = new Set(r.reused);
     const attachedBundles = new Set(r.attached);
@@ -394,11 +409,64 @@ export class VectorStoreManager {
       ...r,
       attached: expand(r.attached),
       reused: expand(r.reused),
-      failed: r.failed.flatMap((f) => (members.get(f.relPath) ?? [f.relPath]).map((relPath) => ({ relPath, reason: f.reason }))),
+      failed: [...failedEarly, ...r.failed.flatMap((f) => (members.get(f.relPath) ?? [f.relPath]).map((relPath) => ({ relPath, reason: f.reason })))],
       uploaded: bundles.filter((b) => attachedBundles.has(b.relPath) && !reusedBundles.has(b.relPath)).reduce((n, b) => n + b.members.length, 0),
-      bundles: bundles.length,
+      bundles: bundles.length + keep.length,
       bundlesUploaded: r.uploaded,
     };
+  }
+
+  /** Bundles attached to the session's store: those still valid (and which files they cover), and the stale ones. */
+  async #existingBundles(sessionId: string, files: ReadonlyMap<string, AttachFile>, scope: ReadonlyMap<string, string>, signal: AbortSignal): Promise<{
+    keep: AttachFile[]; stale: Set<string>; coveredBy: Map<string, string>;
+  }> {
+    const keep: AttachFile[] = [];
+    const stale = new Set<string>();
+    const coveredBy = new Map<string, string>();
+    const storeId = this.#state.sessionStoreId(sessionId);
+    if (!storeId) return { keep, stale, coveredBy };
+    const rows = this.#state.storeFiles(storeId).filter((r) => isBundlePath(r.rel_path) && r.state === 'attached' && r.file_id);
+    for (const row of rows) {
+      await yieldToLoop();
+      throwIfAborted(signal);
+      const members = this.#state.bundleMembers(row.sha256);
+      if (members.length === 0) continue;
+      let valid = true;
+      const outside: string[] = [];
+      for (const m of members) {
+        const current = scope.get(m.member_path);
+        if (current === undefined) outside.push(m.abs_path);
+        else if (current !== m.member_sha) { valid = false; break; }
+      }
+      if (valid && outside.length > 0) {
+        // Members outside this call's scope: still there (another directory asked earlier), or renamed/deleted.
+        let gone = false;
+        await forEachLimit(outside, this.#limits.readConcurrency, signal, async (abs) => {
+          if (gone) return;
+          try { await stat(abs); } catch (err) { if ((err as NodeJS.ErrnoException).code === 'ENOENT') gone = true; }
+        });
+        throwIfAborted(signal);
+        valid = !gone;
+      }
+      if (!valid) { stale.add(row.rel_path); continue; }
+      keep.push({ absPath: '', relPath: row.rel_path, size: 0, mtimeMs: 0, sha256: row.sha256, load: () => Promise.reject(new SbError(ErrorCode.INTERNAL, 'an attached bundle is never uploaded again')) });
+      for (const m of members) if (files.get(m.member_path)?.sha256 === m.member_sha) coveredBy.set(m.member_path, row.rel_path);
+    }
+    return { keep, stale, coveredBy };
+  }
+
+  /** Records new bundles' members, a few thousand rows per transaction with a turn of the loop between. */
+  async #recordMembers(bundles: readonly Bundle[], files: readonly AttachFile[], signal: AbortSignal): Promise<void> {
+    const CHUNK = 2_000;
+    for (let i = 0; i < bundles.length; i++) {
+      const sha = files[i]!.sha256!;
+      if (this.#state.hasBundleMembers(sha)) continue;
+      const rows = bundles[i]!.members.map((m) => ({ relPath: m.relPath, sha256: m.sha256!, absPath: m.absPath }));
+      for (let at = 0; at < rows.length; at += CHUNK) {
+        await withTransaction(this.#db, () => this.#state.putBundleMembers(sha, rows.slice(at, at + CHUNK)), signal);
+        await yieldToLoop();
+      }
+    }
   }
 
   /** Decides, in one transaction, what each file needs. Runs synchronously. */
