@@ -29,8 +29,9 @@ import { nowMs } from '../harness/src/driver/clock.ts';
  *   from the session's store; a renamed file likewise;
  * - the two processes upload the bundle holding the ten changed files once between them.
  *
- * Changed files grow by 6 kB, which makes them the largest files and so certainly overflow
- * (the budget takes the smallest first).
+ * The files the scenario changes first grow by 6 kB, which makes them the largest files and
+ * so certainly overflow in every call (the budget takes the smallest first): a change is
+ * then a change of content in the same bundle, not a file moving between inline and store.
  *
  * The run step starts the second process itself (the harness drives one server): the
  * same command line, working directory and environment as the first, read from /proc.
@@ -59,9 +60,10 @@ function during(journal: MirroredEntry[], c: Pick<CallRecord, 'startMs' | 'endMs
 
 const storeOf = (c: CallRecord) => String((c.structured?.context as { vector_store_id?: string } | undefined)?.vector_store_id ?? '');
 
-async function appendLine(ctx: StepContext, rel: string, line: string): Promise<void> {
+/** Appends `line` `times` times (default: about 6 kB of it). */
+async function appendLine(ctx: StepContext, rel: string, line: string, times = Math.ceil(6_000 / (line.length + 1))): Promise<void> {
   const p = join(ctx.tree!.root, rel);
-  await writeFile(p, `${await readFile(p, 'utf8')}\n${`${line}\n`.repeat(Math.ceil(6_000 / (line.length + 1)))}`);
+  await writeFile(p, `${await readFile(p, 'utf8')}\n${`${line}\n`.repeat(times)}`);
 }
 
 const okUploads = (journal: MirroredEntry[], c: Pick<CallRecord, 'startMs' | 'endMs'>) => during(journal, c, 'files.create').filter((e) => e.status === 200);
@@ -79,6 +81,18 @@ export default defineScenario({
   server: { models: { o3: { context_window: 20_000, timeout_s: O3_DEADLINE_S } }, env: { SECOND_BRAIN_MEMORY: 'false' } },
   tree: { files: 90, sizeBytes: 2_048 },
   steps: [
+    {
+      do: 'run',
+      label: 'the files this scenario changes grow by 6 kB first, so they overflow in every call',
+      run: async (ctx) => {
+        // Files from the middle of the sorted tree (never a bundle's first member).
+        const names = [...ctx.tree!.files].sort();
+        picked.changed = names[10]!;
+        picked.renamedFrom = names[20]!;
+        picked.many = names.slice(30, 40);
+        for (const rel of [picked.changed, picked.renamedFrom, ...picked.many]) await appendLine(ctx, rel, '// padding');
+      },
+    },
     call('first', 'ki14-a'),
     call('other-session', 'ki14-b'),
     call('again', 'ki14-a'),
@@ -91,11 +105,6 @@ export default defineScenario({
         const later = ['other-session', 'again'].map((id) => during(journal, callById(ctx, id), 'files.create').length);
         ctx.driver.mark(`uploads: first ${first.length}, other session ${later[0]}, again ${later[1]}`, 'note');
         const inStore = Number((callById(ctx, 'first').structured?.context as { files_in_vector_store?: number } | undefined)?.files_in_vector_store ?? 0);
-        // Files from the middle of the sorted tree (never the bundle's first member).
-        const names = [...ctx.tree!.files].sort();
-        picked.changed = names[10]!;
-        picked.renamedFrom = names[20]!;
-        picked.many = names.slice(30, 40);
         check([
           first.length < 1 || inStore < 50 ? `the first query uploaded ${first.length} bundle(s) holding ${inStore} files` : '',
           first.some((e) => !(e.fileName ?? '').endsWith('.bundle.txt')) ? 'an upload was not a bundle' : '',
@@ -104,7 +113,7 @@ export default defineScenario({
         ].filter(Boolean));
       },
     },
-    { do: 'run', label: 'one file changes', run: (ctx) => appendLine(ctx, picked.changed, '// changed') },
+    { do: 'run', label: 'one file changes', run: (ctx) => appendLine(ctx, picked.changed, '// changed', 1) },
     call('changed', 'ki14-a'),
     {
       do: 'run',
@@ -155,7 +164,7 @@ export default defineScenario({
       do: 'run',
       label: 'ten files change; two processes on one state dir ask at the same moment',
       run: async (ctx) => {
-        for (const rel of picked.many) await appendLine(ctx, rel, '// changed for two processes');
+        for (const rel of picked.many) await appendLine(ctx, rel, '// changed for two processes', 1);
         // The second process: the first one's command line, working directory and environment.
         const pid = ctx.driver.server.pid;
         const [cmdline, environ, cwd] = await Promise.all([readFile(`/proc/${pid}/cmdline`, 'utf8'), readFile(`/proc/${pid}/environ`, 'utf8'), readlink(`/proc/${pid}/cwd`)]);

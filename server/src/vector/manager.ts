@@ -436,7 +436,8 @@ export class VectorStoreManager {
       for (const m of members) {
         const current = scope.get(m.member_path);
         if (current === undefined) outside.push(m.abs_path);
-        else if (current !== m.member_sha) { valid = false; break; }
+        // Test-only defect (KI-14): members matched by path alone, so a changed file looks carried already.
+        else if (current !== m.member_sha && !defectOn('dedup-by-path-only')) { valid = false; break; }
       }
       if (valid && outside.length > 0) {
         // Members outside this call's scope: still there (another directory asked earlier), or renamed/deleted.
@@ -450,7 +451,10 @@ export class VectorStoreManager {
       }
       if (!valid) { stale.add(row.rel_path); continue; }
       keep.push({ absPath: '', relPath: row.rel_path, size: 0, mtimeMs: 0, sha256: row.sha256, load: () => Promise.reject(new SbError(ErrorCode.INTERNAL, 'an attached bundle is never uploaded again')) });
-      for (const m of members) if (files.get(m.member_path)?.sha256 === m.member_sha) coveredBy.set(m.member_path, row.rel_path);
+      for (const m of members) {
+        const f = files.get(m.member_path);
+        if (f && (f.sha256 === m.member_sha || defectOn('dedup-by-path-only'))) coveredBy.set(m.member_path, row.rel_path);
+      }
     }
     return { keep, stale, coveredBy };
   }
