@@ -15,8 +15,9 @@ import { mainThreadRunQueueWaitMs } from './KI-08-support/fd-sampler.ts';
  * server's peak resident memory stays under 600 MB; and the common rules (ping < 100 ms all
  * through) hold.
  *
- * Proven against `per-file-uploads` (one upload per overflow file): about 19,700 uploads
- * against a bound of 1, and the call runs into its deadline.
+ * Proven against `per-file-uploads` (one upload per overflow file): 812 uploads made before
+ * the call ran into its 60 s deadline (bound 1), peak resident memory 1,929 MB (bound 600),
+ * ping max 5.2 s with 6 pings lost.
  */
 
 const FILES = 20_000;
