@@ -19,13 +19,19 @@ import { nowMs } from '../harness/src/driver/clock.ts';
  * - ten overflow files changed, then the same query sent at the same moment through this
  *   server and through a second server process started on the same state directory.
  *
+ * Overflow is packed into bundles (one document for this project's ~170 kB of overflow),
+ * each keyed by its members' paths and content, so "uploaded once" is checked per bundle.
+ *
  * Expect:
- * - unchanged content is uploaded once, keyed by content hash and path: the 2nd and 3rd
- *   query upload nothing, and a new session reuses the uploads;
- * - a changed file is uploaded again (exactly that one) and its old copy is removed from
- *   the session's store; a renamed file is uploaded under its new path and the copy
- *   under the old path is removed;
- * - the two processes upload each of the ten changed files once between them.
+ * - unchanged content is uploaded once: the 2nd and 3rd query upload nothing, and a new
+ *   session reuses the uploads;
+ * - a changed file is uploaded again (its bundle, exactly once) and the old copy is removed
+ *   from the session's store; a renamed file likewise;
+ * - the two processes upload the bundle holding the ten changed files once between them.
+ *
+ * The files the scenario changes first grow by 6 kB, which makes them the largest files and
+ * so certainly overflow in every call (the budget takes the smallest first): a change is
+ * then a change of content in the same bundle, not a file moving between inline and store.
  *
  * The run step starts the second process itself (the harness drives one server): the
  * same command line, working directory and environment as the first, read from /proc.
@@ -54,17 +60,13 @@ function during(journal: MirroredEntry[], c: Pick<CallRecord, 'startMs' | 'endMs
 
 const storeOf = (c: CallRecord) => String((c.structured?.context as { vector_store_id?: string } | undefined)?.vector_store_id ?? '');
 
-/** The tree path (relative) whose upload name is `name`. */
-function treePath(ctx: StepContext, name: string): string {
-  const hit = ctx.tree!.files.find((f) => f === name || basename(f) === basename(name));
-  if (!hit) throw new Error(`no tree file for upload ${name}`);
-  return hit;
+/** Appends `line` `times` times (default: about 6 kB of it). */
+async function appendLine(ctx: StepContext, rel: string, line: string, times = Math.ceil(6_000 / (line.length + 1))): Promise<void> {
+  const p = join(ctx.tree!.root, rel);
+  await writeFile(p, `${await readFile(p, 'utf8')}\n${`${line}\n`.repeat(times)}`);
 }
 
-async function appendLine(ctx: StepContext, rel: string, line: string): Promise<void> {
-  const p = join(ctx.tree!.root, rel);
-  await writeFile(p, `${await readFile(p, 'utf8')}\n${line}\n`);
-}
+const okUploads = (journal: MirroredEntry[], c: Pick<CallRecord, 'startMs' | 'endMs'>) => during(journal, c, 'files.create').filter((e) => e.status === 200);
 
 function check(problems: string[]): void {
   if (problems.length) throw new Error(problems.join('; '));
@@ -79,6 +81,18 @@ export default defineScenario({
   server: { models: { o3: { context_window: 20_000, timeout_s: O3_DEADLINE_S } }, env: { SECOND_BRAIN_MEMORY: 'false' } },
   tree: { files: 90, sizeBytes: 2_048 },
   steps: [
+    {
+      do: 'run',
+      label: 'the files this scenario changes grow by 6 kB first, so they overflow in every call',
+      run: async (ctx) => {
+        // Files from the middle of the sorted tree (never a bundle's first member).
+        const names = [...ctx.tree!.files].sort();
+        picked.changed = names[10]!;
+        picked.renamedFrom = names[20]!;
+        picked.many = names.slice(30, 40);
+        for (const rel of [picked.changed, picked.renamedFrom, ...picked.many]) await appendLine(ctx, rel, '// padding');
+      },
+    },
     call('first', 'ki14-a'),
     call('other-session', 'ki14-b'),
     call('again', 'ki14-a'),
@@ -90,19 +104,16 @@ export default defineScenario({
         const first = during(journal, callById(ctx, 'first'), 'files.create').filter((e) => e.status === 200);
         const later = ['other-session', 'again'].map((id) => during(journal, callById(ctx, id), 'files.create').length);
         ctx.driver.mark(`uploads: first ${first.length}, other session ${later[0]}, again ${later[1]}`, 'note');
-        const names = first.map((e) => e.fileName ?? '').sort();
-        // Files from the middle of the sorted list: neither the smallest nor the first by path, so they stay overflow.
-        picked.changed = treePath(ctx, names[10]!);
-        picked.renamedFrom = treePath(ctx, names[20]!);
-        picked.many = names.slice(30, 40).map((n) => treePath(ctx, n));
+        const inStore = Number((callById(ctx, 'first').structured?.context as { files_in_vector_store?: number } | undefined)?.files_in_vector_store ?? 0);
         check([
-          first.length < 50 ? `the first query uploaded only ${first.length} files` : '',
+          first.length < 1 || inStore < 50 ? `the first query uploaded ${first.length} bundle(s) holding ${inStore} files` : '',
+          first.some((e) => !(e.fileName ?? '').endsWith('.bundle.txt')) ? 'an upload was not a bundle' : '',
           later[0] ? `a new session uploaded ${later[0]} file(s) again` : '',
           later[1] ? `the same session uploaded ${later[1]} file(s) again` : '',
         ].filter(Boolean));
       },
     },
-    { do: 'run', label: 'one file changes', run: (ctx) => appendLine(ctx, picked.changed, '// changed') },
+    { do: 'run', label: 'one file changes', run: (ctx) => appendLine(ctx, picked.changed, '// changed', 1) },
     call('changed', 'ki14-a'),
     {
       do: 'run',
@@ -110,16 +121,15 @@ export default defineScenario({
       run: async (ctx) => {
         const journal = await ctx.fake.journal();
         const c = callById(ctx, 'changed');
-        const uploads = during(journal, c, 'files.create');
-        const mine = uploads.filter((e) => basename(picked.changed) === basename(e.fileName ?? ''));
-        const oldId = journal.find((e) => e.route === 'files.create' && e.status === 200 && basename(e.fileName ?? '') === basename(picked.changed) && e.startWallMs < c.startMs)?.fileId;
+        const uploads = okUploads(journal, c);
+        // The bundle that held the file before: an earlier upload, now detached from this store.
+        const oldIds = journal.filter((e) => e.route === 'files.create' && e.status === 200 && e.startWallMs < c.startMs).map((e) => e.fileId);
         const detached = during(journal, c, 'vector_stores.files.delete').filter((e) => e.status === 200);
         const store = storeOf(c);
-        ctx.driver.mark(`after the change: ${uploads.length} upload(s) (${mine.length} of the changed file), ${detached.length} detach(es); old copy ${oldId}`, 'note');
+        ctx.driver.mark(`after the change: ${uploads.length} upload(s), ${detached.length} detach(es)`, 'note');
         check([
-          mine.length !== 1 ? `the changed file was uploaded ${mine.length} times, expected once` : '',
-          uploads.length !== mine.length ? `${uploads.length - mine.length} unchanged file(s) uploaded again` : '',
-          !detached.some((e) => e.fileId === oldId && e.vectorStoreId === store) ? `the old copy (${oldId}) was not removed from the session's store ${store}` : '',
+          uploads.length !== 1 ? `the changed file's bundle was uploaded ${uploads.length} times, expected once` : '',
+          !detached.some((e) => oldIds.includes(e.fileId) && e.vectorStoreId === store) ? `the old copy was not removed from the session's store ${store}` : '',
         ].filter(Boolean));
       },
     },
@@ -128,7 +138,7 @@ export default defineScenario({
       label: 'one file is renamed',
       run: async (ctx) => {
         const from = picked.renamedFrom;
-        picked.renamedTo = join(dirname(from), `renamed_${basename(from)}`);
+        picked.renamedTo = join(dirname(from), `zz_renamed_${basename(from)}`);
         await rename(join(ctx.tree!.root, from), join(ctx.tree!.root, picked.renamedTo));
       },
     },
@@ -139,15 +149,14 @@ export default defineScenario({
       run: async (ctx) => {
         const journal = await ctx.fake.journal();
         const c = callById(ctx, 'renamed');
-        const uploads = during(journal, c, 'files.create');
-        const mine = uploads.filter((e) => basename(e.fileName ?? '') === basename(picked.renamedTo));
-        const oldId = journal.find((e) => e.route === 'files.create' && e.status === 200 && basename(e.fileName ?? '') === basename(picked.renamedFrom))?.fileId;
+        const uploads = okUploads(journal, c);
+        // The bundle that held the file before: an earlier upload, now detached from this store.
+        const oldIds = journal.filter((e) => e.route === 'files.create' && e.status === 200 && e.startWallMs < c.startMs).map((e) => e.fileId);
         const detached = during(journal, c, 'vector_stores.files.delete').filter((e) => e.status === 200);
-        ctx.driver.mark(`after the rename: ${uploads.length} upload(s) (${mine.length} of the renamed file), ${detached.length} detach(es)`, 'note');
+        ctx.driver.mark(`after the rename: ${uploads.length} upload(s), ${detached.length} detach(es)`, 'note');
         check([
-          mine.length !== 1 ? `the renamed file was uploaded ${mine.length} times, expected once` : '',
-          uploads.length !== mine.length ? `${uploads.length - mine.length} other file(s) uploaded` : '',
-          !detached.some((e) => e.fileId === oldId && e.vectorStoreId === storeOf(c)) ? `the copy under the old path (${oldId}) was not removed from the store` : '',
+          uploads.length !== 1 ? `the renamed file's bundle was uploaded ${uploads.length} times, expected once` : '',
+          !detached.some((e) => oldIds.includes(e.fileId) && e.vectorStoreId === storeOf(c)) ? 'the copy holding the old path was not removed from the store' : '',
         ].filter(Boolean));
       },
     },
@@ -155,7 +164,7 @@ export default defineScenario({
       do: 'run',
       label: 'ten files change; two processes on one state dir ask at the same moment',
       run: async (ctx) => {
-        for (const rel of picked.many) await appendLine(ctx, rel, '// changed for two processes');
+        for (const rel of picked.many) await appendLine(ctx, rel, '// changed for two processes', 1);
         // The second process: the first one's command line, working directory and environment.
         const pid = ctx.driver.server.pid;
         const [cmdline, environ, cwd] = await Promise.all([readFile(`/proc/${pid}/cmdline`, 'utf8'), readFile(`/proc/${pid}/environ`, 'utf8'), readlink(`/proc/${pid}/cwd`)]);
@@ -172,13 +181,11 @@ export default defineScenario({
           const journal = await ctx.fake.journal();
           const uploads = journal.filter((e) => e.route === 'files.create' && e.startWallMs >= started);
           const inStore = (x: unknown) => Number((x as { context?: { files_in_vector_store?: number } } | undefined)?.context?.files_in_vector_store ?? 0);
-          const counts = picked.many.map((rel) => uploads.filter((e) => basename(e.fileName ?? '') === basename(rel)).length);
-          ctx.driver.mark(`two processes: ${uploads.length} upload(s) in all for ${picked.many.length} changed files (per file: ${counts.join(',')})`, 'note');
+          ctx.driver.mark(`two processes: ${uploads.length} upload(s) in all for ${picked.many.length} changed files`, 'note');
           check([
             a.outcome !== 'success' ? `process 1 ended ${a.outcome}: ${a.text.slice(0, 160)}` : '',
             b.isError ? `process 2 failed: ${JSON.stringify(b.content).slice(0, 160)}` : '',
-            counts.some((n) => n !== 1) ? `changed files uploaded ${counts.join(',')} times between the two processes, expected once each` : '',
-            uploads.length !== picked.many.length ? `${uploads.length} uploads for ${picked.many.length} changed files` : '',
+            uploads.length !== 1 ? `${uploads.length} uploads between the two processes for the one bundle holding the ${picked.many.length} changed files, expected 1` : '',
             // Both answers used the files: each process's store got the whole overflow.
             inStore(a.structured) < 70 || inStore(b.structuredContent) < 70 ? `stores of the two processes hold ${inStore(a.structured)} and ${inStore(b.structuredContent)} files` : '',
           ].filter(Boolean));

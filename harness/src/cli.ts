@@ -3,6 +3,7 @@
  *
  *   node harness/src/cli.ts chaos [options]        run the chaos scenarios (npm run chaos)
  *   node harness/src/cli.ts fake-openai --port N   serve the fake provider APIs on 127.0.0.1
+ *   node harness/src/cli.ts bench [--quick]        run the benchmarks (npm run bench)
  *   node harness/src/cli.ts --help
  */
 import { parseArgs } from 'node:util';
@@ -17,6 +18,8 @@ commands:
   chaos                 run every scenario in scenarios/ against the server; exit 0 when all
                         pass, 1 when any fails, 2 when a scenario file is invalid
   fake-openai           serve the fake OpenAI, xAI and Gemini APIs on 127.0.0.1
+  bench                 run the benchmarks; a table per benchmark on stdout and
+                        reports/bench/bench.json; exit 1 when a target is missed
 
 chaos options:
   --only ID             run only these scenarios: an id (KI-07) or a full name
@@ -36,6 +39,12 @@ chaos options:
   --no-telemetry        do not start the OTLP receiver
   --no-color            plain console output
 
+bench options:
+  --quick               the small cases only, a few seconds per benchmark (CI)
+  --only NAME           run only this benchmark (repeatable or comma-separated): scale
+  --case TEXT           run only the cases whose label contains TEXT, e.g. "50,000 tiny"
+  --report-dir DIR      where bench.json goes (default reports/bench)
+
 fake-openai options:
   --port N              port on 127.0.0.1 (default: any free port)
   --config FILE         fake config, JSON or YAML (faults, account, seeded state)
@@ -52,6 +61,7 @@ export async function main(argv: string[], write: (text: string) => void = (t) =
     const { runFakeOpenAiCli } = await import('./node/fake-openai-cli.ts');
     return runFakeOpenAiCli(rest);
   }
+  if (command === 'bench') return runBenchCli(rest, write);
   if (command !== 'chaos') {
     write(`Unknown command "${command}".\n\n${USAGE}`);
     return 2;
@@ -119,6 +129,41 @@ export async function main(argv: string[], write: (text: string) => void = (t) =
     command: `chaos ${rest.join(' ')}`.trim(),
   });
   return outcome.exitCode;
+}
+
+async function runBenchCli(rest: string[], write: (text: string) => void): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: rest, strict: true, allowPositionals: false,
+      options: { quick: { type: 'boolean' }, case: { type: 'string' }, only: { type: 'string', multiple: true }, 'report-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    }));
+  } catch (error) {
+    write(`bench: ${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    write(USAGE);
+    return 0;
+  }
+  const { runBench } = await import('./bench/run-bench.ts');
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once('SIGINT', stop);
+  try {
+    return await runBench({
+      quick: values.quick ?? false,
+      ...(values.case ? { filter: values.case } : {}),
+      only: (values.only ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean),
+      reportDir: values['report-dir'] ?? 'reports/bench',
+      repoRoot: process.cwd(),
+      write,
+      log: (line) => void process.stderr.write(`${line}\n`),
+      signal: controller.signal,
+    });
+  } finally {
+    process.off('SIGINT', stop);
+  }
 }
 
 if (import.meta.main) {

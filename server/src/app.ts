@@ -32,6 +32,15 @@ export interface OverflowAttacher {
     signal: AbortSignal;
     onProgress?: (done: number, total: number, message: string) => void;
   }): Promise<{ vectorStoreId: string; attached: string[]; failed: Array<{ relPath: string; reason: string }>; uploaded?: number; reused?: string[] }>;
+  /** The same, packed into bundles (uploads follow bytes, not file count); results by project path. */
+  attachOverflow(input: {
+    sessionId: string;
+    files: Array<{ absPath: string; relPath: string; size: number; mtimeMs: number; sha256?: string; text?: string; bytes?: Uint8Array }>;
+    /** Path → sha256 of every file of the call (inline too): tells unchanged bundle members from changed ones. */
+    scope?: ReadonlyMap<string, string>;
+    signal: AbortSignal;
+    onProgress?: (done: number, total: number, message: string) => void;
+  }): Promise<{ vectorStoreId: string; attached: string[]; failed: Array<{ relPath: string; reason: string }>; uploaded?: number; reused?: string[]; bundles?: number }>;
   stats(): Record<string, unknown>;
 }
 

@@ -43,6 +43,12 @@ export const ErrorCode = {
   /** A command-line usage error (unknown flag, missing value). */
   USAGE: 'SB_ERR_USAGE',
   INTERNAL: 'SB_ERR_INTERNAL',
+  /** An argument or message larger than a local limit (model window, transport message size). */
+  INPUT_TOO_LARGE: 'SB_ERR_INPUT_TOO_LARGE',
+  /** The local stack ran out (input nested too deeply); never the provider's fault. */
+  STACK_OVERFLOW: 'SB_ERR_STACK_OVERFLOW',
+  /** The local state database (SQLite) failed. */
+  STATE_DB: 'SB_ERR_STATE_DB',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -90,9 +96,28 @@ export function isAbortError(err: unknown): boolean {
   return false;
 }
 
+/**
+ * A local failure that must never be reported as the provider's: a stack overflow (a
+ * RangeError from deep recursion, e.g. serialising a schema nested 200,000 levels) or an
+ * error of node:sqlite. Returns undefined for anything else.
+ */
+export function localFailure(err: unknown, what = 'finish the call'): SbError | undefined {
+  if (err instanceof SbError) return undefined;
+  if (err instanceof RangeError && /call stack size/i.test(err.message)) {
+    return new SbError(ErrorCode.STACK_OVERFLOW, `Failed to ${what}: the input is nested too deeply to process here (local stack overflow). Flatten it and try again.`, { cause: err });
+  }
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && code.startsWith('ERR_SQLITE')) {
+    return new SbError(ErrorCode.STATE_DB, `Failed to ${what}: the local state database failed (${(err as Error).message}). Check SECOND_BRAIN_HOME (disk space, permissions) and try again.`, { cause: err });
+  }
+  return undefined;
+}
+
 /** Turns whatever was thrown into an SbError, keeping the original as cause. */
 export function toSbError(err: unknown, fallbackMessage = 'Internal error'): SbError {
   if (err instanceof SbError) return err;
+  const local = localFailure(err);
+  if (local) return local;
   if (isAbortError(err)) return new SbError(ErrorCode.CANCELLED, 'The call was cancelled.', { cause: err });
   const msg = err instanceof Error ? err.message : String(err);
   return new SbError(ErrorCode.INTERNAL, `${fallbackMessage}: ${msg}`, { cause: err });

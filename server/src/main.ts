@@ -18,6 +18,7 @@ import { startServices } from './services.ts';
 import { createServer, SERVER_VERSION } from './mcp/create-server.ts';
 import { serveHttp } from './transport/http.ts';
 import { resolveHttpToken } from './transport/http-token.ts';
+import { limitMessageSize } from './transport/stdio-limit.ts';
 import { warmUp } from './flow/warm-up.ts';
 
 async function main(argv: string[]): Promise<void> {
@@ -60,6 +61,7 @@ async function main(argv: string[]): Promise<void> {
   const warm = await warmUp(app);
   log.debug({ ms: warm.ms, steps: warm.steps }, 'warmed up the call path');
 
+  let shuttingDown = false;
   const onToolEnd = (tool: string, seconds: number, errorType: string | undefined) => recordToolDuration(tool, seconds, errorType);
   let closeTransport: () => Promise<void>;
   let handOff: (ms: number) => Promise<void> = async () => {};
@@ -75,8 +77,33 @@ async function main(argv: string[]): Promise<void> {
     handOff = async (ms) => { await Promise.all([...h.sessions.values()].map((s) => s.sb.handOff(ms))); };
   } else {
     const sb = createServer(app, { transport: 'pipe', connectionId: randomUUID(), onToolEnd });
-    const transport = new StdioServerTransport();
+    // The SDK's transport closes itself for good on a message past its buffer (it then
+    // answers nothing while the process lives on); the limiter in front hands it whole lines
+    // of at most the limit and turns a longer one into an error reply.
+    const maxBytes = config.stdioMaxMessageBytes;
+    const input = process.stdin.pipe(limitMessageSize({
+      maxMessageBytes: maxBytes,
+      onOversized: ({ bytes, id }) => {
+        const message = `Request too large: the message is ${bytes} bytes and this server reads JSON-RPC messages of at most ${maxBytes} bytes `
+          + '(SECOND_BRAIN_STDIO_MAX_MESSAGE_BYTES). Pass large material as files in context instead of inline arguments.';
+        log.warn({ bytes, limitBytes: maxBytes, id: id ?? null, code: ErrorCode.INPUT_TOO_LARGE }, `dropped a ${bytes}-byte JSON-RPC message over the ${maxBytes}-byte stdio limit`);
+        if (id !== undefined) {
+          transport.send({ jsonrpc: '2.0', id, error: { code: -32600, message, data: { code: ErrorCode.INPUT_TOO_LARGE, bytes, limit_bytes: maxBytes } } })
+            .catch((err: unknown) => log.warn({ err }, 'could not answer an oversized request'));
+        }
+      },
+    }));
+    // eslint-disable-next-line no-restricted-properties -- the transport is what writes JSON-RPC to stdout
+    const transport = new StdioServerTransport(input, process.stdout, { maxBufferSize: 2 * maxBytes + 1_048_576 });
     await sb.mcp.connect(transport);
+    // Should the transport still close on its own, exit with one line rather than live on deaf.
+    const onClose = transport.onclose;
+    transport.onclose = () => {
+      onClose?.();
+      if (shuttingDown) return;
+      process.stderr.write('second-brain: the stdio transport closed unexpectedly; exiting so the client sees it at once\n');
+      process.exit(1);
+    };
     closeTransport = () => sb.mcp.close();
     handOff = (ms) => sb.handOff(ms);
     process.stdin.once('end', () => void shutdown('stdin closed'));
@@ -84,7 +111,6 @@ async function main(argv: string[]): Promise<void> {
   }
   log.info({ version: SERVER_VERSION, home: config.home, transport: httpPort !== undefined ? 'http' : 'stdio' }, 'second-brain started');
 
-  let shuttingDown = false;
   async function shutdown(why: string): Promise<void> {
     if (shuttingDown) return;
     shuttingDown = true;

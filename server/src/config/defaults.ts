@@ -90,6 +90,18 @@ export const DEFAULTS = {
   CLEANUP_REQUEST_TIMEOUT_MS: 5_000,
   /** Vector stores: a store used more recently than this is never evicted (a model may be searching it). */
   STORE_EVICT_MIN_IDLE_MS: 600_000,
+  /**
+   * Vector stores: overflow files are packed into bundles (documents) of at most this many
+   * content bytes, cut at a path anchor once they hold the minimum (see vector/bundles.ts).
+   * 8 MiB keeps a bundle far below the provider's per-file limits while 50,000 tiny files
+   * take one upload; the 6 MiB minimum keeps uploads at or below one per 4 MB of overflow.
+   */
+  VECTOR_BUNDLE_MAX_BYTES: 8_388_608,
+  VECTOR_BUNDLE_MIN_BYTES: 6_291_456,
+  /** Arguments: nesting levels a structured_output_schema may have (deeper ones would overflow the stack while serialising). */
+  STRUCTURED_SCHEMA_MAX_DEPTH: 64,
+  /** Stdio: bytes of one JSON-RPC message (one line) the server reads at most; a longer one is refused with an error. */
+  STDIO_MAX_MESSAGE_BYTES: 10_485_760,
   /** Janitor: concurrent deletes, attempts per pending delete, and backoff between them. */
   JANITOR_DELETE_CONCURRENCY: 2,
   JANITOR_DELETE_MAX_ATTEMPTS: 8,

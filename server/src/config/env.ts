@@ -39,6 +39,8 @@ export interface ServerConfig {
   timeScale: number;
   /** Test-only fault switches (SECOND_BRAIN_TEST_DEFECTS=a,b) that reintroduce known defects to prove scenarios bite. */
   testDefects: ReadonlySet<string>;
+  /** Largest JSON-RPC message (one line) read over stdio, bytes (SECOND_BRAIN_STDIO_MAX_MESSAGE_BYTES). */
+  stdioMaxMessageBytes: number;
   /** Streamable HTTP mode (`--http`): access control and session bounds. */
   http: HttpConfig;
 }
@@ -71,6 +73,14 @@ function positiveNumber(env: NodeJS.ProcessEnv, name: string, dflt: number): num
   if (v === undefined || v === '') return dflt;
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0 || n > 1) throw new SbError(ErrorCode.CONFIG, `${name}="${v}" is not a number in (0, 1]. Use e.g. 0.1.`);
+  return n;
+}
+
+function byteCount(env: NodeJS.ProcessEnv, name: string, dflt: number, min: number): number {
+  const v = env[name];
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new SbError(ErrorCode.CONFIG, `${name}="${v}" is not a whole number of bytes >= ${min}. Use e.g. ${dflt}.`);
   return n;
 }
 
@@ -112,6 +122,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     backgroundThresholdMs: DEFAULTS.BACKGROUND_THRESHOLD_MS,
     timeScale: positiveNumber(env, 'SECOND_BRAIN_TIME_SCALE', 1),
     testDefects: parseDefects(env.SECOND_BRAIN_TEST_DEFECTS),
+    stdioMaxMessageBytes: byteCount(env, 'SECOND_BRAIN_STDIO_MAX_MESSAGE_BYTES', DEFAULTS.STDIO_MAX_MESSAGE_BYTES, 65_536),
     http: readHttpConfig(env),
   };
 }

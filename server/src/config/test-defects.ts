@@ -33,6 +33,7 @@ export const TEST_DEFECTS = {
   'delete-leaks-permit': 'KI-02: vector-store requests share one permit and a delete cancelled by its deadline keeps it for good.',
   'sync-stderr-logger': 'KI-10: logs go to stderr through pino\'s synchronous destination, which blocks on a full pipe.',
   'blocking-telemetry-export': 'KI-09, KI-21: every log record is shipped to the OTLP logs endpoint synchronously, on the event loop.',
+  'per-file-uploads': 'KI-08, KI-12: overflow goes to the vector store as one upload per file, not packed into bundles.',
   'unbounded-gather': 'KI-08, KI-12: context gathering opens every file at once, past the gather limiter and the reader thread.',
 } as const satisfies Record<string, string>;
 

@@ -132,7 +132,7 @@ test('countProjectTokens: totals, largest files and directories, skipped entries
   const r = await countProjectTokens({ paths: ['.'], roots: [root], signal: AbortSignal.timeout(15_000) });
   const expect = (s: string) => referenceCount(s);
   assert.equal(r.totalFiles, 5);
-  assert.equal(r.totalTokens, expect(words(1_000, 'x')) + expect(words(10, 'y')) + expect(words(200, 'z')) + expect(words(5, 'r')) + expect('ignored.txt\n'));
+  assert.equal(r.contentTokens, expect(words(1_000, 'x')) + expect(words(10, 'y')) + expect(words(200, 'z')) + expect(words(5, 'r')) + expect('ignored.txt\n'));
   assert.deepEqual(r.largestFiles[0], { path: 'src/a/big.ts', tokens: expect(words(1_000, 'x')) });
   assert.deepEqual(r.largestDirs.map((d) => d.path), ['src/', 'src/a/', 'src/b/']);
   assert.deepEqual(r.skipped, [{ path: '.env', reason: 'secret' }]);

@@ -38,6 +38,8 @@ export type { TextInput } from './tokenizer.ts';
 export { splitBudget } from './budget.ts';
 export { filterUnchanged, recordSent, forgetSent } from './sent-files.ts';
 export { fileContent } from './content.ts';
+export { countProjectTokens } from './count-project.ts';
+export type { CountProjectTokensOptions, ProjectTokenCount, FamilyCount, ModelSplit } from './count-project.ts';
 
 export interface PrepareContextOptions {
   /** State database; needed only with `sessionId`. */
@@ -178,69 +180,6 @@ export async function prepareContext(opts: PrepareContextOptions): Promise<Prepa
       budgetTokens: s.budgetTokens, overBudgetTokens: s.overBudgetTokens, instructionsTokens, treeTokens, treeCondensed,
       promptTokens: treeTokens + PROMPT_FRAME_TOKENS + s.usedTokens, alreadySentTokens,
     },
-  };
-}
-
-export interface CountProjectTokensOptions {
-  paths: readonly string[];
-  roots: readonly string[];
-  signal: AbortSignal;
-  /** Default 'o200k'. */
-  tokenizerFamily?: TokenizerFamily;
-  onProgress?: ProgressFn;
-  limits?: Partial<GatherLimits>;
-  /** Entries in `largestFiles` and `largestDirs`. Default 20. */
-  top?: number;
-}
-
-export interface ProjectTokenCount {
-  totalTokens: number;
-  totalFiles: number;
-  /** Largest files by tokens, largest first. */
-  largestFiles: Array<{ path: string; tokens: number }>;
-  /** Directories by tokens of everything under them, largest first (`dir/`). */
-  largestDirs: Array<{ path: string; tokens: number }>;
-  skipped: SkippedEntry[];
-  gitignored: number;
-  elapsedMs: number;
-}
-
-/**
- * Counts the tokens of the files the chat tools would gather from `paths` (same rules:
- * .gitignore, excluded directories, binaries and secrets skipped).
- * @example const r = await countProjectTokens({ paths: ['.'], roots: ['/repo'], signal });
- */
-export async function countProjectTokens(opts: CountProjectTokensOptions): Promise<ProjectTokenCount> {
-  const started = performance.now();
-  const family = opts.tokenizerFamily ?? 'o200k';
-  const top = opts.top ?? 20;
-  if (!Number.isInteger(top) || top < 0) throw invalid('top', `a non-negative integer (got ${String(top)})`);
-  const g = await gatherFiles({ paths: opts.paths, roots: opts.roots, signal: opts.signal, limits: opts.limits, onProgress: opts.onProgress });
-  const tokens = family === 'o200k'
-    ? (await analyzeTexts(g.files.map(fileContent), { count: true, hash: false }, opts.signal,
-      (d, t) => opts.onProgress?.(d, t, `Counting tokens: ${d}/${t} files`))).tokens!
-    : await countTokens(g.files.map(fileContent), family, opts.signal);
-  let total = 0;
-  const dirs = new Map<string, number>();
-  const perFile = g.files.map((f, i) => {
-    const n = tokens[i]!;
-    total += n;
-    const parts = f.relPath.split('/');
-    for (let d = 1; d < parts.length; d++) {
-      const key = parts.slice(0, d).join('/') + '/';
-      dirs.set(key, (dirs.get(key) ?? 0) + n);
-    }
-    return { path: f.relPath, tokens: n };
-  });
-  const byTokens = (a: { path: string; tokens: number }, b: { path: string; tokens: number }) => b.tokens - a.tokens || (a.path < b.path ? -1 : 1);
-  return {
-    totalTokens: total,
-    totalFiles: g.files.length,
-    largestFiles: perFile.sort(byTokens).slice(0, top),
-    largestDirs: [...dirs].map(([path, t]) => ({ path, tokens: t })).sort(byTokens).slice(0, top),
-    skipped: g.skipped,
-    gitignored: g.stats.gitignored,
-    elapsedMs: Math.round(performance.now() - started),
   };
 }
 

@@ -9,13 +9,14 @@ import { ErrorCode, SbError, abortReasonToError, isSbError } from '../errors.ts'
 import type { ChatArgs } from '../mcp/args.ts';
 import type { InflightCall } from '../runtime/inflight.ts';
 import type { ChatRequest, ChatResult, ChatUsage } from '../providers/types.ts';
-import { prepareContext, recordSent, forgetSent } from '../context/index.ts';
+import { prepareContext, recordSent, forgetSent, fileContent } from '../context/index.ts';
 import {
   ATTR_SB_FILES_INLINE, ATTR_SB_FILES_OVERFLOW, ATTR_SB_FILES_SKIPPED, ATTR_SB_TOKENS_INLINE, ATTR_SB_BUDGET_TOKENS,
   ATTR_SB_UPLOAD_FILES, ATTR_SB_UPLOAD_FAILED,
 } from '../telemetry/semconv.ts';
 import { withSpan } from '../telemetry/spans.ts';
 import { countUpload } from '../telemetry/metrics.ts';
+import { assertInstructionsFit, tokenizerFamilyOf } from './input-limits.ts';
 
 export interface ChatCallEnv {
   /** The client's cancel signal (MCP request signal, or a job's controller). */
@@ -59,7 +60,7 @@ function systemPrompt(args: ChatArgs, hasStore: boolean, memory: boolean): strin
   const lines = [
     'You are consulted by a coding assistant about a codebase. Answer precisely and cite files as path:line where you can.',
   ];
-  if (hasStore) lines.push('Some project files are attached to a vector store rather than inline; the file tree marks them. Use file_search to read them when they matter.');
+  if (hasStore) lines.push('Some project files are attached to a vector store rather than inline; the file tree marks them. Use file_search to read them when they matter. In the store, files are packed into bundle documents; each file there starts with a line "===== BEGIN FILE <path> =====" naming it.');
   if (memory) lines.push('Earlier conversations about this project are searchable with file_search too; treat them as possibly outdated.');
   if (args.output_format) lines.push(`Format the answer as follows: ${args.output_format}`);
   return lines.join('\n');
@@ -81,6 +82,8 @@ export async function runChatCall(app: App, model: ModelEntry, args: ChatArgs, e
 
   // Fail fast on a missing key, before any file is read.
   app.clients.get(model.provider);
+  // And on instructions that alone overflow the model's window, before any read or upload.
+  await assertInstructionsFit(model, args.instructions, signal);
 
   setPhase('session_wait');
   let release: () => void;
@@ -111,7 +114,7 @@ export async function runChatCall(app: App, model: ModelEntry, args: ChatArgs, e
         const c = await prepareContext({
         db: app.db,
         sessionId: useChain && !fresh ? key : undefined,
-        model: { contextWindow: model.context_window, tokenizerFamily: model.provider === 'openai' ? 'o200k' : 'estimate' },
+        model: { contextWindow: model.context_window, tokenizerFamily: tokenizerFamilyOf(model) },
         paths, priorityPaths: priority, roots: env.roots,
         instructions: args.instructions,
         overflow: model.vector_stores && app.services.vectorStores ? 'vector-store' : 'omitted',
@@ -135,10 +138,21 @@ export async function runChatCall(app: App, model: ModelEntry, args: ChatArgs, e
       if (model.vector_stores && app.services.vectorStores) {
         setPhase('upload');
         const up = await withSpan('context.upload', { attributes: { [ATTR_SB_UPLOAD_FILES]: ctx.overflow.length } }, async (span) => {
-          const r = await app.services.vectorStores!.attachFiles({
-            sessionId: key, files: ctx!.overflow, signal: uploadSignal,
-            onProgress: (_d: number, _t: number, message: string) => env.progress(message),
-          });
+          const manager = app.services.vectorStores!;
+          const onProgress = (_d: number, _t: number, message: string) => env.progress(message);
+          // Test-only defect switch: one upload per overflow file, as before bundles.
+          const r = defects.has('per-file-uploads')
+            ? await manager.attachFiles({ sessionId: key, files: ctx!.overflow, signal: uploadSignal, onProgress })
+            : await manager.attachOverflow({
+              sessionId: key, signal: uploadSignal, onProgress,
+              scope: new Map([...ctx!.inline, ...ctx!.alreadySent, ...ctx!.overflow].filter((f) => f.sha256).map((f) => [f.relPath, f.sha256!])),
+              // The bytes the gatherer holds go into the bundles as they are: no decode, no second read.
+              files: ctx!.overflow.map((f) => {
+                const content = fileContent(f);
+                return { absPath: f.absPath, relPath: f.relPath, size: f.size, mtimeMs: f.mtimeMs, sha256: f.sha256,
+                  ...(typeof content === 'string' ? { text: content } : { bytes: content }) };
+              }),
+            });
           span.setAttribute(ATTR_SB_UPLOAD_FAILED, r.failed.length);
           if (r.uploaded) countUpload(r.uploaded);
           return r;

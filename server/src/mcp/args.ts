@@ -4,6 +4,7 @@
  * parameter and what it accepts. Every field has a description an assistant can act on.
  */
 import { z } from 'zod';
+import { DEFAULTS } from '../config/defaults.ts';
 
 /** A boolean that also accepts "true"/"false" (any case). */
 export function lenientBoolean(name: string) {
@@ -45,6 +46,26 @@ export function pathList(name: string) {
 }
 
 const schemaMsg = 'structured_output_schema accepts a JSON Schema object, or a string containing one';
+const depthMsg = `structured_output_schema may be nested at most ${DEFAULTS.STRUCTURED_SCHEMA_MAX_DEPTH} levels deep`;
+
+/**
+ * Nesting depth of a JSON value, without recursion (a value nested 200,000 levels would
+ * overflow the stack of a recursive walk, and later of JSON.stringify in the request).
+ * Stops counting once past `limit`.
+ */
+export function jsonDepth(value: unknown, limit: number): number {
+  let max = 0;
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (d > max) max = d;
+    if (max > limit) return max;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) if (child !== null && typeof child === 'object') stack.push([child, d + 1]);
+  }
+  return max;
+}
+
 export const structuredSchemaArg = z.union([
   z.record(z.string(), z.unknown()),
   z.string().transform((s, ctx) => {
@@ -55,7 +76,9 @@ export const structuredSchemaArg = z.union([
     ctx.addIssue({ code: 'custom', message: schemaMsg });
     return z.NEVER;
   }),
-], { error: schemaMsg });
+], { error: schemaMsg }).superRefine((v, ctx) => {
+  if (jsonDepth(v, DEFAULTS.STRUCTURED_SCHEMA_MAX_DEPTH) > DEFAULTS.STRUCTURED_SCHEMA_MAX_DEPTH) ctx.addIssue({ code: 'custom', message: depthMsg });
+});
 
 const effortMsg = 'reasoning_effort accepts "low", "medium" or "high"';
 
@@ -92,6 +115,8 @@ export type ChatArgs = z.output<typeof chatArgsSchema>;
 
 export const countTokensShape = {
   paths: pathList('paths').describe('Files or directories to count, absolute or relative to the project root.'),
+  model: z.string().min(1).max(100).optional()
+    .describe('A model id (e.g. "gpt-4.1", "o3", "grok-4") or chat tool name (e.g. "chat_with_o3"): also says how much of the context would go inline and how much would overflow for that model.'),
 };
 
 export const historyShape = {

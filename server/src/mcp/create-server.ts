@@ -12,6 +12,7 @@ import { PROVIDERS } from '../config/models.ts';
 import { runChatCall, contextAttributes, type ChatCallResult } from '../flow/chat-call.ts';
 import { JobRunner } from '../flow/jobs.ts';
 import { countProjectTokens } from '../context/index.ts';
+import { tokenizerFamilyOf } from '../flow/input-limits.ts';
 import { CancellableTaskStore, TASK_POLL_INTERVAL_MS, TASK_TTL_MS, keepDirectPathForPlainCalls } from './tasks.ts';
 import { describeArgsError } from '../flow/jobs.ts';
 import {
@@ -140,15 +141,32 @@ export function createServer(app: App, options: CreateServerOptions = {}): Secon
 
   mcp.registerTool('count_project_tokens', {
     title: 'Count project tokens',
-    description: 'Counts tokens in files or directories as the chat tools would send them (.gitignore honoured, binaries and secrets skipped), with the largest files and directories. Use it to choose context that fits.',
+    description: 'Counts the tokens a chat call over these files or directories would send (.gitignore honoured, binaries and secrets skipped): file content plus the per-file framing and the file tree, per tokenizer family, with the largest files and directories. With `model`, also how much would go inline and how much would overflow for that model. Use it to choose context that fits.',
     inputSchema: countTokensShape,
     annotations: LOCAL_READ_HINTS,
   }, (args, extra) => runTool(app, hooks, info, 'count_project_tokens', extra, async (ctx) => {
     app.inflight.setPhase(ctx.call, 'gather');
-    const r = await countProjectTokens({ paths: args.paths, roots: await roots.get(ctx.signal), signal: ctx.signal });
-    const lines = [`${r.totalTokens.toLocaleString('en-US')} tokens in ${r.totalFiles} files`, 'largest files:',
-      ...r.largestFiles.slice(0, 10).map((f: { path: string; tokens: number }) => `  ${f.tokens.toLocaleString('en-US')}  ${f.path}`),
-      'largest directories:', ...r.largestDirs.slice(0, 10).map((d: { path: string; tokens: number }) => `  ${d.tokens.toLocaleString('en-US')}  ${d.path}`)];
+    const entry = args.model === undefined ? undefined
+      : [...app.config.catalogue.values()].find((m) => m.id === args.model || m.tool === args.model || m.api_model === args.model);
+    if (args.model !== undefined && !entry) {
+      throw new SbError(ErrorCode.UNKNOWN_MODEL, `Failed to count project tokens: unknown model "${args.model}". Use a model id or chat tool name from list_models (${[...app.config.catalogue.keys()].join(', ')}).`);
+    }
+    const model = entry ? {
+      id: entry.id, contextWindow: entry.context_window, tokenizerFamily: tokenizerFamilyOf(entry),
+      overflow: entry.vector_stores && app.services.vectorStores ? 'vector-store' as const : 'omitted' as const,
+    } : undefined;
+    const r = await countProjectTokens({ paths: args.paths, roots: await roots.get(ctx.signal), signal: ctx.signal, ...(model ? { model } : {}) });
+    const n = (x: number) => x.toLocaleString('en-US');
+    const f = r.families;
+    const lines = [`${n(r.totalTokens)} tokens in ${n(r.totalFiles)} files as a call would send them with everything inline (${r.tokenizerFamily}): ${n(r.contentTokens)} content, ${n(f[r.tokenizerFamily].framingTokens)} per-file framing, ${n(f[r.tokenizerFamily].treeTokens)} file tree, ${n(f[r.tokenizerFamily].frameTokens)} prompt text`,
+      `by family: o200k (OpenAI) ${n(f.o200k.totalTokens)}, estimate (xAI, Gemini) ${n(f.estimate.totalTokens)}`];
+    if (r.split) {
+      const s = r.split;
+      lines.push(`for ${s.model} (${n(s.contextWindow)}-token window, ${n(s.budgetTokens)}-token budget): ${n(s.inlineFiles)} files inline (${n(s.inlineTokens)} tokens), `
+        + `${n(s.overflowFiles)} overflow (${n(s.overflowTokens)} tokens, ${n(s.overflowBytes)} bytes${s.overflow === 'vector-store' ? `, to the vector store in ${s.overflowBundles} bundle(s)` : ', not sent'}); the context text would be ${n(s.promptTokens)} tokens`);
+    }
+    lines.push('largest files:', ...r.largestFiles.slice(0, 10).map((x: { path: string; tokens: number }) => `  ${n(x.tokens)}  ${x.path}`),
+      'largest directories:', ...r.largestDirs.slice(0, 10).map((d: { path: string; tokens: number }) => `  ${n(d.tokens)}  ${d.path}`));
     if (r.skipped.length) lines.push(`skipped ${r.skipped.length} file(s)`);
     return text(lines.join('\n'), { ...r });
   }));
@@ -259,5 +277,8 @@ export function diagnostics(app: App, jobs: JobRunner): Record<string, unknown> 
     ...(app.services.memory ? { memory: app.services.memory.stats() } : {}),
     ...(app.services.httpSessions ? { http: app.services.httpSessions() } : {}),
     memory_usage_mb: Math.round(process.memoryUsage().rss / 1048576),
+    // Heap and off-heap (Buffers) apart from RSS: tells retained objects from pages the allocator keeps.
+    heap_used_mb: Math.round(process.memoryUsage().heapUsed / 1048576),
+    external_mb: Math.round(process.memoryUsage().external / 1048576),
   };
 }

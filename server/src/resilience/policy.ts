@@ -15,7 +15,7 @@ import {
 } from 'cockatiel';
 import { APIConnectionError, APIError, APIUserAbortError } from 'openai';
 import { DEFAULTS } from '../config/defaults.ts';
-import { ErrorCode, SbError, abortReasonToError, isAbortError, isSbError } from '../errors.ts';
+import { ErrorCode, SbError, abortReasonToError, isAbortError, isSbError, localFailure } from '../errors.ts';
 import { fullJitter, sleepWithProgress } from './sleep.ts';
 import { parseRemainingRequests, parseRetryAfterMs } from './retry-after.ts';
 import type { SharedRateLimits } from '../state/rate-limits.ts';
@@ -235,6 +235,9 @@ export class ProviderResilience {
 /** Converts a final upstream error into an SbError with an actionable message. */
 export function toUpstreamError(provider: string, what: string, err: unknown, extra?: string): SbError {
   if (isSbError(err)) return err;
+  // A stack overflow or SQLite error is ours, not the provider's (never "bad response").
+  const local = localFailure(err, what);
+  if (local) return local;
   const c = classify(err);
   const suffix = extra ? ` (${extra})` : '';
   if (err instanceof APIError && err.status !== undefined) {

@@ -17,6 +17,8 @@ export function sha256Of(data: string | Uint8Array): string {
 
 /** The bytes to upload: the text the caller already holds, else the file on disk. */
 export async function readContent(file: AttachFile, signal: AbortSignal): Promise<Buffer> {
+  if (file.load) return file.load(signal);
+  if (file.bytes !== undefined) return Buffer.from(file.bytes.buffer, file.bytes.byteOffset, file.bytes.byteLength);
   if (file.text !== undefined) return Buffer.from(file.text, 'utf8');
   try {
     return await readFile(file.absPath, { signal });
@@ -41,6 +43,7 @@ export async function ensureHashes(
   const toRead: AttachFile[] = [];
   for (const f of files) {
     if (f.sha256) continue;
+    if (f.bytes !== undefined) { f.sha256 = sha256Of(f.bytes); continue; }
     if (f.text !== undefined) { f.sha256 = sha256Of(f.text); continue; }
     const cached = state.cachedHash(f.absPath, f.size, f.mtimeMs);
     if (cached) f.sha256 = cached; else toRead.push(f);

@@ -8,7 +8,7 @@ export { Janitor } from './janitor.ts';
 export { setVectorDefects } from './defects.ts';
 export type { JanitorOptions, JanitorReport } from './janitor.ts';
 export type {
-  AttachFile, AttachRequest, AttachResult, AttachStats, ProgressFn, VectorEvent, VectorLimits, VectorStats,
+  AttachFile, AttachRequest, AttachResult, AttachStats, OverflowResult, ProgressFn, VectorEvent, VectorLimits, VectorStats,
   VectorStoreManagerOptions,
 } from './types.ts';
 export type { RateLimitBoard } from './upstream.ts';

@@ -29,6 +29,8 @@ export function defaultVectorLimits(): VectorLimits {
     cleanupRequestTimeoutMs: DEFAULTS.CLEANUP_REQUEST_TIMEOUT_MS,
     retryBaseDelayMs: DEFAULTS.RETRY_BASE_DELAY_MS,
     retryMaxDelayMs: DEFAULTS.RETRY_MAX_DELAY_MS,
+    bundleMaxBytes: DEFAULTS.VECTOR_BUNDLE_MAX_BYTES,
+    bundleMinBytes: DEFAULTS.VECTOR_BUNDLE_MIN_BYTES,
   };
 }
 
@@ -45,7 +47,7 @@ export function resolveVectorLimits(partial: Partial<VectorLimits> | undefined):
   }
   const positive: Array<keyof VectorLimits> = ['uploadConcurrencyStart', 'uploadConcurrencyMin', 'uploadConcurrencyMax', 'uploadMaxAttempts',
     'readConcurrency', 'batchMaxFiles', 'batchConcurrency', 'batchPollIntervalMs', 'batchDeadlineMs', 'claimPollIntervalMs',
-    'storeLimit', 'storeExpiresAfterDays', 'uploadLeaseMs', 'uploadRequestTimeoutMs', 'cleanupRequestTimeoutMs'];
+    'storeLimit', 'storeExpiresAfterDays', 'bundleMaxBytes', 'bundleMinBytes', 'uploadLeaseMs', 'uploadRequestTimeoutMs', 'cleanupRequestTimeoutMs'];
   for (const k of positive) {
     if (!(limits[k] > 0)) throw new SbError(ErrorCode.CONFIG, `Vector-store limit "${k}" must be greater than 0; got ${limits[k]}.`);
   }
@@ -54,6 +56,7 @@ export function resolveVectorLimits(partial: Partial<VectorLimits> | undefined):
   if (!(min <= start && start <= max)) {
     throw new SbError(ErrorCode.CONFIG, `Upload concurrency needs uploadConcurrencyMin <= uploadConcurrencyStart <= uploadConcurrencyMax; got ${min}, ${start}, ${max}.`);
   }
+  if (limits.bundleMinBytes > limits.bundleMaxBytes) throw new SbError(ErrorCode.CONFIG, `Vector-store limit "bundleMinBytes" must be at most "bundleMaxBytes"; got ${limits.bundleMinBytes} and ${limits.bundleMaxBytes}.`);
   if (limits.storeReserve >= limits.storeLimit) throw new SbError(ErrorCode.CONFIG, `Vector-store limit "storeReserve" must be below "storeLimit"; got ${limits.storeReserve} and ${limits.storeLimit}.`);
   return limits;
 }

@@ -20,12 +20,14 @@ import { forEachLimit } from './pool.ts';
 import { VectorState } from './state.ts';
 import { StoreAllocator } from './stores.ts';
 import type {
-  AttachFile, AttachRequest, AttachResult, AttachStats, VectorEvent, VectorLimits, VectorStats, VectorStoreManagerOptions,
+  AttachFile, AttachRequest, AttachResult, AttachStats, OverflowResult, VectorEvent, VectorLimits, VectorStats, VectorStoreManagerOptions,
 } from './types.ts';
 import { uploadFile, type UploadDeps } from './uploader.ts';
 import { ThrottleGate, sleep, upstreamError } from './upstream.ts';
 import { resolveVectorLimits } from './limits.ts';
 import { defectOn } from './defects.ts';
+import { type Bundle, bundlesAsAttachFiles, isBundlePath, planBundles } from './bundles.ts';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 
 type Hashed = AttachFile & { sha256: string };
 
@@ -327,7 +329,7 @@ export class VectorStoreManager {
       }
 
       // ---- old copies ----------------------------------------------------------------
-      const vanished = await this.#vanishedPaths(sid, wanted, signal);
+      const vanished = await this.#vanishedPaths(sid, wanted, signal, request.supersedes);
       const detach = [...plan.replaced, ...vanished];
       stats.replaced = detach.length;
       if (detach.length > 0) await this.#detachNow(sid, detach, signal);
@@ -359,6 +361,114 @@ export class VectorStoreManager {
         const left = [...claimed];
         await withTransaction(this.#db, () => { for (const f of left) this.#state.releaseClaim(f.sha256, f.relPath, owner); })
           .catch((err) => this.#log.warn({ err }, 'could not release upload claims; they lapse with their lease'));
+      }
+    }
+  }
+
+  /**
+   * Attaches a call's overflow packed into bundles (see bundles.ts): uploads follow the
+   * overflow's bytes, not its file count. The result is by project path, as attachFiles's
+   * is: a member is attached, reused or failed with its bundle. Bundles already in the
+   * session's store whose members are unchanged cover those files (nothing uploaded again);
+   * a bundle with a changed or deleted member is detached and its files bundled anew.
+   * `scope` (path → sha256 of every file of the call, inline ones too) tells an unchanged
+   * member from a changed one; by default the overflow files themselves.
+   *
+   * @example
+   *   const r = await manager.attachOverflow({ sessionId, files: overflow, signal });
+   *   // r.attached lists project paths; r.bundles says how many documents carry them.
+   */
+  async attachOverflow(request: AttachRequest & { scope?: ReadonlyMap<string, string> }): Promise<OverflowResult> {
+    const { signal } = request;
+    throwIfAborted(signal);
+    const byPath = new Map<string, AttachFile>();
+    for (const f of request.files) byPath.set(f.relPath, { ...f });
+    const unreadable = await ensureHashes([...byPath.values()], this.#state, this.#limits.readConcurrency, signal);
+    const failedEarly = [...unreadable].map(([relPath, reason]) => ({ relPath, reason }));
+    for (const rel of unreadable.keys()) byPath.delete(rel);
+    const scope = request.scope ?? new Map([...byPath].map(([p, f]) => [p, f.sha256!]));
+
+    // What the session's store already carries: bundles whose members are all unchanged cover
+    // those files; a bundle with a changed or vanished member is stale and will be detached.
+    const { keep, stale, coveredBy } = await this.#existingBundles(request.sessionId, byPath, scope, signal);
+    const rest = [...byPath.values()].filter((f) => !coveredBy.has(f.relPath));
+    const bundles = planBundles(rest, { maxBytes: this.#limits.bundleMaxBytes, minBytes: this.#limits.bundleMinBytes });
+    const fresh = await bundlesAsAttachFiles(bundles, signal);
+    await this.#recordMembers(bundles, fresh, signal);
+    const members = new Map<string, string[]>(bundles.map((b) => [b.relPath, b.members.map((m) => m.relPath)]));
+    for (const [rel, bundle] of coveredBy) {
+      const list = members.get(bundle) ?? [];
+      list.push(rel);
+      members.set(bundle, list);
+    }
+    const r = await this.attachFiles({ ...request, files: [...fresh, ...keep], supersedes: (rel) => stale.has(rel) });
+    const expand = (paths: readonly string[]) => paths.flatMap((p) => members.get(p) ?? []);
+    const reusedBundles = new Set(r.reused);
+    const attachedBundles = new Set(r.attached);
+    return {
+      ...r,
+      attached: expand(r.attached),
+      reused: expand(r.reused),
+      failed: [...failedEarly, ...r.failed.flatMap((f) => (members.get(f.relPath) ?? [f.relPath]).map((relPath) => ({ relPath, reason: f.reason })))],
+      uploaded: bundles.filter((b) => attachedBundles.has(b.relPath) && !reusedBundles.has(b.relPath)).reduce((n, b) => n + b.members.length, 0),
+      bundles: bundles.length + keep.length,
+      bundlesUploaded: r.uploaded,
+    };
+  }
+
+  /** Bundles attached to the session's store: those still valid (and which files they cover), and the stale ones. */
+  async #existingBundles(sessionId: string, files: ReadonlyMap<string, AttachFile>, scope: ReadonlyMap<string, string>, signal: AbortSignal): Promise<{
+    keep: AttachFile[]; stale: Set<string>; coveredBy: Map<string, string>;
+  }> {
+    const keep: AttachFile[] = [];
+    const stale = new Set<string>();
+    const coveredBy = new Map<string, string>();
+    const storeId = this.#state.sessionStoreId(sessionId);
+    if (!storeId) return { keep, stale, coveredBy };
+    const rows = this.#state.storeFiles(storeId).filter((r) => isBundlePath(r.rel_path) && r.state === 'attached' && r.file_id);
+    for (const row of rows) {
+      await yieldToLoop();
+      throwIfAborted(signal);
+      const members = this.#state.bundleMembers(row.sha256);
+      if (members.length === 0) continue;
+      let valid = true;
+      const outside: string[] = [];
+      for (const m of members) {
+        const current = scope.get(m.member_path);
+        if (current === undefined) outside.push(m.abs_path);
+        // Test-only defect (KI-14): members matched by path alone, so a changed file looks carried already.
+        else if (current !== m.member_sha && !defectOn('dedup-by-path-only')) { valid = false; break; }
+      }
+      if (valid && outside.length > 0) {
+        // Members outside this call's scope: still there (another directory asked earlier), or renamed/deleted.
+        let gone = false;
+        await forEachLimit(outside, this.#limits.readConcurrency, signal, async (abs) => {
+          if (gone) return;
+          try { await stat(abs); } catch (err) { if ((err as NodeJS.ErrnoException).code === 'ENOENT') gone = true; }
+        });
+        throwIfAborted(signal);
+        valid = !gone;
+      }
+      if (!valid) { stale.add(row.rel_path); continue; }
+      keep.push({ absPath: '', relPath: row.rel_path, size: 0, mtimeMs: 0, sha256: row.sha256, load: () => Promise.reject(new SbError(ErrorCode.INTERNAL, 'an attached bundle is never uploaded again')) });
+      for (const m of members) {
+        const f = files.get(m.member_path);
+        if (f && (f.sha256 === m.member_sha || defectOn('dedup-by-path-only'))) coveredBy.set(m.member_path, row.rel_path);
+      }
+    }
+    return { keep, stale, coveredBy };
+  }
+
+  /** Records new bundles' members, a few thousand rows per transaction with a turn of the loop between. */
+  async #recordMembers(bundles: readonly Bundle[], files: readonly AttachFile[], signal: AbortSignal): Promise<void> {
+    const CHUNK = 2_000;
+    for (let i = 0; i < bundles.length; i++) {
+      const sha = files[i]!.sha256!;
+      if (this.#state.hasBundleMembers(sha)) continue;
+      const rows = bundles[i]!.members.map((m) => ({ relPath: m.relPath, sha256: m.sha256!, absPath: m.absPath }));
+      for (let at = 0; at < rows.length; at += CHUNK) {
+        await withTransaction(this.#db, () => this.#state.putBundleMembers(sha, rows.slice(at, at + CHUNK)), signal);
+        await yieldToLoop();
       }
     }
   }
@@ -409,9 +519,13 @@ export class VectorStoreManager {
   }
 
   /** Store rows for paths not in this call whose file no longer exists (renamed or deleted). */
-  async #vanishedPaths(storeId: string, wanted: Set<string>, signal: AbortSignal): Promise<Array<{ relPath: string; fileId: string }>> {
-    const others = this.#state.storeFiles(storeId).filter((r) => !wanted.has(r.rel_path) && r.abs_path && r.file_id);
+  async #vanishedPaths(
+    storeId: string, wanted: Set<string>, signal: AbortSignal, supersedes?: (relPath: string) => boolean,
+  ): Promise<Array<{ relPath: string; fileId: string }>> {
+    const rest = this.#state.storeFiles(storeId).filter((r) => !wanted.has(r.rel_path) && r.file_id);
+    const others = rest.filter((r) => r.abs_path);
     const gone: Array<{ relPath: string; fileId: string }> = [];
+    if (supersedes) for (const r of rest) if (!r.abs_path && supersedes(r.rel_path)) gone.push({ relPath: r.rel_path, fileId: r.file_id! });
     await forEachLimit(others, this.#limits.readConcurrency, signal, async (r) => {
       try {
         await stat(r.abs_path!);

@@ -71,6 +71,18 @@ CREATE TABLE IF NOT EXISTS vs_store_files (
 );
 CREATE INDEX IF NOT EXISTS vs_store_files_key ON vs_store_files(sha256, rel_path);
 
+-- Members of each overflow bundle (a bundle is a vs_files row whose rel_path starts with
+-- second-brain-bundles/), keyed by the bundle's content hash: which project files, with
+-- which content, a bundle in a store already carries (so a follow-up does not upload them
+-- again), and where they live on disk (a member whose file is gone makes the bundle stale).
+CREATE TABLE IF NOT EXISTS vs_bundle_members (
+  bundle_sha  TEXT NOT NULL,
+  member_path TEXT NOT NULL,
+  member_sha  TEXT NOT NULL,
+  abs_path    TEXT NOT NULL,
+  PRIMARY KEY (bundle_sha, member_path)
+);
+
 -- One row per upload request whose outcome is not known yet. A row left behind
 -- (process killed, request aborted or timed out) may match a file object the provider
 -- created without us learning its id; the janitor finds and deletes it.

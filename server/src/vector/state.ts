@@ -212,6 +212,25 @@ export class VectorState {
 
   // ---- store files -----------------------------------------------------------------
 
+  // ---- bundle members ----------------------------------------------------------------
+
+  putBundleMembers(bundleSha: string, members: ReadonlyArray<{ relPath: string; sha256: string; absPath: string }>): void {
+    const st = this.#s('INSERT OR IGNORE INTO vs_bundle_members (bundle_sha, member_path, member_sha, abs_path) VALUES (?, ?, ?, ?)');
+    for (const m of members) st.run(bundleSha, m.relPath, m.sha256, m.absPath);
+  }
+
+  hasBundleMembers(bundleSha: string): boolean {
+    return this.#s('SELECT 1 FROM vs_bundle_members WHERE bundle_sha = ? LIMIT 1').get(bundleSha) !== undefined;
+  }
+
+  bundleMembers(bundleSha: string): Array<{ member_path: string; member_sha: string; abs_path: string }> {
+    return this.#s('SELECT member_path, member_sha, abs_path FROM vs_bundle_members WHERE bundle_sha = ?').all(bundleSha) as unknown as Array<{ member_path: string; member_sha: string; abs_path: string }>;
+  }
+
+  sessionStoreId(sessionId: string): string | undefined {
+    return this.activeStore('session', sessionId)?.store_id;
+  }
+
   storeFile(storeId: string, relPath: string): StoreFileRow | undefined {
     return this.#s('SELECT * FROM vs_store_files WHERE store_id = ? AND rel_path = ?').get(storeId, relPath) as StoreFileRow | undefined;
   }

@@ -14,6 +14,10 @@ export interface AttachFile {
   sha256?: string;
   /** Content already in memory; read from `absPath` when absent. */
   text?: string;
+  /** Content already in memory as UTF-8 bytes (preferred over `text`: no decode, no copy). */
+  bytes?: Uint8Array;
+  /** Builds the content on demand (overflow bundles); preferred over everything else. */
+  load?: (signal: AbortSignal) => Promise<Buffer>;
 }
 
 export type ProgressFn = (done: number, total: number, message: string) => void;
@@ -23,6 +27,19 @@ export interface AttachRequest {
   files: AttachFile[];
   signal: AbortSignal;
   onProgress?: ProgressFn;
+  /**
+   * Store rows not among `files` for which this returns true are detached from the store
+   * (an overflow bundle superseded by a newer one with other members). Default: none.
+   */
+  supersedes?: (relPath: string) => boolean;
+}
+
+/** `attachOverflow`: like AttachResult, by project path, with the bundles that carried them. */
+export interface OverflowResult extends AttachResult {
+  /** Bundles (documents) in the store for this call's overflow. */
+  bundles: number;
+  /** Bundles uploaded by this call. */
+  bundlesUploaded: number;
 }
 
 export interface AttachStats {
@@ -86,6 +103,10 @@ export interface VectorLimits {
   cleanupRequestTimeoutMs: number;
   retryBaseDelayMs: number;
   retryMaxDelayMs: number;
+  /** Content bytes an overflow bundle holds at most (a single larger file is a bundle of its own). */
+  bundleMaxBytes: number;
+  /** Content bytes before which a bundle is not cut at a path anchor (see bundles.ts). */
+  bundleMinBytes: number;
 }
 
 export type VectorEvent =

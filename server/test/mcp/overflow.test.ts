@@ -28,7 +28,10 @@ test('overflow goes to a vector store with file_search; a follow-up reuses it an
     assert.ok(create.tools[0].vector_store_ids.includes(c1.vector_store_id));
     assert.match(String(create.input), /\[vector store\]/);
     const uploads1 = rig.fake.journal.entries().filter((e) => e.route === 'files.create').length;
-    assert.equal(uploads1, c1.files_in_vector_store);
+    // The overflow goes up packed in one bundle document, each file framed with its path.
+    assert.equal(uploads1, 1);
+    const bundle = [...rig.fake.state.files.values()][0]!;
+    assert.equal(bundle.content.split('===== BEGIN FILE ').length - 1, c1.files_in_vector_store);
 
     const r2 = await rig.call('chat_with_o3', { instructions: 'and again', session_id: 'ovf', context: ['.'] });
     assert.equal(r2.isError, undefined, textOf(r2));

@@ -1,0 +1,45 @@
+/**
+ * The benchmark framework's contract. A benchmark is one module in `harness/src/bench/`
+ * exporting a `Benchmark`: it runs its cases and returns rows of measured figures. The
+ * runner (`run-bench.ts`) runs the chosen ones, prints one table per benchmark and writes
+ * every row to `reports/bench/bench.json`. Other benchmarks (HTTP load, stdio overhead
+ * against a direct SDK call) are added as modules and listed in `registry.ts`.
+ */
+
+/** A measured figure: a number with its unit, or null when it could not be measured. */
+export interface Figure {
+  value: number | null;
+  unit: string;
+}
+
+/** One case of a benchmark: its label and figures by column name, in column order. */
+export interface BenchRow {
+  case: string;
+  figures: Record<string, Figure>;
+  /** Targets this row is held to: a column, a comparison, a bound, and the verdict. */
+  targets?: Array<{ column: string; op: '<' | '<=' | '>=' | '=='; bound: number; pass: boolean }>;
+  note?: string;
+}
+
+export interface BenchOptions {
+  /** A few seconds per benchmark (CI): small cases only. */
+  quick: boolean;
+  /** Only cases whose label contains this text (e.g. "50,000 tiny"); all when absent. */
+  filter?: string;
+  /** Progress lines for the person running it (stderr). */
+  log: (line: string) => void;
+  /** The repository root (where `server/src/main.ts` lives). */
+  repoRoot: string;
+  signal: AbortSignal;
+}
+
+export interface Benchmark {
+  /** Short id used with `--only`, e.g. `scale`. */
+  name: string;
+  title: string;
+  run(options: BenchOptions): Promise<BenchRow[]>;
+}
+
+export function figure(value: number | null, unit: string): Figure {
+  return { value: value === null || !Number.isFinite(value) ? null : value, unit };
+}
