@@ -45,6 +45,10 @@ export interface MemoryQueueOptions {
   storeExpiresAfterDays?: number;
   /** Poll interval while the provider indexes an entry. Default 500 ms. */
   pollIntervalMs?: number;
+  /** Compaction (see MemoryStore): entries and bytes per digest document, documents kept per store. */
+  digestMaxEntries?: number;
+  digestMaxBytes?: number;
+  maxDocuments?: number;
   /** Replaces the git reader (tests). */
   gitInfo?: GitInfoFn;
 }
@@ -61,6 +65,10 @@ export type MemoryStats = {
   stored: number;
   /** True while a task runs. */
   running: boolean;
+  /** Digest documents in the memory store (bounded by the compaction cap). */
+  documents: number;
+  /** Replaced memory files whose delete was given up on. */
+  staleAbandoned: number;
 };
 
 export interface HistoryResult {
@@ -108,7 +116,8 @@ export class MemoryQueue {
     this.#taskTimeoutMs = options.taskTimeoutMs ?? DEFAULTS.MEMORY_TASK_TIMEOUT_MS;
     this.#gitTimeoutMs = options.gitTimeoutMs ?? DEFAULTS.GIT_TIMEOUT_MS;
     this.#entryMaxChars = options.entryMaxChars ?? DEFAULTS.MEMORY_ENTRY_MAX_CHARS;
-    const nums: Array<[string, number]> = [['maxQueued', this.#max], ['taskTimeoutMs', this.#taskTimeoutMs], ['gitTimeoutMs', this.#gitTimeoutMs], ['entryMaxChars', this.#entryMaxChars]];
+    const nums: Array<[string, number]> = [['maxQueued', this.#max], ['taskTimeoutMs', this.#taskTimeoutMs], ['gitTimeoutMs', this.#gitTimeoutMs], ['entryMaxChars', this.#entryMaxChars],
+      ['digestMaxEntries', options.digestMaxEntries ?? 1], ['digestMaxBytes', options.digestMaxBytes ?? 1], ['maxDocuments', options.maxDocuments ?? 1]];
     for (const [name, v] of nums) {
       if (!Number.isInteger(v) || v < 1) throw new SbError(ErrorCode.CONFIG, `MemoryQueue option "${name}" must be an integer >= 1; got ${v}.`);
     }
@@ -123,6 +132,7 @@ export class MemoryQueue {
       pollIntervalMs: options.pollIntervalMs ?? 500,
       leaseMs: this.#taskTimeoutMs,
       lifetime: this.#shutdown.signal,
+      digestMaxEntries: options.digestMaxEntries, digestMaxBytes: options.digestMaxBytes, maxDocuments: options.maxDocuments,
     });
     this.#log = logger().child({ component: 'memory' });
   }
@@ -192,9 +202,7 @@ export class MemoryQueue {
       // Test-only defect (KI-01, KI-11): synchronous git on the event loop, as the first version did.
       ? gitInfoOnEventLoop(this.#projectRoot, item.files)
       : await this.#git(this.#projectRoot, signal, this.#gitTimeoutMs);
-    const text = formatEntry(item, git);
-    const name = `memory-${new Date(item.enqueuedAt).toISOString().replace(/[:.]/g, '-')}.md`;
-    await this.#store.write(name, text, entryAttributes(item, git), signal);
+    await this.#store.write(formatEntry(item, git), entryAttributes(item, git), signal);
   }
 
   /** Diagnostics (cheap, synchronous). */
@@ -202,7 +210,12 @@ export class MemoryQueue {
     return {
       enabled: this.#enabled, queued: this.#queue.length, dropped: this.#dropped, failed: this.#failed,
       stored: this.#stored, running: this.#worker !== undefined,
+      documents: this.#documents(), staleAbandoned: this.#store.staleAbandoned,
     };
+  }
+
+  #documents(): number {
+    try { return this.#enabled ? this.#store.documentCount() : 0; } catch { return 0; }
   }
 
   /** The memory store id, for the file_search tool; undefined when memory is off or empty. */

@@ -1,0 +1,34 @@
+/**
+ * Small statistics for interleaved rounds: medians and ranges of per-round ratios, so a
+ * shared, noisy machine moves both sides of a ratio together.
+ */
+import type { BenchTarget } from './types.ts';
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
+
+export function round(value: number, digits = 3): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+/** "1.08 [1.03–1.12]": the median and the range. */
+export function spread(values: readonly number[], digits = 3): string {
+  if (values.length === 0) return 'n/a';
+  return `${round(median(values), digits)} [${round(Math.min(...values), digits)}–${round(Math.max(...values), digits)}]`;
+}
+
+export function target(name: string, value: number, op: '<=' | '>=', bound: number): BenchTarget {
+  const v = round(value, 4);
+  return { name, value: v, bound, op, met: Number.isFinite(v) && (op === '<=' ? v <= bound : v >= bound) };
+}
