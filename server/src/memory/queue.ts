@@ -22,6 +22,7 @@ import { boundItem, entryAttributes, formatEntry, type BoundedItem, type MemoryI
 import { readGitInfo, type GitInfoFn } from './git-info.ts';
 import { gitInfoOnEventLoop, memoryDefectOn } from './defects.ts';
 import { MemoryStore } from './memory-store.ts';
+import { deadline } from '../runtime/deadline.ts';
 
 export interface MemoryQueueOptions {
   client: OpenAI;
@@ -174,7 +175,9 @@ export class MemoryQueue {
   async #drain(): Promise<void> {
     while (this.#queue.length > 0 && !this.#shutdown.signal.aborted) {
       const item = this.#queue.shift()!;
-      const signal = AbortSignal.any([this.#shutdown.signal, AbortSignal.timeout(this.#taskTimeoutMs)]);
+      // Cleared when the task ends, so a finished task's signals are not pinned for the deadline.
+      const taskDeadline = deadline(this.#taskTimeoutMs, this.#shutdown.signal);
+      const signal = taskDeadline.signal;
       try {
         const link = (item as BoundedItem & { link?: SpanContext }).link;
         const span = tracer().startSpan('memory.store', { root: true, links: link ? [{ context: link }] : [] });
@@ -193,6 +196,8 @@ export class MemoryQueue {
         const error = err instanceof Error ? err.message.slice(0, 300) : String(err);
         if (reason === 'shutdown') this.#log.debug({ reason }, 'memory entry abandoned at shutdown');
         else this.#log.warn({ reason, error: isAbortError(err) ? undefined : error }, 'memory entry was not stored');
+      } finally {
+        taskDeadline.dispose();
       }
     }
   }
