@@ -79,7 +79,7 @@ export async function run(opts: HttpLoadOptions): Promise<BenchResult> {
         }
         row[`${w.key}_rps_ratio`] = figs.sb!.rps / figs.anchor!.rps;
         row[`${w.key}_p99_ratio`] = figs.sb!.p99_ms / Math.max(1, figs.anchor!.p99_ms);
-        const st = await fake.serviceTime(signal);
+        const st = await fake.serviceTime(signal, 'responses.create');
         row[`${w.key}_fake_p50_ms`] = st.p50_ms;
         row[`${w.key}_fake_p99_ms`] = st.p99_ms;
         log(`http-load round ${i + 1}/${rounds} ${w.tool}: ${round(figs.sb!.rps, 0)} vs ${round(figs.anchor!.rps, 0)} req/s (${round(row[`${w.key}_rps_ratio`]!, 2)}), p99 ${figs.sb!.p99_ms} vs ${figs.anchor!.p99_ms} ms, loop p99 ${row[`${w.key}_sb_loop_p99_ms`]} ms, fake p50 ${round(st.p50_ms, 2)} ms`);

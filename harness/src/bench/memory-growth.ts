@@ -79,7 +79,7 @@ export async function run(opts: BenchOptions & { entries?: number }): Promise<Be
         const lat = await sequential(side === 'full' ? fullT : emptyT, side === 'full' ? fullH : emptyH, callsPerRound, signal);
         row[`${side}_p50_ms`] = median(lat);
         row[`${side}_p99_ms`] = percentile(lat, 99);
-        const st = await fake.serviceTime(signal);
+        const st = await fake.serviceTime(signal, 'responses.create');
         row[`${side}_fake_p50_ms`] = st.p50_ms;
       }
       const fullStats = await memoryStats(fullT, fullH, signal);

@@ -58,8 +58,11 @@ export async function spawnNode(args: string[], env: Record<string, string>, rea
 
 export interface FakeProcess extends Child {
   baseUrls: { openai: string; xai: string; gemini: string };
-  /** The fake's own service time (journal start → end) of requests since the last call, ms. */
-  serviceTime(signal: AbortSignal): Promise<{ count: number; p50_ms: number; p99_ms: number }>;
+  /**
+   * The fake's own service time (journal start → end) of requests since the last call, ms;
+   * only `route`'s requests when given (e.g. `responses.create`).
+   */
+  serviceTime(signal: AbortSignal, route?: string): Promise<{ count: number; p50_ms: number; p99_ms: number }>;
   /** Adds fault rules (e.g. a fixed latency) through the control API. */
   addFaults(rules: unknown[], signal: AbortSignal): Promise<void>;
 }
@@ -77,10 +80,10 @@ export async function startFakeProcess(config: Record<string, unknown>, signal: 
   return {
     ...child,
     baseUrls: { openai: `${base}/openai/v1`, xai: `${base}/xai/v1`, gemini: `${base}/gemini/v1beta/openai` },
-    async serviceTime(s) {
+    async serviceTime(s, route) {
       const r = await fetch(`${base}/_control/journal?since=${since}`, { signal: s });
-      const body = await r.json() as { entries: Array<{ id: number; startMs: number; endMs: number | null }> };
-      const times = body.entries.filter((e) => e.endMs !== null).map((e) => e.endMs! - e.startMs);
+      const body = await r.json() as { entries: Array<{ id: number; route: string; startMs: number; endMs: number | null }> };
+      const times = body.entries.filter((e) => e.endMs !== null && (!route || e.route === route)).map((e) => e.endMs! - e.startMs);
       if (body.entries.length) since = body.entries[body.entries.length - 1]!.id;
       return { count: times.length, p50_ms: median(times), p99_ms: percentile(times, 99) };
     },

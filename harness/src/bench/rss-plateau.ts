@@ -67,7 +67,7 @@ export async function run(opts: BenchOptions & { token?: string; total?: number;
         const r = await chats(side === 'sb' ? sb : an, per, connections, signal);
         if (side === 'sb') errors += r.errors;
       }
-      const st = await fake.serviceTime(signal);
+      const st = await fake.serviceTime(signal, 'responses.create');
       const row = {
         chunk: i, calls: per * i,
         sb_rss_mb: round(await rssOf(server.proc.pid!) / MB, 1),

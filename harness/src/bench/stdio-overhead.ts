@@ -14,7 +14,7 @@ import type { BenchOptions, BenchResult } from './types.ts';
 
 const FAKE_LATENCY_MS = 50;
 
-export async function run(opts: BenchOptions): Promise<BenchResult> {
+export async function run(opts: BenchOptions & { serverEnv?: Record<string, string> }): Promise<BenchResult> {
   const { signal, log } = opts;
   const rounds = opts.quick ? 3 : 8;
   const perBlock = opts.quick ? 10 : 30;
@@ -22,7 +22,7 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
   const fake = await startFakeProcess({}, signal);
   const transport = new StdioClientTransport({
     command: process.execPath, args: [join(REPO_ROOT, 'server/src/main.ts')], cwd: REPO_ROOT,
-    env: serverEnv(fake, home.dir), stderr: 'ignore',
+    env: serverEnv(fake, home.dir, opts.serverEnv), stderr: 'ignore',
   });
   const client = new Client({ name: 'sb-bench', version: '0' });
   try {
@@ -53,7 +53,7 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
       for (const side of (i % 2 ? ['sdk', 'sb'] : ['sb', 'sdk']) as Array<'sb' | 'sdk'>) {
         const lat = await block(side === 'sb' ? viaServer : viaSdk, perBlock);
         row[`${side}_p50_ms`] = median(lat);
-        row[`${side}_fake_p50_ms`] = (await fake.serviceTime(signal)).p50_ms;
+        row[`${side}_fake_p50_ms`] = (await fake.serviceTime(signal, 'responses.create')).p50_ms;
       }
       row.ratio = row.sb_p50_ms! / row.sdk_p50_ms!;
       log(`stdio-overhead round ${i + 1}/${rounds}: p50 ${round(row.sb_p50_ms!, 1)} ms vs direct SDK ${round(row.sdk_p50_ms!, 1)} ms (${round(row.ratio, 3)}), fake p50 ${round(row.sb_fake_p50_ms!, 1)} ms`);

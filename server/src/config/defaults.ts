@@ -94,6 +94,8 @@ export const DEFAULTS = {
   MEMORY_DIGEST_MAX_BYTES: 65_536,
   MEMORY_STORE_MAX_DOCUMENTS: 20,
   MEMORY_STALE_DELETES_PER_WRITE: 4,
+  /** Memory: branch and HEAD read by git are reused for entries written within this long (one git process per burst, not per call). */
+  MEMORY_GIT_INFO_TTL_MS: 5_000,
   /** Telemetry (KI-21): export queue bound per signal, batch size and delay; drops past the bound are counted. */
   TELEMETRY_QUEUE_MAX_ITEMS: 2_048,
   TELEMETRY_BATCH_MAX_ITEMS: 512,

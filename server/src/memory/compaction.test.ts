@@ -71,3 +71,23 @@ test('memory: a digest is sealed by bytes as well as entries', { timeout: 30_000
     st.cleanup();
   }
 });
+
+test('memory: git runs once per burst of entries, not once per entry', { timeout: 30_000 }, async () => {
+  const f = startFake();
+  const st = tempState();
+  let gitRuns = 0;
+  const q = new MemoryQueue({
+    client: f.client(), db: st.db, instanceId: 'mem', projectRoot: st.dir, pollIntervalMs: 5, maxQueued: 100,
+    gitInfo: async () => { gitRuns++; return GIT; }, gitInfoTtlMs: 60_000,
+  });
+  try {
+    for (let i = 1; i <= 10; i++) q.enqueue({ sessionId: 's', question: `q${i}`, answerExcerpt: 'a', files: [], model: 'o3' });
+    await until(() => q.stats().stored + q.stats().failed === 10);
+    assert.equal(q.stats().stored, 10);
+    assert.equal(gitRuns, 1, 'branch and HEAD were read once for the burst');
+  } finally {
+    await q.close(0);
+    f.close();
+    st.cleanup();
+  }
+});

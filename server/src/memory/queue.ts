@@ -19,7 +19,7 @@ import { ErrorCode, SbError, isAbortError } from '../errors.ts';
 import { logger, type Logger } from '../logging/logger.ts';
 import type { Db } from '../state/db.ts';
 import { boundItem, entryAttributes, formatEntry, type BoundedItem, type MemoryItem } from './entry.ts';
-import { readGitInfo, type GitInfoFn } from './git-info.ts';
+import { readGitInfo, type GitInfo, type GitInfoFn } from './git-info.ts';
 import { gitInfoOnEventLoop, memoryDefectOn } from './defects.ts';
 import { MemoryStore } from './memory-store.ts';
 import { deadline } from '../runtime/deadline.ts';
@@ -52,6 +52,8 @@ export interface MemoryQueueOptions {
   maxDocuments?: number;
   /** Replaces the git reader (tests). */
   gitInfo?: GitInfoFn;
+  /** Branch and HEAD are reused for entries written within this long. Default DEFAULTS.MEMORY_GIT_INFO_TTL_MS (5 s); 0 reads git for every entry. */
+  gitInfoTtlMs?: number;
 }
 
 export type MemoryStats = {
@@ -109,6 +111,8 @@ export class MemoryQueue {
   #dropped = 0;
   #failed = 0;
   #stored = 0;
+  readonly #gitInfoTtlMs: number;
+  #gitCache: { info: GitInfo; at: number } | undefined;
 
   constructor(options: MemoryQueueOptions) {
     this.#enabled = options.enabled ?? true;
@@ -127,6 +131,8 @@ export class MemoryQueue {
     }
     this.#projectRoot = options.projectRoot;
     this.#git = options.gitInfo ?? readGitInfo;
+    this.#gitInfoTtlMs = options.gitInfoTtlMs ?? DEFAULTS.MEMORY_GIT_INFO_TTL_MS;
+    if (!Number.isInteger(this.#gitInfoTtlMs) || this.#gitInfoTtlMs < 0) throw new SbError(ErrorCode.CONFIG, `MemoryQueue option "gitInfoTtlMs" must be an integer >= 0; got ${this.#gitInfoTtlMs}.`);
     this.#store = new MemoryStore({
       client: options.client, db: options.db, instanceId: options.instanceId, projectRoot: options.projectRoot,
       expiresAfterDays: options.storeExpiresAfterDays ?? DEFAULTS.MEMORY_STORE_EXPIRES_AFTER_DAYS,
@@ -206,8 +212,20 @@ export class MemoryQueue {
     const git = memoryDefectOn('memory-on-event-loop')
       // Test-only defect (KI-01, KI-11): synchronous git on the event loop, as the first version did.
       ? gitInfoOnEventLoop(this.#projectRoot, item.files)
-      : await this.#git(this.#projectRoot, signal, this.#gitTimeoutMs);
+      : await this.#gitInfo(signal);
     await this.#store.write(formatEntry(item, git), entryAttributes(item, git), signal);
+  }
+
+  /**
+   * Branch and HEAD, reused for `gitInfoTtlMs`: a git process per entry cost the next call
+   * several ms of CPU on a busy machine, and entries recorded seconds apart share a HEAD.
+   */
+  async #gitInfo(signal: AbortSignal): Promise<GitInfo> {
+    const now = Date.now();
+    if (this.#gitCache && now - this.#gitCache.at < this.#gitInfoTtlMs) return this.#gitCache.info;
+    const info = await this.#git(this.#projectRoot, signal, this.#gitTimeoutMs);
+    this.#gitCache = { info, at: now };
+    return info;
   }
 
   /** Diagnostics (cheap, synchronous). */
