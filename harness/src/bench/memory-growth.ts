@@ -5,7 +5,7 @@
  * whose memory is (nearly) empty, in interleaved rounds, with the fake's service time.
  */
 import { median, percentile, round, spread, target } from './stats.ts';
-import { serverEnv, startFakeProcess, startHttpServer, tempHome, type Child, type FakeProcess } from './processes.ts';
+import { cpuMsOf, serverEnv, startFakeProcess, startHttpServer, tempHome, type Child, type FakeProcess } from './processes.ts';
 import { callTool, closeSession, openSession, type HttpTarget } from './mcp-http.ts';
 import type { BenchOptions, BenchResult } from './types.ts';
 
@@ -76,7 +76,11 @@ export async function run(opts: BenchOptions & { entries?: number }): Promise<Be
       await fake.serviceTime(signal);
       const row: Record<string, number> = { round: i };
       for (const side of (i % 2 ? ['empty', 'full'] : ['full', 'empty']) as Array<'empty' | 'full'>) {
+        const pid = (side === 'full' ? full : empty).proc.pid!;
+        const cpu0 = await cpuMsOf(pid);
         const lat = await sequential(side === 'full' ? fullT : emptyT, side === 'full' ? fullH : emptyH, callsPerRound, signal);
+        // Server CPU per call: steadier than latency on a machine shared with other work.
+        row[`${side}_cpu_ms_per_call`] = (await cpuMsOf(pid) - cpu0) / callsPerRound;
         row[`${side}_p50_ms`] = median(lat);
         row[`${side}_p99_ms`] = percentile(lat, 99);
         const st = await fake.serviceTime(signal, 'responses.create');
@@ -86,7 +90,8 @@ export async function run(opts: BenchOptions & { entries?: number }): Promise<Be
       row.full_entries = fullStats.stored;
       row.full_documents = fullStats.documents;
       row.ratio = row.full_p50_ms! / row.empty_p50_ms!;
-      log(`memory-growth round ${i + 1}/${rounds}: p50 ${round(row.full_p50_ms!, 1)} ms with ${fullStats.stored} entries (${fullStats.documents} documents) vs ${round(row.empty_p50_ms!, 1)} ms empty (${round(row.ratio, 3)}), fake p50 ${round(row.full_fake_p50_ms!, 2)} / ${round(row.empty_fake_p50_ms!, 2)} ms`);
+      row.cpu_ratio = row.full_cpu_ms_per_call! / row.empty_cpu_ms_per_call!;
+      log(`memory-growth round ${i + 1}/${rounds}: p50 ${round(row.full_p50_ms!, 1)} ms with ${fullStats.stored} entries (${fullStats.documents} documents) vs ${round(row.empty_p50_ms!, 1)} ms empty (${round(row.ratio, 3)}; server CPU ${round(row.cpu_ratio, 3)}), fake p50 ${round(row.full_fake_p50_ms!, 2)} / ${round(row.empty_fake_p50_ms!, 2)} ms`);
       out.push(row);
       await closeSession(emptyT, emptyH, signal);
       await empty.stop();
@@ -105,6 +110,9 @@ export async function run(opts: BenchOptions & { entries?: number }): Promise<Be
         full_p50_ms: round(median(col('full_p50_ms')), 2),
         empty_p50_ms: round(median(col('empty_p50_ms')), 2),
         ratio: spread(col('ratio')),
+        full_cpu_ms_per_call: round(median(col('full_cpu_ms_per_call')), 2),
+        empty_cpu_ms_per_call: round(median(col('empty_cpu_ms_per_call')), 2),
+        cpu_ratio: spread(col('cpu_ratio')),
         fake_service_p50_ms_full: round(median(col('full_fake_p50_ms')), 2),
         fake_service_p50_ms_empty: round(median(col('empty_fake_p50_ms')), 2),
       },
