@@ -48,3 +48,31 @@ export function deadline(ms: number, ...parents: Array<AbortSignal | undefined>)
   };
   return { signal, dispose, [Symbol.dispose]: dispose };
 }
+
+/** The reason a released request signal is aborted with (nothing is waiting on it any more). */
+const RELEASED = new DOMException('The request ended; its signal was released', 'AbortError');
+
+/**
+ * A signal for one upstream request that follows `parent` and is aborted when the
+ * request has ended (`release()`).
+ *
+ * The openai SDK composes the signal it is given with its own (`AbortSignal.any`) and
+ * undici adds an abort listener to that composite. Node keeps a composite with abort
+ * listeners alive while any of its sources may still abort; with a call signal built on
+ * the server's lifetime signal that is forever, so every request left one composite
+ * (and its listener closures) behind. Aborting this per-request signal once the request
+ * has ended lets those composites go.
+ */
+export function requestSignal(parent: AbortSignal): { signal: AbortSignal; release(): void } {
+  const controller = new AbortController();
+  if (parent.aborted) controller.abort(parent.reason);
+  const onAbort = () => controller.abort(parent.reason);
+  parent.addEventListener('abort', onAbort, { once: true });
+  return {
+    signal: controller.signal,
+    release: () => {
+      parent.removeEventListener('abort', onAbort);
+      if (!controller.signal.aborted) controller.abort(RELEASED);
+    },
+  };
+}
