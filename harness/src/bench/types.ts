@@ -19,6 +19,8 @@ export interface BenchRow {
   /** Targets this row is held to: a column, a comparison, a bound, and the verdict. */
   targets?: Array<{ column: string; op: '<' | '<=' | '>=' | '=='; bound: number; pass: boolean }>;
   note?: string;
+  /** The benchmark's own full result (every round), kept in bench.json. */
+  raw?: unknown;
 }
 
 export interface BenchOptions {
@@ -43,3 +45,28 @@ export interface Benchmark {
 export function figure(value: number | null, unit: string): Figure {
   return { value: value === null || !Number.isFinite(value) ? null : value, unit };
 }
+
+/** One target of a round-based benchmark: `value op bound`, and whether it held. */
+export interface BenchTarget {
+  name: string;
+  value: number;
+  bound: number;
+  op: '<=' | '>=';
+  met: boolean;
+}
+
+/**
+ * What a round-based benchmark (server against an anchor, interleaved) returns; the
+ * registry turns it into rows (`roundsBenchmark` in `registry.ts`).
+ */
+export interface BenchResult {
+  name: string;
+  /** Every round's raw figures, in the order they ran. */
+  rounds: Array<Record<string, number>>;
+  /** Medians, ratios and their ranges, the fake's service time, machine facts. */
+  summary: Record<string, number | string>;
+  targets: BenchTarget[];
+}
+
+/** A round-based benchmark module: `export async function run(opts)`. */
+export type BenchRun = (opts: BenchOptions) => Promise<BenchResult>;

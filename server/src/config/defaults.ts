@@ -109,6 +109,17 @@ export const DEFAULTS = {
   /** Memory: provider-side expiry of the project memory store, and caps on what one entry keeps. */
   MEMORY_STORE_EXPIRES_AFTER_DAYS: 90,
   MEMORY_ENTRY_MAX_CHARS: 8_000,
+  /**
+   * Memory compaction: entries are rolled into digest documents of at most this many
+   * entries and bytes; the store keeps at most MEMORY_STORE_MAX_DOCUMENTS digests (the
+   * oldest is deleted), and each write retries at most this many deletes of replaced files.
+   */
+  MEMORY_DIGEST_MAX_ENTRIES: 50,
+  MEMORY_DIGEST_MAX_BYTES: 65_536,
+  MEMORY_STORE_MAX_DOCUMENTS: 20,
+  MEMORY_STALE_DELETES_PER_WRITE: 4,
+  /** Memory: branch and HEAD read by git are reused for entries written within this long (one git process per burst, not per call). */
+  MEMORY_GIT_INFO_TTL_MS: 5_000,
   /** Telemetry (KI-21): export queue bound per signal, batch size and delay; drops past the bound are counted. */
   TELEMETRY_QUEUE_MAX_ITEMS: 2_048,
   TELEMETRY_BATCH_MAX_ITEMS: 512,

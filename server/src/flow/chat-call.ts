@@ -17,6 +17,7 @@ import {
 import { withSpan } from '../telemetry/spans.ts';
 import { countUpload } from '../telemetry/metrics.ts';
 import { assertInstructionsFit, tokenizerFamilyOf } from './input-limits.ts';
+import { deadline as startDeadline } from '../runtime/deadline.ts';
 
 export interface ChatCallEnv {
   /** The client's cancel signal (MCP request signal, or a job's controller). */
@@ -69,8 +70,18 @@ function systemPrompt(args: ChatArgs, hasStore: boolean, memory: boolean): strin
 export async function runChatCall(app: App, model: ModelEntry, args: ChatArgs, env: ChatCallEnv): Promise<ChatCallResult> {
   const started = Date.now();
   const timeoutMs = model.timeout_s * 1000;
+  // Cleared when the call ends (runtime/deadline.ts): AbortSignal.timeout would pin the
+  // call's signals until the deadline, long after the reply.
+  const callDeadline = startDeadline(timeoutMs, env.signal, app.lifetime.signal);
+  try {
+    return await runWithin(app, model, args, env, started, timeoutMs, callDeadline.signal);
+  } finally {
+    callDeadline.dispose();
+  }
+}
+
+async function runWithin(app: App, model: ModelEntry, args: ChatArgs, env: ChatCallEnv, started: number, timeoutMs: number, signal: AbortSignal): Promise<ChatCallResult> {
   const deadline = started + timeoutMs;
-  const signal = AbortSignal.any([env.signal, AbortSignal.timeout(timeoutMs), app.lifetime.signal]);
   const setPhase = (p: Parameters<typeof app.inflight.setPhase>[1]) => app.inflight.setPhase(env.call, p);
   const key = sessionKey(args.session_id, model);
   // Test-only defect switches (KI-03): the context and upload stages get a signal that only

@@ -129,15 +129,7 @@ export function createServer(app: App, options: CreateServerOptions = {}): Secon
     description: 'Lists the models this server can ask, with their tool names, context windows, deadlines and whether the provider key is set.',
     inputSchema: {},
     annotations: LOCAL_READ_HINTS,
-  }, (_args, extra) => runTool(app, hooks, info, 'list_models', extra, async () => {
-    const models = [...app.config.catalogue.values()].map((m) => ({
-      id: m.id, tool: m.tool, provider: m.provider, api_model: m.api_model, context_window: m.context_window,
-      timeout_s: m.timeout_s, background: m.background, reasoning_efforts: m.reasoning_efforts,
-      supports_temperature: m.supports_temperature, vector_stores: m.vector_stores,
-      key_set: app.clients.hasKey(m.provider), key_variable: app.clients.config(m.provider).keyVar,
-    }));
-    return text(models.map((m) => `${m.tool}: ${m.id} (${m.provider}, ${m.context_window} tokens, ${m.timeout_s} s)${m.key_set ? '' : ` — set ${m.key_variable} to use it`}`).join('\n'), { models });
-  }));
+  }, (_args, extra) => runTool(app, hooks, info, 'list_models', extra, async () => ({ ...listModelsResult(app) })));
 
   mcp.registerTool('count_project_tokens', {
     title: 'Count project tokens',
@@ -255,6 +247,27 @@ export function createServer(app: App, options: CreateServerOptions = {}): Secon
       taskStore.cleanup();
     },
   };
+}
+
+/**
+ * The list_models answer. The catalogue and the keys are fixed when the App is created,
+ * so it is built once per App rather than on every call (over HTTP each session has its
+ * own McpServer, so the cache lives with the App).
+ */
+const listModelsCache = new WeakMap<App, CallToolResult>();
+function listModelsResult(app: App): CallToolResult {
+  let r = listModelsCache.get(app);
+  if (!r) {
+    const models = [...app.config.catalogue.values()].map((m) => ({
+      id: m.id, tool: m.tool, provider: m.provider, api_model: m.api_model, context_window: m.context_window,
+      timeout_s: m.timeout_s, background: m.background, reasoning_efforts: m.reasoning_efforts,
+      supports_temperature: m.supports_temperature, vector_stores: m.vector_stores,
+      key_set: app.clients.hasKey(m.provider), key_variable: app.clients.config(m.provider).keyVar,
+    }));
+    r = text(models.map((m) => `${m.tool}: ${m.id} (${m.provider}, ${m.context_window} tokens, ${m.timeout_s} s)${m.key_set ? '' : ` — set ${m.key_variable} to use it`}`).join('\n'), { models });
+    listModelsCache.set(app, r);
+  }
+  return r;
 }
 
 /** The server_diagnostics payload (KI-20). */

@@ -19,9 +19,10 @@ import { ErrorCode, SbError, isAbortError } from '../errors.ts';
 import { logger, type Logger } from '../logging/logger.ts';
 import type { Db } from '../state/db.ts';
 import { boundItem, entryAttributes, formatEntry, type BoundedItem, type MemoryItem } from './entry.ts';
-import { readGitInfo, type GitInfoFn } from './git-info.ts';
+import { readGitInfo, type GitInfo, type GitInfoFn } from './git-info.ts';
 import { gitInfoOnEventLoop, memoryDefectOn } from './defects.ts';
 import { MemoryStore } from './memory-store.ts';
+import { deadline } from '../runtime/deadline.ts';
 
 export interface MemoryQueueOptions {
   client: OpenAI;
@@ -45,8 +46,14 @@ export interface MemoryQueueOptions {
   storeExpiresAfterDays?: number;
   /** Poll interval while the provider indexes an entry. Default 500 ms. */
   pollIntervalMs?: number;
+  /** Compaction (see MemoryStore): entries and bytes per digest document, documents kept per store. */
+  digestMaxEntries?: number;
+  digestMaxBytes?: number;
+  maxDocuments?: number;
   /** Replaces the git reader (tests). */
   gitInfo?: GitInfoFn;
+  /** Branch and HEAD are reused for entries written within this long. Default DEFAULTS.MEMORY_GIT_INFO_TTL_MS (5 s); 0 reads git for every entry. */
+  gitInfoTtlMs?: number;
 }
 
 export type MemoryStats = {
@@ -61,6 +68,10 @@ export type MemoryStats = {
   stored: number;
   /** True while a task runs. */
   running: boolean;
+  /** Digest documents in the memory store (bounded by the compaction cap). */
+  documents: number;
+  /** Replaced memory files whose delete was given up on. */
+  staleAbandoned: number;
 };
 
 export interface HistoryResult {
@@ -100,6 +111,8 @@ export class MemoryQueue {
   #dropped = 0;
   #failed = 0;
   #stored = 0;
+  readonly #gitInfoTtlMs: number;
+  #gitCache: { info: GitInfo; at: number } | undefined;
 
   constructor(options: MemoryQueueOptions) {
     this.#enabled = options.enabled ?? true;
@@ -108,7 +121,8 @@ export class MemoryQueue {
     this.#taskTimeoutMs = options.taskTimeoutMs ?? DEFAULTS.MEMORY_TASK_TIMEOUT_MS;
     this.#gitTimeoutMs = options.gitTimeoutMs ?? DEFAULTS.GIT_TIMEOUT_MS;
     this.#entryMaxChars = options.entryMaxChars ?? DEFAULTS.MEMORY_ENTRY_MAX_CHARS;
-    const nums: Array<[string, number]> = [['maxQueued', this.#max], ['taskTimeoutMs', this.#taskTimeoutMs], ['gitTimeoutMs', this.#gitTimeoutMs], ['entryMaxChars', this.#entryMaxChars]];
+    const nums: Array<[string, number]> = [['maxQueued', this.#max], ['taskTimeoutMs', this.#taskTimeoutMs], ['gitTimeoutMs', this.#gitTimeoutMs], ['entryMaxChars', this.#entryMaxChars],
+      ['digestMaxEntries', options.digestMaxEntries ?? 1], ['digestMaxBytes', options.digestMaxBytes ?? 1], ['maxDocuments', options.maxDocuments ?? 1]];
     for (const [name, v] of nums) {
       if (!Number.isInteger(v) || v < 1) throw new SbError(ErrorCode.CONFIG, `MemoryQueue option "${name}" must be an integer >= 1; got ${v}.`);
     }
@@ -117,12 +131,15 @@ export class MemoryQueue {
     }
     this.#projectRoot = options.projectRoot;
     this.#git = options.gitInfo ?? readGitInfo;
+    this.#gitInfoTtlMs = options.gitInfoTtlMs ?? DEFAULTS.MEMORY_GIT_INFO_TTL_MS;
+    if (!Number.isInteger(this.#gitInfoTtlMs) || this.#gitInfoTtlMs < 0) throw new SbError(ErrorCode.CONFIG, `MemoryQueue option "gitInfoTtlMs" must be an integer >= 0; got ${this.#gitInfoTtlMs}.`);
     this.#store = new MemoryStore({
       client: options.client, db: options.db, instanceId: options.instanceId, projectRoot: options.projectRoot,
       expiresAfterDays: options.storeExpiresAfterDays ?? DEFAULTS.MEMORY_STORE_EXPIRES_AFTER_DAYS,
       pollIntervalMs: options.pollIntervalMs ?? 500,
       leaseMs: this.#taskTimeoutMs,
       lifetime: this.#shutdown.signal,
+      digestMaxEntries: options.digestMaxEntries, digestMaxBytes: options.digestMaxBytes, maxDocuments: options.maxDocuments,
     });
     this.#log = logger().child({ component: 'memory' });
   }
@@ -164,7 +181,9 @@ export class MemoryQueue {
   async #drain(): Promise<void> {
     while (this.#queue.length > 0 && !this.#shutdown.signal.aborted) {
       const item = this.#queue.shift()!;
-      const signal = AbortSignal.any([this.#shutdown.signal, AbortSignal.timeout(this.#taskTimeoutMs)]);
+      // Cleared when the task ends, so a finished task's signals are not pinned for the deadline.
+      const taskDeadline = deadline(this.#taskTimeoutMs, this.#shutdown.signal);
+      const signal = taskDeadline.signal;
       try {
         const link = (item as BoundedItem & { link?: SpanContext }).link;
         const span = tracer().startSpan('memory.store', { root: true, links: link ? [{ context: link }] : [] });
@@ -183,6 +202,8 @@ export class MemoryQueue {
         const error = err instanceof Error ? err.message.slice(0, 300) : String(err);
         if (reason === 'shutdown') this.#log.debug({ reason }, 'memory entry abandoned at shutdown');
         else this.#log.warn({ reason, error: isAbortError(err) ? undefined : error }, 'memory entry was not stored');
+      } finally {
+        taskDeadline.dispose();
       }
     }
   }
@@ -191,10 +212,20 @@ export class MemoryQueue {
     const git = memoryDefectOn('memory-on-event-loop')
       // Test-only defect (KI-01, KI-11): synchronous git on the event loop, as the first version did.
       ? gitInfoOnEventLoop(this.#projectRoot, item.files)
-      : await this.#git(this.#projectRoot, signal, this.#gitTimeoutMs);
-    const text = formatEntry(item, git);
-    const name = `memory-${new Date(item.enqueuedAt).toISOString().replace(/[:.]/g, '-')}.md`;
-    await this.#store.write(name, text, entryAttributes(item, git), signal);
+      : await this.#gitInfo(signal);
+    await this.#store.write(formatEntry(item, git), entryAttributes(item, git), signal);
+  }
+
+  /**
+   * Branch and HEAD, reused for `gitInfoTtlMs`: a git process per entry cost the next call
+   * several ms of CPU on a busy machine, and entries recorded seconds apart share a HEAD.
+   */
+  async #gitInfo(signal: AbortSignal): Promise<GitInfo> {
+    const now = Date.now();
+    if (this.#gitCache && now - this.#gitCache.at < this.#gitInfoTtlMs) return this.#gitCache.info;
+    const info = await this.#git(this.#projectRoot, signal, this.#gitTimeoutMs);
+    this.#gitCache = { info, at: now };
+    return info;
   }
 
   /** Diagnostics (cheap, synchronous). */
@@ -202,7 +233,12 @@ export class MemoryQueue {
     return {
       enabled: this.#enabled, queued: this.#queue.length, dropped: this.#dropped, failed: this.#failed,
       stored: this.#stored, running: this.#worker !== undefined,
+      documents: this.#documents(), staleAbandoned: this.#store.staleAbandoned,
     };
+  }
+
+  #documents(): number {
+    try { return this.#enabled ? this.#store.documentCount() : 0; } catch { return 0; }
   }
 
   /** The memory store id, for the file_search tool; undefined when memory is off or empty. */

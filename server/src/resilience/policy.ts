@@ -9,6 +9,7 @@
  * retry loop is written here: full-jitter exponential backoff, `retry-after-ms` /
  * `retry-after` honoured with no cap, bounded by the call's deadline, every wait abortable.
  */
+import { requestSignal } from '../runtime/deadline.ts';
 import {
   BrokenCircuitError, CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen,
   IsolatedCircuitError, type CircuitBreakerPolicy,
@@ -169,8 +170,13 @@ export class ProviderResilience {
           (r) => `throttled by ${this.provider}, retrying in ${Math.ceil(r / 1000)} s`));
       }
       try {
-        const out = await this.#breaker.execute(() => fn(opts.signal));
-        return out;
+        // Each attempt gets its own signal, released when the attempt ends (runtime/deadline.ts).
+        const request = requestSignal(opts.signal);
+        try {
+          return await this.#breaker.execute(() => fn(request.signal));
+        } finally {
+          request.release();
+        }
       } catch (err) {
         if (opts.signal.aborted || isAbortError(err)) throw abortReasonToError(opts.signal.reason ?? err);
         if (err instanceof BrokenCircuitError || err instanceof IsolatedCircuitError) {
