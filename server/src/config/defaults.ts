@@ -97,6 +97,8 @@ export const DEFAULTS = {
   TELEMETRY_FILE_MAX_BYTES: 10_485_760,
   TELEMETRY_FILE_MAX_COUNT: 5,
   TELEMETRY_FILE_BUFFER_MAX_BYTES: 4_194_304,
+  /** `traces show --html` and the chaos report's trace pages: rows drawn at most per page (the rest are counted). */
+  TRACE_PAGE_MAX_SPANS: 2_000,
 } as const;
 
 export type Defaults = { -readonly [K in keyof typeof DEFAULTS]: (typeof DEFAULTS)[K] extends number ? number : (typeof DEFAULTS)[K] };
