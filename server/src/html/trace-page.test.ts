@@ -60,3 +60,14 @@ test('rows past the bound are counted, not drawn', () => {
   assert.equal(rows(html).length, 5);
   assert.match(html, /… 9 more spans not drawn \(at most 5\)/);
 });
+
+test("the watchdog's loop.blocked span is drawn as the same stall its events mark, not as a second one", () => {
+  const req = sampleTrace();
+  const stallStart = spans.find((s) => s.name === 'chat o3')!.events.find((e) => e.name === 'second_brain.loop.blocked')!.timeNs;
+  const spansArr = req.resourceSpans![0]!.scopeSpans![0]!.spans as Array<Record<string, unknown>>;
+  spansArr.push({ traceId: 'ffffffffffffffffffffffffffffffff', spanId: 'bbbbbbbbbbbbbbbb', name: 'loop.blocked', kind: 1, startTimeUnixNano: String(stallStart), endTimeUnixNano: String(stallStart + 320_000_000n), attributes: [{ key: 'second_brain.loop.blocked_ms', value: { intValue: '320' } }], events: [], status: { code: 0 } });
+  const html = tracePage(spansFromRequest(req));
+  assert.match(html, /<div class="bar stall"/);
+  assert.match(html, /1 loop stall\(s\)/);
+  assert.equal((html.match(/<span class="tag stall">loop stall 320 ms<\/span>/g) ?? []).length, 4);
+});

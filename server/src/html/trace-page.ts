@@ -13,6 +13,7 @@ import { DEFAULTS } from '../config/defaults.ts';
 import type { LocalSpan } from '../telemetry/local-traces.ts';
 import {
   ATTR_ERROR_TYPE, ATTR_SB_CANCELLED, ATTR_SB_CANCEL_REASON, ATTR_SB_LOOP_BLOCKED_MS, EVENT_SB_CANCELLED, EVENT_SB_LOOP_BLOCKED,
+  SPAN_SB_LOOP_BLOCKED,
 } from '../telemetry/semconv.ts';
 import { niceStep } from './bar-chart.ts';
 import { esc, formatDurationMs, htmlPage } from './page.ts';
@@ -29,6 +30,11 @@ export interface TracePageOptions {
 }
 
 export type SpanStatus = 'ok' | 'error' | 'cancelled';
+
+/** Drawn as a stall: the watchdog's span for a blocked event loop. */
+function isStallSpan(s: LocalSpan): boolean {
+  return s.name === SPAN_SB_LOOP_BLOCKED;
+}
 
 const SPAN_KINDS = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'];
 /** Stall bands drawn at most per row (a stall storm would otherwise draw thousands). */
@@ -118,6 +124,7 @@ interface Stall {
 }
 
 function stallsOf(s: LocalSpan): Stall[] {
+  if (isStallSpan(s)) return [{ atMs: ms(s.startNs), durationMs: ms(s.endNs - s.startNs) }];
   return s.events
     .filter((e) => e.name === EVENT_SB_LOOP_BLOCKED)
     .map((e) => ({ atMs: ms(e.timeNs), durationMs: Number(e.attributes[ATTR_SB_LOOP_BLOCKED_MS] ?? 0) }));
@@ -143,7 +150,7 @@ td.track{position:relative;padding:0}
 .axis{position:relative;height:26px}.axis span{position:absolute;top:6px;transform:translateX(-50%);font-size:10px;color:var(--faint);font-weight:400}
 .gridline{position:absolute;top:0;bottom:0;width:1px;background:#f0f2f5}
 .bar{position:absolute;top:6px;height:12px;min-width:2px;border-radius:2px}
-.bar.ok{background:var(--ok)}.bar.error{background:var(--bad)}.bar.cancelled{background:repeating-linear-gradient(135deg,#bf8700 0 4px,#d4a72c 4px 8px)}
+.bar.ok{background:var(--ok)}.bar.stall{background:var(--violet)}.bar.error{background:var(--bad)}.bar.cancelled{background:repeating-linear-gradient(135deg,#bf8700 0 4px,#d4a72c 4px 8px)}
 tr.slowest .bar{outline:2px solid #0b5cad;outline-offset:1px}
 .stallband{position:absolute;top:0;bottom:0;min-width:2px;background:repeating-linear-gradient(45deg,rgba(130,80,223,.28) 0 3px,rgba(130,80,223,.08) 3px 6px);border-left:1px solid var(--violet);border-right:1px solid var(--violet)}
 .mark{position:absolute;top:2px;transform:translateX(-50%);font-size:13px;line-height:18px;font-weight:800;z-index:1}
@@ -195,10 +202,13 @@ export function tracePage(spans: readonly LocalSpan[], options: TracePageOptions
   const total = Math.max(t1 - t0, 0.001);
   const pct = (t: number) => `${(((t - t0) / total) * 100).toFixed(3)}%`;
   const widthPct = (d: number) => `${Math.max(0, (d / total) * 100).toFixed(3)}%`;
-  const slowest = rows.reduce((best, r) => (r.selfMs > best.selfMs ? r : best), rows[0]!);
+  // A root's own time is mostly waiting for its children to be scheduled (a harness's
+  // scenario span, a request span); among the spans under the roots is where work went.
+  const candidates = rows.some((r) => r.depth > 0) ? rows.filter((r) => r.depth > 0) : rows;
+  const slowest = candidates.reduce((best, r) => (r.selfMs > best.selfMs ? r : best), candidates[0]!);
   const stalls = rows.flatMap((r) => stallsOf(r.span));
-  // The same stall is recorded on every span it held up; draw each once.
-  const uniqueStalls = [...new Map(stalls.map((s) => [`${s.atMs.toFixed(3)}:${s.durationMs}`, s])).values()].slice(0, MAX_STALL_BANDS);
+  // The same stall is recorded on every span it held up (and as the watchdog's own span); draw each once.
+  const uniqueStalls = [...new Map(stalls.map((s) => [Math.round(s.atMs), s])).values()].slice(0, MAX_STALL_BANDS);
   const counts = { error: rows.filter((r) => r.status === 'error').length, cancelled: rows.filter((r) => r.status === 'cancelled').length };
   const services = [...new Set(rows.map((r) => r.span.service).filter((s): s is string => !!s))];
 
@@ -217,10 +227,11 @@ export function tracePage(spans: readonly LocalSpan[], options: TracePageOptions
     const id = `d${i}`;
     const isSlowest = r === slowest;
     const ownStalls = stallsOf(s);
+    const errorType = s.attributes[ATTR_ERROR_TYPE] === undefined ? undefined : String(s.attributes[ATTR_ERROR_TYPE]);
     // HTTP client spans are named by method only; the path says which request it was.
     const where = typeof s.attributes['url.path'] === 'string' ? s.attributes['url.path'] : '';
     const tags = [
-      r.status === 'error' ? `<span class="tag error">error${s.attributes[ATTR_ERROR_TYPE] !== undefined ? ` ${esc(String(s.attributes[ATTR_ERROR_TYPE]))}` : ''}</span>` : '',
+      r.status === 'error' ? `<span class="tag error">error${errorType && errorType !== 'Error' ? ` ${esc(errorType)}` : ''}</span>` : '',
       r.status === 'cancelled' ? '<span class="tag cancelled">cancelled</span>' : '',
       ownStalls.length ? `<span class="tag stall">loop stall ${esc(formatDurationMs(Math.max(...ownStalls.map((x) => x.durationMs))))}</span>` : '',
       isSlowest ? '<span class="tag slowest">slowest</span>' : '',
@@ -247,7 +258,7 @@ ${s.events.length ? `<table aria-label="${esc(`Events of ${s.name}`)}"><tr><th>a
 </div></td></tr>`;
     return `<tr class="span-row ${r.status}${isSlowest ? ' slowest' : ''}" role="row" aria-level="${r.depth + 1}" data-span-id="${esc(s.spanId)}" data-parent-id="${esc(s.parentSpanId ?? '')}" data-depth="${r.depth}">
 <td class="name" role="gridcell" style="padding-left:${6 + r.depth * 16}px"><button type="button" class="toggle" aria-expanded="false" aria-controls="${id}"><span class="caret" aria-hidden="true"></span>${esc(s.name)}</button>${where ? `<span class="svc">${esc(where)}</span>` : ''}${tags}</td>
-<td class="track" role="gridcell">${gridlines}${bands}<div class="bar ${r.status}" style="left:${pct(start)};width:${widthPct(dur)}" role="img" aria-label="${esc(barLabel)}" title="${esc(barLabel)}"></div>${marks}</td>
+<td class="track" role="gridcell">${gridlines}${bands}<div class="bar ${isStallSpan(s) ? 'stall' : r.status}" style="left:${pct(start)};width:${widthPct(dur)}" role="img" aria-label="${esc(barLabel)}" title="${esc(barLabel)}"></div>${marks}</td>
 <td class="dur" role="gridcell">${esc(formatDurationMs(dur))}</td></tr>
 ${details}`;
   }).join('\n');
