@@ -1,7 +1,7 @@
 /**
  * The embedded default: with no OTLP endpoint, traces, metrics and logs land in
  * `<home>/telemetry/*.jsonl` as OTLP JSON (one export request per line), and
- * `second-brain traces` lists slow or failed tool calls and prints one as a tree.
+ * `second-brain traces` lists the most recent tool calls, prints one as a tree and draws it as a page.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
