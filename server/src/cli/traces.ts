@@ -47,12 +47,14 @@ const SHOW_USAGE = `usage: second-brain traces show <traceId> [--html [--out FIL
 Prints one trace as a tree with durations, status, key attributes and events.
 A unique prefix of 6 or more hex digits of the trace id works.
   --html       write the trace as a self-contained waterfall page instead (to stdout)
-  --out FILE   with --html: write the page to FILE and print its path`;
+  --out FILE   with --html: write the page to FILE and print its path
+  --dir DIR    read another directory of OTLP JSON lines files`;
 
 const OPEN_USAGE = `usage: second-brain traces open <traceId> [--dir DIR]
 
 Writes the trace's waterfall page to <home>/pages/trace-<traceId>.html and prints its
-path and file:// address, to open in any browser. The page loads nothing from the network.`;
+path and file:// address, to open in any browser. The page loads nothing from the network.
+  --dir DIR    read another directory of OTLP JSON lines files`;
 
 const USAGE = `usage:
   second-brain traces [--slow MS] [--failed] [--limit N] [--dir DIR]
@@ -271,7 +273,8 @@ export async function runTracesCli(argv: string[], options: TracesCliOptions): P
       },
     });
   } catch (err) {
-    out(`${(err as Error).message}\n${usage}`);
+    // node:util's message goes on to explain '--' for positionals; the first sentence is the point.
+    out(`${(err as Error).message.split('. ')[0]!.replace(/\.?$/, '.')}\n${usage}`);
     return 2;
   }
   const { values, positionals } = parsed;

@@ -131,6 +131,9 @@ describe('local telemetry files and `second-brain traces`', { timeout: 15_000 },
     const open = await cli('open', '-h');
     assert.match(open.out, /^usage: second-brain traces open <traceId>/);
     assert.match(open.out, /<home>\/pages\/trace-<traceId>\.html/);
+    const unknown = await cli('show', '--bogus');
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.out, /^Unknown option '--bogus'\.\nusage: second-brain traces show/);
   });
 
   test('show --html writes one self-contained page; open writes it under <home>/pages and prints the path', async () => {
