@@ -69,3 +69,7 @@ export type { ControlServer } from './node/control-server.ts';
 export { startPreloadedFake, PRELOADED_FAKE_KEY } from './node/preload-setup.ts';
 export type { PreloadedFake } from './node/preload-setup.ts';
 export { runFakeOpenAiCli } from './node/fake-openai-cli.ts';
+export { launchBrowser, findBrowser, OFFLINE_FLAGS, SYSTEM_CHROMIUM_PATH } from './browser/launch.ts';
+export type { BrowserSource } from './browser/launch.ts';
+export { guardPage } from './browser/page-guard.ts';
+export type { PageWatch } from './browser/page-guard.ts';

@@ -1,3 +1,4 @@
+import { htmlPage } from '@second-brain/server/html';
 import { DEFAULT_MAX_PING_MS } from '../probes/index.ts';
 import type { Measurement } from '../probes/index.ts';
 import { failures, labelOf, verdictText } from './console-reporter.ts';
@@ -18,6 +19,13 @@ export interface HtmlReportInput {
   generatedAt: string;
   totalMs: number;
   command: string;
+  /** Per result, the path of its trace's waterfall page relative to the report (linked when given). */
+  tracePages?: readonly string[];
+}
+
+/** The id of a result's section in the report (`#KI-05-provider-cancel-loopback-3`). */
+export function reportAnchor(r: Pick<ScenarioResult, 'key' | 'mode'>, index: number): string {
+  return `${r.key}-${r.mode}-${index}`;
 }
 
 const CSS = `
@@ -75,7 +83,7 @@ function callsTable(r: ScenarioResult): string {
   return `<details><summary>Calls (${r.evidence.calls.length})</summary><table><tr><th>id</th><th>tool</th><th>outcome</th><th>time</th><th>progress</th><th>text</th></tr>${rows}</table></details>`;
 }
 
-function scenarioSection(r: ScenarioResult, anchor: string): string {
+function scenarioSection(r: ScenarioResult, anchor: string, tracePage: string | undefined): string {
   const bound = r.measurements.find((m) => m.probe === 'responsive' && m.metric === 'ping max')?.bound?.value ?? DEFAULT_MAX_PING_MS;
   const waterfall = spanWaterfall(r.spans, r.evidence.startMs, r.evidence.endMs);
   const failed = failures(r);
@@ -96,7 +104,7 @@ ${requestsChart(r.evidence)}
 ${measurementRows(sorted(r.measurements), r.timeScale)}
 </table>
 <h3>Trace</h3>
-<p class="small">${esc(r.telemetryNote)}</p>
+<p class="small">${esc(r.telemetryNote)}${tracePage ? ` · <a href="${esc(tracePage)}">Trace page of ${esc(labelOf(r))}</a> (${r.spans.length} spans: bars, status, attributes and events)` : ''}</p>
 ${waterfall}
 ${callsTable(r)}
 </section>`;
@@ -105,27 +113,21 @@ ${callsTable(r)}
 export function htmlReport(input: HtmlReportInput): string {
   const { results } = input;
   const passed = results.filter(asExpected).length;
-  const anchors = results.map((r, i) => `${r.key}-${r.mode}-${i}`);
+  const anchors = results.map(reportAnchor);
   const summary = results
     .map((r, i) => {
       const ping = r.measurements.find((m) => m.probe === 'responsive' && m.metric === 'ping max');
       const cls = asExpected(r) ? 'pass' : r.verdict === 'error' ? 'error' : 'fail';
-      return `<tr class="${cls === 'pass' ? '' : 'fail'}"><td><a href="#${esc(anchors[i]!)}">${esc(labelOf(r))}</a></td><td>${esc(r.title)}</td><td>${esc(r.mode)}</td><td><span class="badge ${cls}">${verdictText(r).toLowerCase()}</span></td><td class="num">${esc(formatMs(r.durationMs))}</td><td class="num">${esc(ping ? withRealFigure(ping, 1) : '—')}</td><td class="num">${failures(r).length}</td></tr>`;
+      return `<tr class="${cls === 'pass' ? '' : 'fail'}"><td><a href="#${esc(anchors[i]!)}">${esc(labelOf(r))}</a></td><td>${esc(r.title)}</td><td>${esc(r.mode)}</td><td><span class="badge ${cls}">${verdictText(r).toLowerCase()}</span></td><td class="num">${esc(formatMs(r.durationMs))}</td><td class="num">${esc(ping ? withRealFigure(ping, 1) : '—')}</td><td class="num">${failures(r).length}</td><td>${input.tracePages?.[i] ? `<a href="${esc(input.tracePages[i])}" aria-label="${esc(`trace of ${labelOf(r)}`)}">${r.spans.length} spans</a>` : '—'}</td></tr>`;
     })
     .join('\n');
-  const skipped = input.skipped.map((s) => `<tr><td>${esc(s.label)}</td><td colspan="6"><span class="badge skip">skip</span> ${esc(s.why)}</td></tr>`).join('\n');
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>second-brain chaos report</title><style>${CSS}</style></head>
-<body>
-<h1>second-brain chaos report</h1>
+  const skipped = input.skipped.map((s) => `<tr><td>${esc(s.label)}</td><td colspan="7"><span class="badge skip">skip</span> ${esc(s.why)}</td></tr>`).join('\n');
+  return htmlPage({ title: 'second-brain chaos report', css: CSS, body: `<h1>second-brain chaos report</h1>
 <div class="meta">${passed} of ${results.length} scenario run(s) passed${input.skipped.length ? `, ${input.skipped.length} skipped` : ''} · ${esc(formatMs(input.totalMs))} · generated ${esc(input.generatedAt)}<br><code>${esc(input.command)}</code></div>
-<table><tr><th>scenario</th><th>title</th><th>mode</th><th>verdict</th><th>time</th><th>ping max</th><th>failed checks</th></tr>
+<table><tr><th>scenario</th><th>title</th><th>mode</th><th>verdict</th><th>time</th><th>ping max</th><th>failed checks</th><th>trace</th></tr>
 ${summary}
 ${skipped}
 </table>
-${results.map((r, i) => scenarioSection(r, anchors[i]!)).join('\n')}
-<p class="small">Every scenario also applies the common rules: responsive (ping max &lt; ${DEFAULT_MAX_PING_MS} ms unless a scenario states a measured reason), alive, bounded, nothing lost, no secrets.</p>
-</body></html>
-`;
+${results.map((r, i) => scenarioSection(r, anchors[i]!, input.tracePages?.[i])).join('\n')}
+<p class="small">Every scenario also applies the common rules: responsive (ping max &lt; ${DEFAULT_MAX_PING_MS} ms unless a scenario states a measured reason), alive, bounded, nothing lost, no secrets.</p>` });
 }

@@ -1,3 +1,4 @@
+import { esc } from '@second-brain/server/html';
 import type { Evidence } from '../probes/index.ts';
 import { formatMs } from './format.ts';
 import type { FlatSpan } from './otlp-receiver.ts';
@@ -14,9 +15,8 @@ const RIGHT = 20;
 const ROW = 13;
 const MAX_ROWS = 160;
 
-export function esc(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
+/** The pages' one escaper (`@second-brain/server/html`). */
+export { esc };
 
 interface Scale {
   x(ms: number): number;

@@ -1,14 +1,17 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { spansFromRequest, tracePage } from '@second-brain/server/html';
 import { labelOf } from './console-reporter.ts';
-import { htmlReport } from './report-html.ts';
+import { htmlReport, reportAnchor } from './report-html.ts';
 import { junitXml } from './report-junit.ts';
 import { asExpected } from './run-scenario.ts';
 import type { ScenarioResult } from './run-scenario.ts';
 
 /**
- * Writes `junit.xml`, `report.json`, `index.html` and `traces/<key>[.<mode>].json`
- * (OTLP JSON, loadable by any OTLP-aware viewer) under the report directory.
+ * Writes `junit.xml`, `report.json`, `index.html`, and per scenario run
+ * `traces/<key>[.<mode>].json` (OTLP JSON, loadable by any OTLP-aware viewer) and
+ * `traces/<key>[.<mode>].html` (its waterfall page, linked from `index.html`) under the
+ * report directory.
  */
 
 export interface ReportMeta {
@@ -31,7 +34,16 @@ export async function writeReports(dir: string, results: readonly ScenarioResult
     seen.set(base, n + 1);
     return join('traces', traceFileName(r, n));
   });
-  await Promise.all(results.map((r, i) => writeFile(join(dir, traceFiles[i]!), JSON.stringify(r.trace))));
+  const tracePages = traceFiles.map((f) => f.replace(/\.json$/, '.html'));
+  const anchors = results.map(reportAnchor);
+  await Promise.all(results.flatMap((r, i) => [
+    writeFile(join(dir, traceFiles[i]!), JSON.stringify(r.trace)),
+    writeFile(join(dir, tracePages[i]!), tracePage(spansFromRequest(r.trace), {
+      title: `Trace of ${labelOf(r)}`,
+      subtitle: `${r.title} · ${r.telemetryNote}`,
+      back: { href: `../index.html#${anchors[i]!}`, label: 'chaos report' },
+    })),
+  ]));
   const json = {
     generatedAt: meta.generatedAt,
     command: meta.command,
@@ -47,12 +59,12 @@ export async function writeReports(dir: string, results: readonly ScenarioResult
     skipped,
     scenarios: results.map((r, i) => {
       const { trace: _trace, spans: _spans, ...rest } = r;
-      return { ...rest, traceFile: traceFiles[i] };
+      return { ...rest, traceFile: traceFiles[i], tracePage: tracePages[i] };
     }),
   };
   const files = [join(dir, 'junit.xml'), join(dir, 'report.json'), join(dir, 'index.html')];
   await writeFile(files[0]!, junitXml(results, skipped));
   await writeFile(files[1]!, JSON.stringify(json, null, 1));
-  await writeFile(files[2]!, htmlReport({ results, skipped, generatedAt: meta.generatedAt, totalMs: meta.totalMs, command: meta.command }));
+  await writeFile(files[2]!, htmlReport({ results, skipped, generatedAt: meta.generatedAt, totalMs: meta.totalMs, command: meta.command, tracePages }));
   return files;
 }

@@ -2,38 +2,67 @@
  * `second-brain traces`: read the local telemetry files and show where tool calls spent
  * their time, with no collector and no UI (KI-20).
  *
- *   second-brain traces                 recent slow (≥ 30 s) or failed tool calls
- *   second-brain traces --slow 0        every recent tool call
- *   second-brain traces --failed        failed calls only
- *   second-brain traces show <traceId>  one trace as a tree: durations, status, key
- *                                       attributes and events (retries, cancellation,
- *                                       loop blocked)
+ *   second-brain traces                        the most recent tool calls, newest first
+ *   second-brain traces --slow 5000            only calls that took 5 s or more
+ *   second-brain traces --failed               only failed calls
+ *   second-brain traces show <traceId>         one trace as a tree: durations, status, key
+ *                                              attributes and events (retries, cancellation,
+ *                                              loop blocked)
+ *   second-brain traces show <traceId> --html  the same trace as a waterfall page (stdout, or --out FILE)
+ *   second-brain traces open <traceId>         writes that page under <home>/pages/ and prints its path
  *
  * This prints to stdout: it is a separate command, not the MCP server.
  */
-import { join } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { formatDurationMs } from '../html/page.ts';
+import { spanStatus, tracePage } from '../html/trace-page.ts';
 import { readSpans, type LocalSpan } from '../telemetry/local-traces.ts';
 
 export interface TracesCliOptions {
-  /** The server's home; files are read from `<home>/telemetry/`. */
+  /** The server's home; files are read from `<home>/telemetry/`, pages written to `<home>/pages/`. */
   home: string;
   /** Receives the output, one line per call (no trailing newline). */
   out: (line: string) => void;
+  /** Cancels file writes (Ctrl-C). */
+  signal?: AbortSignal;
 }
 
-/** Tool calls at least this long are listed by default. */
-export const DEFAULT_SLOW_MS = 30_000;
+/** Calls listed by default. */
 export const DEFAULT_LIMIT = 20;
+
+const LIST_USAGE = `usage: second-brain traces [--slow MS] [--failed] [--limit N] [--dir DIR]
+
+Lists the most recent tool calls from the local telemetry files
+(<home>/telemetry/traces-*.jsonl), newest first, with duration and status.
+  --slow MS    only calls that took at least MS milliseconds
+  --failed     only calls that failed (errors and cancellations)
+  --limit N    show at most N calls (default ${DEFAULT_LIMIT})
+  --dir DIR    read another directory of OTLP JSON lines files (e.g. a collector's file exporter)`;
+
+const SHOW_USAGE = `usage: second-brain traces show <traceId> [--html [--out FILE]] [--dir DIR]
+
+Prints one trace as a tree with durations, status, key attributes and events.
+A unique prefix of 6 or more hex digits of the trace id works.
+  --html       write the trace as a self-contained waterfall page instead (to stdout)
+  --out FILE   with --html: write the page to FILE and print its path
+  --dir DIR    read another directory of OTLP JSON lines files`;
+
+const OPEN_USAGE = `usage: second-brain traces open <traceId> [--dir DIR]
+
+Writes the trace's waterfall page to <home>/pages/trace-<traceId>.html and prints its
+path and file:// address, to open in any browser. The page loads nothing from the network.
+  --dir DIR    read another directory of OTLP JSON lines files`;
 
 const USAGE = `usage:
   second-brain traces [--slow MS] [--failed] [--limit N] [--dir DIR]
-  second-brain traces show <traceId> [--dir DIR]
+  second-brain traces show <traceId> [--html [--out FILE]] [--dir DIR]
+  second-brain traces open <traceId> [--dir DIR]
+  second-brain traces <command> --help
 
-Lists recent tool calls from the local telemetry files (<home>/telemetry/traces-*.jsonl)
-that took at least --slow milliseconds (default ${DEFAULT_SLOW_MS}; 0 lists all) or failed.
-'show' prints one trace as a tree with durations, status, key attributes and events.
---dir reads another directory of OTLP JSON lines files (e.g. a collector's file exporter).`;
+${LIST_USAGE.split('\n').slice(2).join('\n')}`;
 
 /** Attributes worth a place on a tree line; content capture attributes never are. */
 const KEY_ATTRIBUTE = /^(gen_ai\.(?!input\.messages|output\.messages)|second_brain\.|mcp\.session\.id$|error\.type$|http\.request\.method$|http\.response\.status_code$|server\.address$|url\.path$|jsonrpc\.request\.id$)/;
@@ -52,25 +81,21 @@ function durationMs(s: LocalSpan): number {
   return Number(s.endNs - s.startNs) / 1e6;
 }
 
-function formatDuration(ms: number): string {
-  if (ms < 1) return `${ms.toFixed(2)} ms`;
-  if (ms < 1_000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1_000).toFixed(ms < 10_000 ? 2 : 1)} s`;
-  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1_000)} s`;
-}
+const formatDuration = formatDurationMs;
 
 function formatTime(ns: bigint): string {
   return new Date(Number(ns / 1_000_000n)).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
 }
 
 function isFailed(s: LocalSpan): boolean {
-  return s.status.code === 2 || s.attributes['error.type'] !== undefined;
+  return spanStatus(s) !== 'ok';
 }
 
 function statusText(s: LocalSpan): string {
-  if (s.attributes['second_brain.cancelled'] === true) return 'CANCELLED';
+  const status = spanStatus(s);
+  if (status === 'cancelled') return 'CANCELLED';
   const type = s.attributes['error.type'];
-  if (isFailed(s)) return type !== undefined ? `ERROR ${String(type)}` : 'ERROR';
+  if (status === 'error') return type !== undefined ? `ERROR ${String(type)}` : 'ERROR';
   return 'OK';
 }
 
@@ -94,33 +119,38 @@ function pad(s: string, n: number): string {
   return s.length >= n ? `${s} ` : s + ' '.repeat(n - s.length);
 }
 
-async function list(dir: string, slowMs: number, failedOnly: boolean, limit: number, out: (s: string) => void): Promise<number> {
+async function list(dir: string, slowMs: number | undefined, failedOnly: boolean, limit: number, out: (s: string) => void): Promise<number> {
   const { spans, files, badLines } = await readSpans(dir, isToolCall);
   if (files === 0) {
-    out(`No trace files in ${dir}. Telemetry writes them there when no OTLP endpoint is configured.`);
+    out(`No trace files in ${dir}. The server writes them there when no OTLP endpoint is configured; make a tool call first.`);
     return 0;
   }
   // Start times are whole milliseconds (the SDK takes them from Date.now()), so ties are
   // common; the order spans were written in (the order they ended) breaks them.
   const written = new Map(spans.map((s, i) => [s, i]));
   const matching = spans
-    .filter((s) => (failedOnly ? isFailed(s) : isFailed(s) || durationMs(s) >= slowMs))
+    .filter((s) => (!failedOnly || isFailed(s)) && (slowMs === undefined || durationMs(s) >= slowMs))
     .sort((a, b) => cmpDesc(a.startNs, b.startNs) || written.get(b)! - written.get(a)!);
   const shown = matching.slice(0, limit);
-  const what = failedOnly ? 'failed' : slowMs > 0 ? `slow (≥ ${formatDuration(slowMs)}) or failed` : 'any';
-  out(`${spans.length} tool call(s) in ${files} file(s); ${matching.length} match (${what})${matching.length > shown.length ? `, newest ${shown.length} shown` : ''}.`);
+  const filters = [slowMs !== undefined ? `≥ ${formatDuration(slowMs)}` : '', failedOnly ? 'failed' : ''].filter(Boolean);
+  const what = filters.length ? `${matching.length} match (${filters.join(', ')})` : `${matching.length} listed`;
+  out(`${spans.length} tool call(s) in ${files} file(s); ${what}${matching.length > shown.length ? `, newest ${shown.length} shown` : ''}.`);
   if (badLines) out(`(${badLines} unreadable line(s) skipped)`);
-  if (shown.length === 0) return 0;
+  if (shown.length === 0) {
+    if (filters.length) out('Nothing matches; run without --slow/--failed to see every recent call.');
+    return 0;
+  }
   out(`${pad('TIME (UTC)', 21)}${pad('TOOL', 22)}${pad('DURATION', 11)}${pad('STATUS', 34)}TRACE ID`);
   for (const s of shown) {
     const tool = String(s.attributes['gen_ai.tool.name'] ?? s.name.replace(/^tools\/call /, ''));
     out(`${pad(formatTime(s.startNs), 21)}${pad(tool, 22)}${pad(formatDuration(durationMs(s)), 11)}${pad(statusText(s), 34)}${s.traceId}`);
   }
-  out(`Show one: second-brain traces show <traceId>`);
+  out('Show one: second-brain traces show <traceId>   (as a page: second-brain traces open <traceId>)');
   return 0;
 }
 
-async function show(dir: string, traceId: string, out: (s: string) => void): Promise<number> {
+/** The spans of one trace, by id or unique prefix; or the exit code and message why not. */
+async function findTrace(dir: string, traceId: string, out: (s: string) => void): Promise<{ spans: LocalSpan[]; traceId: string } | number> {
   const wanted = traceId.toLowerCase();
   if (!/^[0-9a-f]{6,32}$/.test(wanted)) {
     out(`"${traceId}" is not a trace id. Use the 32 hex digits from the list (a unique prefix of 6 or more works).`);
@@ -136,6 +166,41 @@ async function show(dir: string, traceId: string, out: (s: string) => void): Pro
     out(`"${traceId}" matches ${ids.size} traces: ${[...ids].slice(0, 5).join(', ')}. Give more digits.`);
     return 2;
   }
+  return { spans, traceId: [...ids][0]! };
+}
+
+function pageOf(found: { spans: LocalSpan[]; traceId: string }, dir: string): string {
+  return tracePage(found.spans, { subtitle: `Read from ${dir} · ${new Date().toISOString()}` });
+}
+
+async function showHtml(dir: string, traceId: string, outFile: string | undefined, o: TracesCliOptions): Promise<number> {
+  const found = await findTrace(dir, traceId, o.out);
+  if (typeof found === 'number') return found;
+  const html = pageOf(found, dir);
+  if (outFile === undefined) { o.out(html); return 0; }
+  const path = resolve(outFile);
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, html, { signal: o.signal });
+  o.out(path);
+  return 0;
+}
+
+async function open(dir: string, traceId: string, o: TracesCliOptions): Promise<number> {
+  const found = await findTrace(dir, traceId, o.out);
+  if (typeof found === 'number') return found;
+  const path = join(o.home, 'pages', `trace-${found.traceId}.html`);
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, pageOf(found, dir), { signal: o.signal });
+  o.out(path);
+  o.out(`Open it in a browser: ${pathToFileURL(path).href}`);
+  return 0;
+}
+
+async function show(dir: string, traceId: string, out: (s: string) => void): Promise<number> {
+  const found = await findTrace(dir, traceId, out);
+  if (typeof found === 'number') return found;
+  const { spans } = found;
+  const ids = new Set([found.traceId]);
   // A span can be written twice if an export was retried; keep one.
   const byId = new Map<string, LocalSpan>();
   for (const s of spans) byId.set(s.spanId, s);
@@ -190,39 +255,56 @@ async function show(dir: string, traceId: string, out: (s: string) => void): Pro
  */
 export async function runTracesCli(argv: string[], options: TracesCliOptions): Promise<number> {
   const { out } = options;
+  const command = argv[0] === 'show' || argv[0] === 'open' || argv[0] === 'help' ? argv[0] : undefined;
+  const usage = command === 'show' ? SHOW_USAGE : command === 'open' ? OPEN_USAGE : USAGE;
   let parsed;
   try {
     parsed = parseArgs({
-      args: argv,
+      args: command ? argv.slice(1) : argv,
       allowPositionals: true,
       options: {
         slow: { type: 'string' },
         limit: { type: 'string' },
         failed: { type: 'boolean' },
         dir: { type: 'string' },
+        html: { type: 'boolean' },
+        out: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
   } catch (err) {
-    out(`${(err as Error).message}\n${USAGE}`);
+    // node:util's message goes on to explain '--' for positionals; the first sentence is the point.
+    out(`${(err as Error).message.split('. ')[0]!.replace(/\.?$/, '.')}\n${usage}`);
     return 2;
   }
   const { values, positionals } = parsed;
-  if (values.help) { out(USAGE); return 0; }
+  if (values.help || command === 'help') { out(usage); return 0; }
   const dir = values.dir ?? join(options.home, 'telemetry');
-  const num = (name: string, raw: string | undefined, dflt: number, min: number): number | undefined => {
-    if (raw === undefined) return dflt;
+  const misplaced = (names: Array<keyof typeof values>): number | undefined => {
+    const given = names.filter((n) => values[n] !== undefined);
+    if (given.length === 0) return undefined;
+    out(`${given.map((n) => `--${n}`).join(', ')} ${given.length > 1 ? 'do' : 'does'} not apply here.\n${usage}`);
+    return 2;
+  };
+  if (command === 'show' || command === 'open') {
+    if (positionals.length !== 1) { out(`'${command}' takes one trace id.\n${usage}`); return 2; }
+    const bad = misplaced(command === 'open' ? ['slow', 'limit', 'failed', 'html', 'out'] : ['slow', 'limit', 'failed']);
+    if (bad !== undefined) return bad;
+    if (command === 'open') return open(dir, positionals[0]!, options);
+    if (values.out !== undefined && !values.html) { out(`--out is for --html pages.\n${usage}`); return 2; }
+    return values.html ? showHtml(dir, positionals[0]!, values.out, options) : show(dir, positionals[0]!, out);
+  }
+  if (positionals.length > 0) { out(`Unknown command "${positionals[0]}".\n${usage}`); return 2; }
+  const bad = misplaced(['html', 'out']);
+  if (bad !== undefined) return bad;
+  const num = (name: string, raw: string | undefined, min: number): number | undefined | null => {
+    if (raw === undefined) return undefined;
     const n = Number(raw);
-    if (!Number.isInteger(n) || n < min) { out(`--${name} "${raw}" is not a whole number ≥ ${min}.\n${USAGE}`); return undefined; }
+    if (raw.trim() === '' || !Number.isInteger(n) || n < min) { out(`--${name} "${raw}" is not a whole number ≥ ${min}.\n${usage}`); return null; }
     return n;
   };
-  if (positionals[0] === 'show') {
-    if (positionals.length !== 2) { out(`'show' takes one trace id.\n${USAGE}`); return 2; }
-    return show(dir, positionals[1]!, out);
-  }
-  if (positionals.length > 0) { out(`Unknown command "${positionals[0]}".\n${USAGE}`); return 2; }
-  const slow = num('slow', values.slow, DEFAULT_SLOW_MS, 0);
-  const limit = num('limit', values.limit, DEFAULT_LIMIT, 1);
-  if (slow === undefined || limit === undefined) return 2;
-  return list(dir, slow, values.failed === true, limit, out);
+  const slow = num('slow', values.slow, 0);
+  const limit = num('limit', values.limit, 1);
+  if (slow === null || limit === null) return 2;
+  return list(dir, slow, values.failed === true, limit ?? DEFAULT_LIMIT, out);
 }

@@ -150,6 +150,8 @@ export const DEFAULTS = {
    * there; afterwards statements wait at most 20 ms and transactions retry asynchronously.
    */
   STATE_OPEN_BUSY_TIMEOUT_MS: 5_000,
+  /** `traces show --html` and the chaos report's trace pages: rows drawn at most per page (the rest are counted). */
+  TRACE_PAGE_MAX_SPANS: 2_000,
 } as const;
 
 export type Defaults = { -readonly [K in keyof typeof DEFAULTS]: (typeof DEFAULTS)[K] extends number ? number : (typeof DEFAULTS)[K] };

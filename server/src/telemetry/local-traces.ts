@@ -74,9 +74,22 @@ function id(v: unknown): string {
   try { return Buffer.from(s, 'base64').toString('hex'); } catch { return s; }
 }
 
+/** An OTLP/JSON ExportTraceServiceRequest, as much of it as is read here. */
+export interface OtlpTraceRequest {
+  resourceSpans?: ReadonlyArray<{ resource?: { attributes?: readonly unknown[] }; scopeSpans?: ReadonlyArray<{ spans?: readonly unknown[] }> }>;
+}
+
 /** The spans of one ExportTraceServiceRequest line, those passing `keep`. */
 export function spansFromLine(line: string, keep: (s: LocalSpan) => boolean = () => true): LocalSpan[] {
-  const req = JSON.parse(line) as { resourceSpans?: Array<{ resource?: { attributes?: OtlpKeyValue[] }; scopeSpans?: Array<{ spans?: Array<Record<string, unknown>> }> }> };
+  return spansFromRequest(JSON.parse(line) as OtlpTraceRequest, keep);
+}
+
+/**
+ * The spans of one parsed ExportTraceServiceRequest (OTLP JSON), those passing `keep`:
+ * what a local trace file line or a chaos scenario's `traces/*.json` holds.
+ */
+export function spansFromRequest(request: OtlpTraceRequest, keep: (s: LocalSpan) => boolean = () => true): LocalSpan[] {
+  const req = request as { resourceSpans?: Array<{ resource?: { attributes?: OtlpKeyValue[] }; scopeSpans?: Array<{ spans?: Array<Record<string, unknown>> }> }> };
   const out: LocalSpan[] = [];
   for (const rs of req.resourceSpans ?? []) {
     const service = attrs(rs.resource?.attributes)['service.name'] as string | undefined;

@@ -124,5 +124,7 @@ export const ATTR_SB_LOOP_INFLIGHT = 'second_brain.loop.inflight' as const;
 export const EVENT_SB_CANCELLED = 'second_brain.cancelled' as const;
 export const EVENT_SB_STATUS_CHANGE = 'second_brain.status_change' as const;
 export const EVENT_SB_LOOP_BLOCKED = 'second_brain.loop.blocked' as const;
+/** The watchdog's own span for each stall (a root span, linked to the spans it held up). */
+export const SPAN_SB_LOOP_BLOCKED = 'loop.blocked' as const;
 export const EVENT_SB_RETRY = 'second_brain.retry' as const;
 export const EVENT_SB_CIRCUIT = 'second_brain.circuit' as const;

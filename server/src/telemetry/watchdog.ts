@@ -20,7 +20,7 @@ import { DEFAULTS } from '../config/defaults.ts';
 import { ErrorCode, SbError } from '../errors.ts';
 import { logger } from '../logging/logger.ts';
 import type { InflightRegistry, InflightSnapshot } from '../runtime/inflight.ts';
-import { ATTR_SB_LOOP_BLOCKED_MS, ATTR_SB_LOOP_INFLIGHT, EVENT_SB_LOOP_BLOCKED } from './semconv.ts';
+import { ATTR_SB_LOOP_BLOCKED_MS, ATTR_SB_LOOP_INFLIGHT, EVENT_SB_LOOP_BLOCKED, SPAN_SB_LOOP_BLOCKED } from './semconv.ts';
 import { TRACER_NAME } from './spans.ts';
 
 export interface LoopStall {
@@ -160,7 +160,7 @@ export class LoopWatchdog {
       if (links.length < 32) links.push({ context: span.spanContext() });
     }
     // A span of its own, so the stall shows on a timeline even when nothing was traced.
-    const blocked = trace.getTracer(TRACER_NAME).startSpan('loop.blocked', { kind: SpanKind.INTERNAL, startTime: startedAt, attributes, links, root: true });
+    const blocked = trace.getTracer(TRACER_NAME).startSpan(SPAN_SB_LOOP_BLOCKED, { kind: SpanKind.INTERNAL, startTime: startedAt, attributes, links, root: true });
     blocked.end();
     this.#o.onStall?.(stall);
   }

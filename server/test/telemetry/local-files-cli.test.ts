@@ -1,7 +1,7 @@
 /**
  * The embedded default: with no OTLP endpoint, traces, metrics and logs land in
  * `<home>/telemetry/*.jsonl` as OTLP JSON (one export request per line), and
- * `second-brain traces` lists slow or failed tool calls and prints one as a tree.
+ * `second-brain traces` lists the most recent tool calls, prints one as a tree and draws it as a page.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -91,27 +91,71 @@ describe('local telemetry files and `second-brain traces`', { timeout: 15_000 },
     assert.match(root.startTimeUnixNano, /^\d+$/);
   });
 
-  test('the default lists failed calls (fast successes are not slow)', async () => {
+  test('the default lists the most recent calls, newest first, with duration and status', async () => {
     const { code, out } = await cli();
     assert.equal(code, 0);
-    assert.match(out, /3 tool call\(s\) in 1 file\(s\); 2 match \(slow \(≥ 30\.0 s\) or failed\)/);
-    assert.match(out, /ask_grok\s+\S+ ms\s+ERROR SB_ERR_UPSTREAM_TIMEOUT\s+[0-9a-f]{32}/);
-    assert.match(out, /ask_gemini\s+\S+ ms\s+CANCELLED\s+[0-9a-f]{32}/);
-    assert.doesNotMatch(out, /ask_o3/);
+    assert.match(out, /3 tool call\(s\) in 1 file\(s\); 3 listed\./);
+    assert.match(out, /ask_o3\s+\S+ m?s\s+OK\s+[0-9a-f]{32}/);
+    assert.match(out, /ask_grok\s+\S+ m?s\s+ERROR SB_ERR_UPSTREAM_TIMEOUT\s+[0-9a-f]{32}/);
+    assert.match(out, /ask_gemini\s+\S+ m?s\s+CANCELLED\s+[0-9a-f]{32}/);
+    const order = ['ask_gemini', 'ask_grok', 'ask_o3'].map((t) => out.indexOf(t));
+    assert.ok(order.every((i) => i > 0) && order[0]! < order[1]! && order[1]! < order[2]!, out);
   });
 
-  test('--slow 0 lists every call, newest first; --limit and --failed narrow it', async () => {
+  test('--slow and --failed filter, --limit narrows; bad values are usage errors', async () => {
+    const slow = await cli('--slow', '60000');
+    assert.match(slow.out, /3 tool call\(s\) in 1 file\(s\); 0 match \(≥ 1 min 0 s\)/);
+    assert.match(slow.out, /Nothing matches; run without --slow\/--failed/);
     const all = await cli('--slow', '0');
-    const order = ['ask_gemini', 'ask_grok', 'ask_o3'].map((t) => all.out.indexOf(t));
-    assert.ok(order.every((i) => i > 0) && order[0]! < order[1]! && order[1]! < order[2]!, all.out);
-    const one = await cli('--slow', '0', '--limit', '1');
+    assert.match(all.out, /3 match \(≥ 0\.00 ms\)/);
+    const one = await cli('--limit', '1');
     assert.match(one.out, /newest 1 shown/);
     assert.doesNotMatch(one.out, /ask_o3|ask_grok/);
     const failed = await cli('--failed');
     assert.match(failed.out, /2 match \(failed\)/);
+    assert.doesNotMatch(failed.out, /ask_o3/);
     const bad = await cli('--slow', 'soon');
     assert.equal(bad.code, 2);
     assert.match(bad.out, /--slow "soon" is not a whole number/);
+    const misplaced = await cli('show', traceIds.ask_o3!, '--failed');
+    assert.equal(misplaced.code, 2);
+    assert.match(misplaced.out, /--failed does not apply here/);
+  });
+
+  test('--help explains each subcommand', async () => {
+    const top = await cli('--help');
+    assert.equal(top.code, 0);
+    for (const flag of ['--slow MS', '--failed', '--limit N', 'traces show <traceId>', 'traces open <traceId>']) assert.ok(top.out.includes(flag), `${flag} in ${top.out}`);
+    const show = await cli('show', '--help');
+    assert.match(show.out, /^usage: second-brain traces show <traceId> \[--html \[--out FILE\]\]/);
+    const open = await cli('open', '-h');
+    assert.match(open.out, /^usage: second-brain traces open <traceId>/);
+    assert.match(open.out, /<home>\/pages\/trace-<traceId>\.html/);
+    const unknown = await cli('show', '--bogus');
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.out, /^Unknown option '--bogus'\.\nusage: second-brain traces show/);
+  });
+
+  test('show --html writes one self-contained page; open writes it under <home>/pages and prints the path', async () => {
+    const id = traceIds.ask_o3!;
+    const page = await cli('show', id, '--html');
+    assert.equal(page.code, 0);
+    assert.match(page.out, /^<!doctype html>/);
+    assert.ok(page.out.includes(`<title>Trace ${id}</title>`));
+    assert.equal((page.out.match(/<tr class="span-row /g) ?? []).length, 4, 'a row per span');
+    assert.doesNotMatch(page.out, /<link |<script src|src="http|href="http/, 'nothing to fetch');
+    const file = join(home, 'out', 'page.html');
+    const written = await cli('show', id.slice(0, 10), '--html', '--out', file);
+    assert.equal(written.out, file);
+    assert.equal(readFileSync(file, 'utf8').match(/<tr class="span-row /g)?.length, 4);
+    const opened = await cli('open', id);
+    assert.equal(opened.code, 0, opened.out);
+    const [path, hint] = opened.out.split('\n');
+    assert.equal(path, join(home, 'pages', `trace-${id}.html`));
+    assert.match(hint!, /^Open it in a browser: file:\/\//);
+    assert.ok(readFileSync(path!, 'utf8').includes('tools/call ask_o3'));
+    const missing = await cli('open', 'ffffffffffffffffffffffffffffffff');
+    assert.equal(missing.code, 1);
   });
 
   test('show prints the trace as a tree with durations, status, attributes and events', async () => {
