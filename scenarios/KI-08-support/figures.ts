@@ -4,6 +4,7 @@
  * bound); `settle()` then fails the step with every figure that missed its bound at once.
  */
 import type { StepContext } from '../../harness/src/runner/step-context.ts';
+import { formatFigure } from '../../harness/src/runner/format.ts';
 
 type Op = '<' | '<=' | '>' | '>=' | '==';
 
@@ -21,7 +22,8 @@ export class Figures {
   /** Records `value` against `op bound`; a miss is kept for `settle()`. */
   judge(name: string, value: number | null, unit: string, op: Op, bound: number, note = ''): boolean {
     const ok = value !== null && Number.isFinite(value) && passes(value, op, bound);
-    const text = `${ok ? 'pass' : 'FAIL'} ${name}: ${value === null ? 'not measured' : `${round(value)} ${unit}`} (bound ${op} ${bound} ${unit})${note ? ` — ${note}` : ''}`;
+    // The comparison above uses the unrounded value; the text shows enough digits to see the margin.
+    const text = `${ok ? 'pass' : 'FAIL'} ${name}: ${value === null ? 'not measured' : `${formatFigure(value, unit, bound)} ${unit}`} (bound ${op} ${unit === 'x' ? bound.toFixed(2) : bound} ${unit})${note ? ` — ${note}` : ''}`;
     this.#ctx.driver.mark(text, 'note');
     if (!ok) this.#failures.push(text);
     return ok;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { labelOf } from './console-reporter.ts';
 import { htmlReport } from './report-html.ts';
 import { junitXml } from './report-junit.ts';
-import { asExpected } from './run-scenario.ts';
+import { asExpected, notJudged } from './run-scenario.ts';
 import type { ScenarioResult } from './run-scenario.ts';
 
 /**
@@ -40,8 +40,9 @@ export async function writeReports(dir: string, results: readonly ScenarioResult
     summary: {
       runs: results.length,
       passed: results.filter(asExpected).length,
-      failed: results.filter((r) => !asExpected(r) && (r.proof !== undefined || r.verdict === 'fail')).length,
-      errors: results.filter((r) => !asExpected(r) && r.proof === undefined && r.verdict === 'error').length,
+      failed: results.filter((r) => !asExpected(r) && !notJudged(r) && (r.proof !== undefined || r.verdict === 'fail')).length,
+      errors: results.filter((r) => !asExpected(r) && !notJudged(r) && r.proof === undefined && r.verdict === 'error').length,
+      notJudged: results.filter(notJudged).length,
       skipped: skipped.length,
     },
     skipped,
