@@ -288,7 +288,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
 
     const { steps } = prepareSteps(scenario.steps);
     const hard = AbortSignal.timeout(scenario.timeoutMs);
-    const runner = new StepRunner({ driver, fake: link, workDir, tree, signal: hard, recordThrottle: (w) => throttleWindows.push(w) });
+    const runner = new StepRunner({ driver, fake: link, workDir, tree, signal: hard, reference, busyLimitMs: options.busyLimitMs ?? REFERENCE_BUSY_LIMIT_MS, recordThrottle: (w) => throttleWindows.push(w) });
     try {
       await runner.run(steps);
     } catch (stepError) {
