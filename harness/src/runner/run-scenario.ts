@@ -190,7 +190,6 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
   if (options.reference ?? true) {
     try {
       reference = await ReferenceProcess.start();
-      referenceWindow = await reference.openWindow();
     } catch (refError) {
       referenceNote = `the reference process could not run (${(refError as Error).message}); latencies judged on absolute figures`;
       await reference?.close().catch(() => {});
@@ -271,6 +270,8 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     });
 
     const server = await driver.start();
+    // The same window as the server's pings, which start once it has answered its handshake.
+    if (reference) referenceWindow = await reference.openWindow().catch(() => null);
     measurements.push(info('scenario', 'server start', Math.round(nowMs() - started), 'ms', 'spawn + MCP handshake, including temp dir and fake setup'));
     if (httpLink) {
       httpLink.connect(await waitForControlFile(controlFile, 10_000));
