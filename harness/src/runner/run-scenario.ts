@@ -190,6 +190,8 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
   if (options.reference ?? true) {
     try {
       reference = await ReferenceProcess.start();
+      // Covers the setup; opened again once the server's pings start.
+      referenceWindow = await reference.openWindow();
     } catch (refError) {
       referenceNote = `the reference process could not run (${(refError as Error).message}); latencies judged on absolute figures`;
       await reference?.close().catch(() => {});
@@ -271,7 +273,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
 
     const server = await driver.start();
     // The same window as the server's pings, which start once it has answered its handshake.
-    if (reference) referenceWindow = await reference.openWindow().catch(() => null);
+    if (reference) referenceWindow = (await reference.openWindow().catch(() => null)) ?? referenceWindow;
     measurements.push(info('scenario', 'server start', Math.round(nowMs() - started), 'ms', 'spawn + MCP handshake, including temp dir and fake setup'));
     if (httpLink) {
       httpLink.connect(await waitForControlFile(controlFile, 10_000));
