@@ -4,6 +4,10 @@ import { busyReason, excessOver, judgedAgainstReference, machineStallMs, referen
 import type { ReferenceFigures } from './judging.ts';
 import { decideLatency, judgeAttempt } from './latency-test.ts';
 import { scenarioVerdict } from '../runner/run-scenario.ts';
+import type { ScenarioResult } from '../runner/run-scenario.ts';
+import { junitXml } from '../runner/report-junit.ts';
+import { exitCodeFor, strictJudgingFromEnv } from '../runner/chaos.ts';
+import { verdictText } from '../runner/console-reporter.ts';
 import { formatFigure, formatRatio, formatValue } from '../runner/format.ts';
 import { judged } from '../probes/measurement.ts';
 
@@ -23,7 +27,9 @@ test('excess: the server figure minus the reference, never below 0; the absolute
 test('busy: the reference over its limit says which figure and by how much', () => {
   assert.equal(busyReason(ref(), 50), null);
   assert.equal(busyReason(ref({ pingMaxMs: 72.44 }), 50), 'reference ping max 72.4 ms > limit 50 ms');
-  assert.match(busyReason(ref({ loopMaxMs: 130 }), 50)!, /event-loop max 130\.0 ms > limit 50 ms/);
+  assert.match(busyReason(ref({ loopMaxMs: 130 }), 50)!, /event-loop stall 130\.0 ms > limit 50 ms/);
+  assert.equal(busyReason(ref({ loopMaxMs: 58, loopResolutionMs: 10 }), 50), null, 'an idle loop shows its resolution: 58 ms at 10 ms is a 48 ms stall');
+  assert.equal(machineStallMs(ref({ pingMaxMs: 1, loopMaxMs: 12.9, loopResolutionMs: 10 }))!.toFixed(1), '2.9');
 });
 
 test('verdicts: pass beyond the noise, fail on a quiet machine, not judged when a busy machine explains the miss', () => {
@@ -71,7 +77,7 @@ test('unit-test judging: pass on any attempt, fail on a judged miss, skip when t
   assert.equal(decideLatency('x', [busyMiss, quietMiss], { boundMs: 50 }).verdict, 'fail');
   const skipped = decideLatency('x', [busyMiss, busyMiss, busyMiss], { boundMs: 50 });
   assert.equal(skipped.verdict, 'not-judged');
-  assert.equal(skipped.message, 'not judged: machine too busy (reference ping max 80.0 ms > limit 50 ms, reference event-loop max 95.0 ms > limit 50 ms)');
+  assert.equal(skipped.message, 'not judged: machine too busy (reference ping max 80.0 ms > limit 50 ms, reference event-loop stall 95.0 ms > limit 50 ms)');
   assert.equal(decideLatency('x', [busyMiss], { boundMs: 50, strict: true }).verdict, 'fail');
 });
 
@@ -86,4 +92,21 @@ test('KI-21: ratios print enough digits to see the margin, and the comparison us
   const m = judged('calls', 'q: slowest repeat / first', r, 'ratio', { op: '<=', value: 1.1 });
   assert.equal(m.verdict, 'fail', '1.1012 is over 1.1 even though it rounds to 1.10');
   assert.equal(formatValue(m), '1.101×');
+});
+
+test('not judged is its own verdict: JUnit skipped with the reason, CI red only when strict', () => {
+  const base = { key: 'KI-07-x', id: 'KI-07', name: 'x', title: 't', mode: 'in-process' as const, durationMs: 10, measurements: [], provenAgainst: { toy: 'none' } };
+  const unjudged = { ...base, verdict: 'not-judged' as const, judging: { attempts: 3, busy: ['reference ping max 80.0 ms > limit 50 ms'] } } as unknown as ScenarioResult;
+  const passed = { ...base, key: 'KI-07-y', verdict: 'pass' as const } as unknown as ScenarioResult;
+  const xml = junitXml([unjudged, passed], []);
+  assert.match(xml, /<skipped message="not judged \(machine too busy\): reference ping max 80\.0 ms &gt; limit 50 ms"\/>/);
+  assert.match(xml, /tests="2" failures="0" errors="0" skipped="1"/);
+  assert.equal(exitCodeFor([unjudged, passed], false), 0);
+  assert.equal(exitCodeFor([unjudged, passed], true), 1);
+  assert.equal(exitCodeFor([{ verdict: 'not-judged', proof: 'defect x' }], false), 0, 'a proof never judged is not counted as missed');
+  assert.equal(exitCodeFor([{ verdict: 'pass', proof: 'defect x' }], false), 1, 'a proof that passes missed its defect');
+  assert.equal(verdictText(unjudged), 'NOT JUDGED');
+  assert.equal(strictJudgingFromEnv({ SB_STRICT_JUDGING: '1' }), true);
+  assert.equal(strictJudgingFromEnv({}), false);
+  assert.throws(() => strictJudgingFromEnv({ SB_STRICT_JUDGING: 'yes please' }), /SB_STRICT_JUDGING takes 1, true, 0 or false/);
 });

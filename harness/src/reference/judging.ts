@@ -19,9 +19,14 @@ export interface ReferenceFigures {
   pingMaxMs: number | null;
   pingP99Ms: number | null;
   pingP50Ms: number | null;
-  /** The reference's own event-loop delay (monitorEventLoopDelay) over the window. */
+  /**
+   * The reference's own event-loop delay (monitorEventLoopDelay) over the window. Node's
+   * histogram counts the whole timer interval, so an idle loop shows about its resolution.
+   */
   loopMaxMs: number | null;
   loopP99Ms: number | null;
+  /** The histogram's resolution: subtracted to get a stall comparable to a ping's. Default 0. */
+  loopResolutionMs?: number;
 }
 
 /** `server - reference`, never below 0; the server's own figure when there is no reference figure. */
@@ -35,8 +40,13 @@ export function excessOver(server: number | null, reference: number | null): num
 /** The machine's worst stall in the window, as the reference saw it: its ping max or its loop-delay max. */
 export function machineStallMs(ref: ReferenceFigures | null | undefined): number | null {
   if (!ref) return null;
-  const figures = [ref.pingMaxMs, ref.loopMaxMs].filter((v): v is number => v !== null && Number.isFinite(v));
+  const figures = [ref.pingMaxMs, loopStallMs(ref)].filter((v): v is number => v !== null && Number.isFinite(v));
   return figures.length ? Math.max(...figures) : null;
+}
+
+/** The reference's loop-delay max beyond its histogram's resolution (what a stall added). */
+export function loopStallMs(ref: ReferenceFigures): number | null {
+  return ref.loopMaxMs === null ? null : Math.max(0, ref.loopMaxMs - (ref.loopResolutionMs ?? 0));
 }
 
 /**
@@ -47,7 +57,8 @@ export function busyReason(ref: ReferenceFigures | null | undefined, limitMs: nu
   if (!ref) return null;
   const parts: string[] = [];
   if (ref.pingMaxMs !== null && ref.pingMaxMs > limitMs) parts.push(`reference ping max ${ref.pingMaxMs.toFixed(1)} ms > limit ${limitMs} ms`);
-  if (ref.loopMaxMs !== null && ref.loopMaxMs > limitMs) parts.push(`reference event-loop max ${ref.loopMaxMs.toFixed(1)} ms > limit ${limitMs} ms`);
+  const stall = loopStallMs(ref);
+  if (stall !== null && stall > limitMs) parts.push(`reference event-loop stall ${stall.toFixed(1)} ms > limit ${limitMs} ms`);
   return parts.length ? parts.join(', ') : null;
 }
 

@@ -46,9 +46,11 @@ export class ReferenceProcess {
   readonly transport: StdioClientTransport;
   readonly pings: PingSampler;
   readonly pid: number | null;
+  readonly loopResolutionMs: number;
   #closed = false;
 
-  private constructor(client: Client, transport: StdioClientTransport, pings: PingSampler) {
+  private constructor(client: Client, transport: StdioClientTransport, pings: PingSampler, loopResolutionMs: number) {
+    this.loopResolutionMs = loopResolutionMs;
     this.client = client;
     this.transport = transport;
     this.pings = pings;
@@ -74,7 +76,7 @@ export class ReferenceProcess {
     const pings = new PingSampler({ intervalMs: options.pingIntervalMs ?? REFERENCE_PING_INTERVAL_MS });
     pings.setClient(client);
     pings.start();
-    return new ReferenceProcess(client, transport, pings);
+    return new ReferenceProcess(client, transport, pings, options.loopResolutionMs ?? REFERENCE_LOOP_RESOLUTION_MS);
   }
 
   /** Starts a measuring window now: the reference's loop histogram restarts. */
@@ -97,6 +99,7 @@ export class ReferenceProcess {
       pingP50Ms: percentile(rtts, 50),
       loopMaxMs: loop ? loop.maxMs : null,
       loopP99Ms: loop ? loop.p99Ms : null,
+      loopResolutionMs: this.loopResolutionMs,
     };
   }
 

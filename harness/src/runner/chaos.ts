@@ -160,8 +160,12 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosOutcome
     options: { only: options.only ?? [], seed: options.seed ?? null, repeat, mode: options.mode ?? null, server: options.server ?? null, defects: options.defects ?? [] },
   });
   reporter.summary(results, skipped.map((s) => s.label), totalMs, reportDir, strict);
-  const failed = results.some((r) => !asExpected(r) && (strict || !notJudged(r)));
-  return { exitCode: failed ? 1 : 0, results, skipped, reportFiles };
+  return { exitCode: exitCodeFor(results, strict), results, skipped, reportFiles };
+}
+
+/** 1 when any run came out otherwise than it should; a run not judged counts only when strict. */
+export function exitCodeFor(results: ReadonlyArray<Pick<ScenarioResult, 'verdict' | 'proof'>>, strict: boolean): 0 | 1 {
+  return results.some((r) => !asExpected(r) && (strict || !notJudged(r))) ? 1 : 0;
 }
 
 /** Why a run was not judged, from its measurements' notes. */
