@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
-import { strictJudgingFromEnv } from '../runner/chaos.ts';
+import { strictJudgingFromEnv } from './settings.ts';
 import { MAX_JUDGING_ATTEMPTS, REFERENCE_BUSY_LIMIT_MS } from './defaults.ts';
 import { busyReason, excessOver, machineStallMs, verdictOnExcess } from './judging.ts';
 import type { JudgedVerdict, ReferenceFigures } from './judging.ts';

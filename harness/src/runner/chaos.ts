@@ -7,7 +7,8 @@ import type { LoadedScenario } from './load.ts';
 import { OtlpReceiver } from './otlp-receiver.ts';
 import { writeReports } from './reports.ts';
 import { asExpected, notJudged, runScenario } from './run-scenario.ts';
-import { MAX_JUDGING_ATTEMPTS, REFERENCE_BUSY_LIMIT_MS, STRICT_JUDGING_ENV } from '../reference/defaults.ts';
+import { MAX_JUDGING_ATTEMPTS, REFERENCE_BUSY_LIMIT_MS } from '../reference/defaults.ts';
+import { strictJudgingFromEnv } from '../reference/settings.ts';
 import type { ScenarioResult } from './run-scenario.ts';
 import type { Mode, Scenario } from './scenario.ts';
 import { isToyBreak, toyCommand } from '../toys/toy-command.ts';
@@ -60,13 +61,7 @@ export interface ChaosOptions {
   busyLimitMs?: number;
 }
 
-/** Whether SB_STRICT_JUDGING asks for strict judging. */
-export function strictJudgingFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
-  const v = env[STRICT_JUDGING_ENV]?.trim().toLowerCase();
-  if (v === undefined || v === '' || v === '0' || v === 'false') return false;
-  if (v === '1' || v === 'true') return true;
-  throw new RangeError(`${STRICT_JUDGING_ENV} takes 1, true, 0 or false, got "${env[STRICT_JUDGING_ENV]}"`);
-}
+export { strictJudgingFromEnv };
 
 export interface ChaosOutcome {
   exitCode: 0 | 1 | 2;
