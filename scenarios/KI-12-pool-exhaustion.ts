@@ -82,7 +82,7 @@ export default defineScenario({
           f.info(`${c.id}: read progress notifications`, reads);
           const times = [c.startMs, ...c.progress.map((p) => p.atMs), c.endMs ?? c.startMs];
           const gap = Math.max(...times.slice(1).map((t, k) => t - times[k]!));
-          f.judge(`${c.id}: longest silence`, gap, 'ms', '<=', MAX_PROGRESS_GAP_MS);
+          f.judgeLatency(`${c.id}: longest silence`, gap, '<=', MAX_PROGRESS_GAP_MS, c.startMs);
         }
         f.info('descriptor samples', fds.samples);
         f.judge('project files open at once (peak), across the four calls', fds.maxProject, 'fds', '<', POOL_SIZE);

@@ -80,8 +80,8 @@ async function compare(ctx: StepContext): Promise<void> {
       f.judge(`collector ${mode.kind}: median call, telemetry on / off`, mOn !== null && mOff ? mOn / mOff : null, 'x', '<=', MAX_RATIO, `${Math.round(mOn ?? 0)} ms on vs ${Math.round(mOff ?? 0)} ms off`);
       const pingsOn = ctx.driver.pings.samples.filter((p) => p.atMs >= startedAt).map((p) => p.rttMs);
       const pingsOff = b.pings.samples.slice(firstOffPing).map((p) => p.rttMs);
-      f.judge(`collector ${mode.kind}: ping max, telemetry on`, pingsOn.length ? Math.max(...pingsOn) : null, 'ms', '<', 100);
-      f.judge(`collector ${mode.kind}: ping max, telemetry off`, pingsOff.length ? Math.max(...pingsOff) : null, 'ms', '<', 100);
+      f.judgeLatency(`collector ${mode.kind}: ping max, telemetry on`, pingsOn.length ? Math.max(...pingsOn) : null, '<', 100, startedAt);
+      f.judgeLatency(`collector ${mode.kind}: ping max, telemetry off`, pingsOff.length ? Math.max(...pingsOff) : null, '<', 100, startedAt);
       f.info(`collector ${mode.kind}: ping p50 on / off`, `${median(pingsOn)?.toFixed(1)} / ${median(pingsOff)?.toFixed(1)}`, 'ms');
       if (mode.kind === 'hang') await ctx.driver.snapshotDiagnostics('collector hung');
     }

@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { MODES } from './runner/scenario.ts';
 import type { Mode } from './runner/scenario.ts';
 import { parseOnly } from './runner/load.ts';
-import { runChaos } from './runner/chaos.ts';
+import { runChaos, strictJudgingFromEnv } from './runner/chaos.ts';
 
 const USAGE = `usage: node harness/src/cli.ts <command> [options]
 
@@ -38,6 +38,11 @@ chaos options:
   --keep                keep each scenario's temp dir (state, project) for inspection
   --no-telemetry        do not start the OTLP receiver
   --no-color            plain console output
+  --strict-judging      fail the run when a scenario could never be judged because the
+                        machine was too busy (default: SB_STRICT_JUDGING=1, else off)
+  --busy-limit-ms N     the reference process's own ping or event-loop max over which the
+                        machine is too busy to judge plainly (default 50)
+  --judging-attempts N  runs of a scenario while the machine is too busy (default 3)
 
 bench options:
   --quick               the small cases only, a few seconds per benchmark (CI)
@@ -85,6 +90,9 @@ export async function main(argv: string[], write: (text: string) => void = (t) =
         keep: { type: 'boolean' },
         'no-telemetry': { type: 'boolean' },
         'no-color': { type: 'boolean' },
+        'strict-judging': { type: 'boolean' },
+        'busy-limit-ms': { type: 'string' },
+        'judging-attempts': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -104,9 +112,15 @@ export async function main(argv: string[], write: (text: string) => void = (t) =
   };
   let seed: number | undefined;
   let repeat: number | undefined;
+  let busyLimitMs: number | undefined;
+  let judgingAttempts: number | undefined;
+  let strictJudging: boolean;
   try {
     seed = integer('seed', values.seed, 0);
     repeat = integer('repeat', values.repeat, 1);
+    busyLimitMs = integer('busy-limit-ms', values['busy-limit-ms'], 1);
+    judgingAttempts = integer('judging-attempts', values['judging-attempts'], 1);
+    strictJudging = values['strict-judging'] ?? strictJudgingFromEnv();
     if (values.mode !== undefined && !(MODES as readonly string[]).includes(values.mode)) throw new RangeError(`--mode takes ${MODES.join(' or ')}, got "${values.mode}"`);
   } catch (error) {
     write(`chaos: ${(error as Error).message}\n`);
@@ -123,6 +137,9 @@ export async function main(argv: string[], write: (text: string) => void = (t) =
     ...(values['report-dir'] ? { reportDir: values['report-dir'] } : {}),
     ...(values.scenarios ? { scenariosDir: values.scenarios } : {}),
     keepWorkDirs: values.keep ?? false,
+    strictJudging,
+    ...(busyLimitMs !== undefined ? { busyLimitMs } : {}),
+    ...(judgingAttempts !== undefined ? { judgingAttempts } : {}),
     telemetry: !values['no-telemetry'],
     color: !values['no-color'] && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
     write,

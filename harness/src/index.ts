@@ -73,3 +73,12 @@ export { launchBrowser, findBrowser, OFFLINE_FLAGS, SYSTEM_CHROMIUM_PATH } from 
 export type { BrowserSource } from './browser/launch.ts';
 export { guardPage } from './browser/page-guard.ts';
 export type { PageWatch } from './browser/page-guard.ts';
+export { ReferenceProcess } from './reference/reference-process.ts';
+export type { ReferenceOptions, ReferenceWindow } from './reference/reference-process.ts';
+export { busyReason, excessOver, machineStallMs, verdictOnExcess } from './reference/judging.ts';
+export type { ReferenceFigures, JudgedVerdict } from './reference/judging.ts';
+export { judgeLatency } from './reference/latency-test.ts';
+export type { JudgeLatencyOptions, LatencyJudgement } from './reference/latency-test.ts';
+export { startCpuLoad } from './reference/cpu-load.ts';
+export type { CpuLoad } from './reference/cpu-load.ts';
+export { MAX_JUDGING_ATTEMPTS, REFERENCE_BUSY_LIMIT_MS, STRICT_JUDGING_ENV } from './reference/defaults.ts';

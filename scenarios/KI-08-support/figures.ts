@@ -4,6 +4,8 @@
  * bound); `settle()` then fails the step with every figure that missed its bound at once.
  */
 import type { StepContext } from '../../harness/src/runner/step-context.ts';
+import { formatFigure } from '../../harness/src/runner/format.ts';
+import { verdictOnExcess } from '../../harness/src/reference/judging.ts';
 
 type Op = '<' | '<=' | '>' | '>=' | '==';
 
@@ -21,10 +23,33 @@ export class Figures {
   /** Records `value` against `op bound`; a miss is kept for `settle()`. */
   judge(name: string, value: number | null, unit: string, op: Op, bound: number, note = ''): boolean {
     const ok = value !== null && Number.isFinite(value) && passes(value, op, bound);
-    const text = `${ok ? 'pass' : 'FAIL'} ${name}: ${value === null ? 'not measured' : `${round(value)} ${unit}`} (bound ${op} ${bound} ${unit})${note ? ` — ${note}` : ''}`;
+    // The comparison above uses the unrounded value; the text shows enough digits to see the margin.
+    const text = `${ok ? 'pass' : 'FAIL'} ${name}: ${value === null ? 'not measured' : `${formatFigure(value, unit, bound)} ${unit}`} (bound ${op} ${unit === 'x' ? bound.toFixed(2) : bound} ${unit})${note ? ` — ${note}` : ''}`;
     this.#ctx.driver.mark(text, 'note');
     if (!ok) this.#failures.push(text);
     return ok;
+  }
+
+  /**
+   * Records a latency held to the catalogue bound on its excess over the reference
+   * process's worst ping round trip since `sinceMs` (the machine's stall in the same
+   * window). A miss while the reference was over its busy limit, that the noise can
+   * explain, is marked "not judged" and does not fail the step.
+   */
+  judgeLatency(name: string, valueMs: number | null, op: '<' | '<=', bound: number, sinceMs: number, note = ''): boolean {
+    const ref = this.#ctx.reference;
+    const rtts = ref ? ref.pings.samples.filter((p) => p.atMs >= sinceMs).map((p) => p.rttMs) : [];
+    const refMax = rtts.length ? Math.max(...rtts) : null;
+    if (!ref || refMax === null || valueMs === null) return this.judge(name, valueMs, 'ms', op, bound, [note, 'no reference figure: judged on the absolute figure'].filter(Boolean).join('; '));
+    const excess = Math.max(0, valueMs - refMax);
+    const busy = refMax > this.#ctx.busyLimitMs ? `reference ping max ${refMax.toFixed(1)} ms > limit ${this.#ctx.busyLimitMs} ms` : null;
+    const verdict = verdictOnExcess(excess, { op, value: bound }, busy, refMax);
+    const detail = `server ${valueMs.toFixed(1)} ms − reference ${refMax.toFixed(1)} ms${busy && verdict === 'not-judged' ? `; not judged (machine too busy: ${busy})` : ''}${note ? `; ${note}` : ''}`;
+    if (verdict === 'not-judged') {
+      this.#ctx.driver.mark(`not judged ${name} excess: ${formatFigure(excess, 'ms')} ms (bound ${op} ${bound} ms) — ${detail}`, 'note');
+      return true;
+    }
+    return this.judge(`${name} excess`, excess, 'ms', op, bound, detail);
   }
 
   /** Records a figure with no bound. */

@@ -2,6 +2,7 @@ import type { CallOutcome, CallRecord } from '../driver/types.ts';
 import type { Evidence } from './evidence.ts';
 import { info, judged, round } from './measurement.ts';
 import type { Measurement } from './measurement.ts';
+import { judgedAgainstReference, referenceStall } from '../reference/judging.ts';
 
 /**
  * What each call of the scenario should have returned, and progress cadence (KI-06):
@@ -53,13 +54,13 @@ export function callsProbe(ev: Evidence, expectations: readonly CallExpectation[
       const elapsed = c.endMs === null ? null : round(c.endMs - c.startMs);
       if (x.maxMs !== undefined) out.push(judged('calls', `${c.id}: duration`, elapsed, 'ms', { op: '<=', value: x.maxMs }, { scaled: true }));
       if (x.minProgress !== undefined) out.push(judged('calls', `${c.id}: progress notifications`, c.progress.length, 'count', { op: '>=', value: x.minProgress }));
-      if (x.maxProgressGapMs !== undefined) out.push(judged('calls', `${c.id}: longest progress gap`, round(progressGap(c)), 'ms', { op: '<=', value: x.maxProgressGapMs }, { scaled: true }));
+      if (x.maxProgressGapMs !== undefined) out.push(judgedAgainstReference('calls', `${c.id}: longest progress gap`, progressGap(c), referenceStall(ev.reference), { op: '<=', value: x.maxProgressGapMs }, { scaled: true }));
     }
     if (x.maxRatioToFirst !== undefined && calls.length > 1) {
       const first = calls[0]!;
       const base = first.endMs === null ? null : first.endMs - first.startMs;
       const worst = calls.slice(1).reduce((m, c) => Math.max(m, c.endMs === null ? Number.POSITIVE_INFINITY : c.endMs - c.startMs), 0);
-      out.push(judged('calls', `${x.call}: slowest repeat / first`, base ? round(worst / base, 2) : null, 'ratio', { op: '<=', value: x.maxRatioToFirst }, { note: `first ${round(base)} ms` }));
+      out.push(judged('calls', `${x.call}: slowest repeat / first`, base ? worst / base : null, 'ratio', { op: '<=', value: x.maxRatioToFirst }, { note: `first ${round(base)} ms` }));
     } else if (calls.length > 1) {
       out.push(info('calls', `${x.call}: repeats`, calls.length, 'count'));
     }

@@ -1,8 +1,9 @@
 import type { MirroredEntry } from '../driver/fake-link.ts';
 import type { CallRecord } from '../driver/types.ts';
 import type { Evidence } from './evidence.ts';
-import { info, judged, round } from './measurement.ts';
+import { info, judged } from './measurement.ts';
 import type { Measurement } from './measurement.ts';
+import { judgedAgainstReference, referenceStall } from '../reference/judging.ts';
 
 /**
  * Cancellation reached upstream (KI-03, KI-05): for each call the scenario cancelled,
@@ -59,10 +60,8 @@ function probeOne(ev: Evidence, call: CallRecord, bounds: CancellationBounds): M
     (bounds.expectOpenRequest ?? true)
       ? judged('cancellation', `${label}: upstream requests open at cancel`, open.length, 'count', { op: '>=', value: 1 }, { note: `trigger: ${call.cancel!.trigger}` })
       : info('cancellation', `${label}: upstream requests open at cancel`, open.length, 'count', `trigger: ${call.cancel!.trigger}`),
-    judged('cancellation', `${label}: cancel → upstream aborted`, worst === null ? null : round(Number.isFinite(worst) ? Math.max(0, worst) : Number.POSITIVE_INFINITY), 'ms', { op: '<=', value: bounds.maxLatencyMs ?? DEFAULT_CANCEL_LATENCY_MS }, {
-      missing: open.length ? 'fail' : 'skip',
-      ...(unaborted.length ? { note: `${unaborted.length} request(s) never ended: ${unaborted.map((e) => `${e.method} ${e.path}`).join(', ')}` } : note ? { note } : {}),
-    }),
+    cancelLatency(ev, label, worst === null ? null : Number.isFinite(worst) ? Math.max(0, worst) : Number.POSITIVE_INFINITY, open.length > 0, bounds.maxLatencyMs ?? DEFAULT_CANCEL_LATENCY_MS,
+      unaborted.length ? `${unaborted.length} request(s) never ended: ${unaborted.map((e) => `${e.method} ${e.path}`).join(', ')}` : note),
     judged('cancellation', `${label}: upstream requests started after cancel`, after.length, 'count', { op: '<=', value: bounds.maxRequestsAfter ?? 0 }, after.length ? { note: after.map((e) => e.route).join(', ') } : {}),
   ];
   const responseCancels = cleanup.filter((e) => e.route === 'responses.cancel').length;
@@ -76,6 +75,13 @@ function probeOne(ev: Evidence, call: CallRecord, bounds: CancellationBounds): M
       : info('cancellation', `${label}: upstream batch cancels`, batchCancels, 'count'),
   );
   return out;
+}
+
+/** Cancel → upstream aborted, judged on its excess over the machine's stall in the run (no request open: skipped). */
+function cancelLatency(ev: Evidence, label: string, latency: number | null, anyOpen: boolean, boundMs: number, note: string | undefined): Measurement {
+  const metric = `${label}: cancel → upstream aborted`;
+  if (latency === null) return judged('cancellation', metric, null, 'ms', { op: '<=', value: boundMs }, { missing: anyOpen ? 'fail' : 'skip', ...(note ? { note } : {}) });
+  return judgedAgainstReference('cancellation', metric, latency, referenceStall(ev.reference), { op: '<=', value: boundMs }, { ...(note ? { note } : {}) });
 }
 
 /** When the fake saw the request end: aborted, finished, or never (Infinity). */

@@ -1,6 +1,7 @@
 import type { StateSnapshot } from '../fake/index.ts';
 import type { MirroredEntry } from '../driver/fake-link.ts';
 import type { CallRecord, Mark, PingSample, ProcessSample } from '../driver/types.ts';
+import type { ReferenceEvidence } from '../reference/judging.ts';
 
 /**
  * Everything a scenario run leaves behind, in plain data. Probes are pure functions of
@@ -38,4 +39,10 @@ export interface Evidence {
    * is the server's.
    */
   harnessLoop?: { maxMs: number; p99Ms: number };
+  /**
+   * The reference process over the same window (a Node process doing nothing but
+   * answering pings), and the limit over which the machine is too busy to judge. Latency
+   * probes judge the server's excess over it; absent when no reference ran.
+   */
+  reference?: ReferenceEvidence;
 }

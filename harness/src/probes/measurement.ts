@@ -8,7 +8,8 @@ export interface Bound {
   value: number;
 }
 
-export type Verdict = 'pass' | 'fail' | 'info' | 'skip';
+/** `not-judged`: a latency that missed its bound while the machine itself was too busy to tell (see reference/judging.ts). */
+export type Verdict = 'pass' | 'fail' | 'info' | 'skip' | 'not-judged';
 
 export interface Measurement {
   /** The probe that produced it: `responsive`, `cancellation`, `recovery`, … */
@@ -27,6 +28,12 @@ export interface Measurement {
   scaled?: boolean;
   /** Why a bound was changed from the common one, or why a figure is missing. */
   note?: string;
+  /**
+   * For a latency judged on its excess over the reference process (`value` is the
+   * excess): the server's absolute figure, and the reference's over the same window.
+   */
+  serverValue?: number | null;
+  referenceValue?: number | null;
 }
 
 export function meets(value: number, bound: Bound): boolean {

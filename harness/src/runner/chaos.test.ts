@@ -107,7 +107,7 @@ test('one failing scenario: exit code 1, and junit.xml, report.json, index.html 
   assert.match(junit, /failures="1"/);
 
   const report = JSON.parse(await readFile(join(reportDir, 'report.json'), 'utf8')) as { summary: { passed: number; failed: number }; scenarios: Array<{ key: string; evidence: { journal: unknown[]; pings: unknown[] }; measurements: unknown[] }> };
-  assert.deepEqual(report.summary, { runs: 2, passed: 1, failed: 1, errors: 0, skipped: 0 });
+  assert.deepEqual(report.summary, { runs: 2, passed: 1, failed: 1, errors: 0, notJudged: 0, skipped: 0 });
   const pass = report.scenarios.find((s) => s.key === 'KI-07-toy-pass')!;
   assert.ok(pass.evidence.journal.length >= 1, 'the journal is in the report');
   assert.ok(pass.evidence.pings.length >= 1, 'ping samples are in the report');

@@ -6,7 +6,9 @@ import { loadScenarios, ScenarioLoadError } from './load.ts';
 import type { LoadedScenario } from './load.ts';
 import { OtlpReceiver } from './otlp-receiver.ts';
 import { writeReports } from './reports.ts';
-import { asExpected, runScenario } from './run-scenario.ts';
+import { asExpected, notJudged, runScenario } from './run-scenario.ts';
+import { MAX_JUDGING_ATTEMPTS, REFERENCE_BUSY_LIMIT_MS } from '../reference/defaults.ts';
+import { strictJudgingFromEnv } from '../reference/settings.ts';
 import type { ScenarioResult } from './run-scenario.ts';
 import type { Mode, Scenario } from './scenario.ts';
 import { isToyBreak, toyCommand } from '../toys/toy-command.ts';
@@ -48,7 +50,18 @@ export interface ChaosOptions {
   color?: boolean;
   /** The command line, for the reports. */
   command?: string;
+  /**
+   * Fail the run when a scenario could never be judged (the machine too busy every time).
+   * Default: the SB_STRICT_JUDGING environment variable (`1`/`true`), else false.
+   */
+  strictJudging?: boolean;
+  /** Runs of a scenario while the machine is too busy to judge it. Default MAX_JUDGING_ATTEMPTS (3). */
+  judgingAttempts?: number;
+  /** The reference's own figure over which the machine is too busy to judge. Default REFERENCE_BUSY_LIMIT_MS (50 ms). */
+  busyLimitMs?: number;
 }
+
+export { strictJudgingFromEnv };
 
 export interface ChaosOutcome {
   exitCode: 0 | 1 | 2;
@@ -88,6 +101,9 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosOutcome
     for (const mode of modes) plan.push({ loaded: l, mode, ...(proof ? { proof } : {}) });
   }
   const repeat = Math.max(1, options.repeat ?? 1);
+  const strict = options.strictJudging ?? strictJudgingFromEnv();
+  const attempts = Math.max(1, options.judgingAttempts ?? MAX_JUDGING_ATTEMPTS);
+  const busyLimitMs = options.busyLimitMs ?? REFERENCE_BUSY_LIMIT_MS;
   const total = plan.length * repeat;
   const otlp = options.telemetry === false ? undefined : await OtlpReceiver.start();
   const results: ScenarioResult[] = [];
@@ -99,16 +115,30 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosOutcome
         reporter.started(`${labelOf({ key: `${l.scenario.id}-${l.scenario.name}`, mode, ...(proof ? { proof: proof.label } : {}) })}${repeat > 1 ? ` (run ${r + 1}/${repeat})` : ''}`, index, total);
         const server = proof?.server ?? options.server;
         const defects = [...(options.defects ?? []), ...(proof?.defects ?? [])];
-        const result = await runScenario(l.scenario, {
-          mode,
-          ...(server ? { serverCommand: server } : {}),
-          ...(options.cwd ? { cwd: options.cwd } : {}),
-          ...(defects.length ? { defects } : {}),
-          ...(proof ? { proof: proof.label } : {}),
-          ...(options.seed !== undefined ? { seed: options.seed } : {}),
-          ...(otlp ? { otlp } : {}),
-          ...(options.keepWorkDirs ? { keepWorkDir: true } : {}),
-        });
+        const runOnce = () =>
+          runScenario(l.scenario, {
+            mode,
+            busyLimitMs,
+            ...(server ? { serverCommand: server } : {}),
+            ...(options.cwd ? { cwd: options.cwd } : {}),
+            ...(defects.length ? { defects } : {}),
+            ...(proof ? { proof: proof.label } : {}),
+            ...(options.seed !== undefined ? { seed: options.seed } : {}),
+            ...(otlp ? { otlp } : {}),
+            ...(options.keepWorkDirs ? { keepWorkDir: true } : {}),
+          });
+        let result = await runOnce();
+        const busy: string[] = [];
+        let attempt = 1;
+        // Too busy to judge: say so and run it again, a bounded number of times.
+        while (notJudged(result) && attempt < attempts) {
+          busy.push(busyOf(result));
+          attempt += 1;
+          reporter.busy(result, attempt, attempts);
+          result = await runOnce();
+        }
+        if (notJudged(result)) busy.push(busyOf(result));
+        result.judging = { attempts: attempt, busy };
         reporter.finished(result);
         results.push(result);
       }
@@ -124,9 +154,19 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosOutcome
     totalMs: Math.round(totalMs),
     options: { only: options.only ?? [], seed: options.seed ?? null, repeat, mode: options.mode ?? null, server: options.server ?? null, defects: options.defects ?? [] },
   });
-  reporter.summary(results, skipped.map((s) => s.label), totalMs, reportDir);
-  const failed = results.some((r) => !asExpected(r));
-  return { exitCode: failed ? 1 : 0, results, skipped, reportFiles };
+  reporter.summary(results, skipped.map((s) => s.label), totalMs, reportDir, strict);
+  return { exitCode: exitCodeFor(results, strict), results, skipped, reportFiles };
+}
+
+/** 1 when any run came out otherwise than it should; a run not judged counts only when strict. */
+export function exitCodeFor(results: ReadonlyArray<Pick<ScenarioResult, 'verdict' | 'proof'>>, strict: boolean): 0 | 1 {
+  return results.some((r) => !asExpected(r) && (strict || !notJudged(r))) ? 1 : 0;
+}
+
+/** Why a run was not judged, from its measurements' notes. */
+function busyOf(r: ScenarioResult): string {
+  const m = r.measurements.find((x) => x.verdict === 'not-judged');
+  return /machine too busy: ([^)]*)\)/.exec(m?.note ?? '')?.[1] ?? 'machine too busy';
 }
 
 interface Proof {

@@ -1,6 +1,6 @@
 import type { Measurement } from '../probes/index.ts';
 import { formatBoundText, formatMs, formatValue } from './format.ts';
-import { asExpected } from './run-scenario.ts';
+import { asExpected, notJudged } from './run-scenario.ts';
 import type { ScenarioResult } from './run-scenario.ts';
 
 /**
@@ -33,8 +33,16 @@ export class ConsoleReporter {
     this.#o.write(`  ${this.#c('yellow', '○ skip')} ${label}: ${why}\n`);
   }
 
+  /** The machine was too busy to judge the run: it is repeated (`attempt` of `attempts`). */
+  busy(result: ScenarioResult, attempt: number, attempts: number): void {
+    const m = result.measurements.find((x) => x.verdict === 'not-judged');
+    this.#o.write(`  ${this.#c('yellow', '○ not judged')} ${labelOf(result)}: machine too busy (${m ? describe(m) : 'reference over its limit'}); running it again (${attempt}/${attempts})\n`);
+  }
+
   finished(result: ScenarioResult): void {
-    const mark = result.proof
+    const mark = notJudged(result)
+      ? this.#c('yellow', '○ not judged (machine too busy)')
+      : result.proof
       ? asExpected(result)
         ? this.#c('green', '✔ caught')
         : this.#c('red', '✘ not caught')
@@ -44,12 +52,13 @@ export class ConsoleReporter {
     const ping = result.measurements.find((m) => m.probe === 'responsive' && m.metric === 'ping max');
     this.#o.write(`  ${mark} ${labelOf(result)} in ${formatMs(result.durationMs)}${ping ? `, ping max ${formatValue(ping)}` : ''}\n`);
     if (result.error) this.#o.write(`      ${this.#c('red', result.error)}\n`);
+    if (notJudged(result)) for (const m of result.measurements.filter((x) => x.verdict === 'not-judged').slice(0, 4)) this.#o.write(`      ${this.#c('yellow', '○')} ${describe(m)}\n`);
     for (const m of failures(result).slice(0, 8)) this.#o.write(`      ${this.#c('red', '✘')} ${describe(m)}\n`);
     const more = failures(result).length - 8;
     if (more > 0) this.#o.write(`      … and ${more} more (see the report)\n`);
   }
 
-  summary(results: readonly ScenarioResult[], skipped: readonly string[], totalMs: number, reportDir: string): void {
+  summary(results: readonly ScenarioResult[], skipped: readonly string[], totalMs: number, reportDir: string, strict = false): void {
     const rows = results.map((r) => {
       const ping = r.measurements.find((m) => m.probe === 'responsive' && m.metric === 'ping max');
       const cancel = r.measurements.filter((m) => m.probe === 'cancellation' && m.metric.endsWith('cancel → upstream aborted') && m.value !== null);
@@ -65,8 +74,10 @@ export class ConsoleReporter {
       this.#o.write(`${row[1] === 'PASS' || row[1] === 'CAUGHT' ? text : this.#c('red', text)}\n`);
     }
     const passed = results.filter(asExpected).length;
-    const failed = results.length - passed;
-    this.#o.write(`\n${passed} passed, ${failed} failed${skipped.length ? `, ${skipped.length} skipped` : ''} in ${formatMs(totalMs)}. Reports: ${reportDir}\n`);
+    const unjudged = results.filter(notJudged).length;
+    const failed = results.length - passed - unjudged;
+    const unjudgedText = unjudged ? `, ${unjudged} not judged (machine too busy${strict ? '; strict judging: counted as failed' : ''})` : '';
+    this.#o.write(`\n${passed} passed, ${failed} failed${unjudgedText}${skipped.length ? `, ${skipped.length} skipped` : ''} in ${formatMs(totalMs)}. Reports: ${reportDir}\n`);
   }
 }
 
@@ -74,8 +85,9 @@ export function labelOf(r: Pick<ScenarioResult, 'key' | 'mode'> & { proof?: stri
   return `${r.key} [${r.mode}]${r.proof ? ` against ${r.proof}` : ''}`;
 }
 
-/** PASS / FAIL / ERROR, or for a run against a known defect CAUGHT / MISSED. */
+/** PASS / FAIL / ERROR, or for a run against a known defect CAUGHT / MISSED; NOT JUDGED when the machine was too busy. */
 export function verdictText(r: Pick<ScenarioResult, 'verdict' | 'proof'>): string {
+  if (notJudged(r)) return 'NOT JUDGED';
   if (r.proof) return asExpected(r) ? 'CAUGHT' : 'MISSED';
   return r.verdict.toUpperCase();
 }

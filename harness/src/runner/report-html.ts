@@ -4,7 +4,7 @@ import type { Measurement } from '../probes/index.ts';
 import { failures, labelOf, verdictText } from './console-reporter.ts';
 import { formatBoundText, formatMs, withRealFigure } from './format.ts';
 import { esc, pingChart, requestsChart, spanWaterfall } from './report-svg.ts';
-import { asExpected } from './run-scenario.ts';
+import { asExpected, notJudged } from './run-scenario.ts';
 import type { ScenarioResult } from './run-scenario.ts';
 
 /**
@@ -35,7 +35,7 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:0}h3{font-size:14px;ma
 table{border-collapse:collapse;margin:8px 0;background:#fff}th,td{border:1px solid #dde1e7;padding:3px 8px;text-align:left;vertical-align:top}
 th{background:#f0f2f5;font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-weight:700;font-size:12px;color:#fff}
-.pass .badge,.badge.pass{background:#1f883d}.fail .badge,.badge.fail{background:#cf222e}.error .badge,.badge.error{background:#9a6700}.badge.info{background:#8c959f}.badge.skip{background:#bf8700}
+.pass .badge,.badge.pass{background:#1f883d}.fail .badge,.badge.fail{background:#cf222e}.error .badge,.badge.error{background:#9a6700}.badge.info{background:#8c959f}.badge.skip{background:#bf8700}.not-judged .badge,.badge.not-judged{background:#6e7781}p.busy{color:#6e7781;font-weight:600}section.scenario.not-judged{border-left-color:#6e7781}
 section.scenario{background:#fff;border:1px solid #dde1e7;border-left:6px solid #1f883d;border-radius:6px;padding:14px 18px;margin:18px 0}
 section.scenario.fail{border-left-color:#cf222e}section.scenario.error{border-left-color:#9a6700}
 tr.fail td{background:#ffebe9}td.note{color:#57606a;max-width:420px;word-break:break-word}
@@ -87,12 +87,14 @@ function scenarioSection(r: ScenarioResult, anchor: string, tracePage: string | 
   const bound = r.measurements.find((m) => m.probe === 'responsive' && m.metric === 'ping max')?.bound?.value ?? DEFAULT_MAX_PING_MS;
   const waterfall = spanWaterfall(r.spans, r.evidence.startMs, r.evidence.endMs);
   const failed = failures(r);
-  const cls = asExpected(r) ? 'pass' : r.verdict === 'error' ? 'error' : 'fail';
+  const cls = notJudged(r) ? 'not-judged' : asExpected(r) ? 'pass' : r.verdict === 'error' ? 'error' : 'fail';
   return `<section class="scenario ${cls}" id="${esc(anchor)}">
 <h2><span class="badge ${cls}">${verdictText(r)}</span> ${esc(r.key)} <span class="small">[${esc(r.mode)}]${r.proof ? ` run against ${esc(r.proof)}, expected to fail` : ''}</span></h2>
 <div>${esc(r.title)}</div>
 <div class="small">Duration ${esc(formatMs(r.durationMs))} · time scale ${r.timeScale === 1 ? '1 (real time)' : `1:${r.timeScale} (scaled figures show their real-world equivalent)`} · proven against ${provenText(r)}${r.defects.length ? ` · run with defects <code>${esc(r.defects.join(','))}</code>` : ''}</div>
 ${r.error ? `<p class="err">${esc(r.error)}</p>` : ''}
+${notJudged(r) ? `<p class="busy">Not judged (machine too busy) after ${r.judging?.attempts ?? 1} run(s): ${esc(r.judging?.busy.join('; ') ?? '')}. The latency figures below missed their bound while the reference process, doing nothing, was itself over its limit.</p>` : ''}
+${r.evidence.reference ? `<div class="small">Reference process over the same window: ping max ${esc(formatMs(r.evidence.reference.figures.pingMaxMs))}, p99 ${esc(formatMs(r.evidence.reference.figures.pingP99Ms))}, event-loop max ${esc(formatMs(r.evidence.reference.figures.loopMaxMs))} (busy limit ${r.evidence.reference.busyLimitMs} ms); latencies are judged on the server's excess over it.</div>` : ''}
 ${failed.length ? `<ul class="err">${failed.map((m) => `<li>${esc(`${m.probe}: ${m.metric} = ${withRealFigure(m, r.timeScale)} (bound ${formatBoundText(m)})`)}</li>`).join('')}</ul>` : ''}
 <h3>Ping round trips</h3>
 ${pingChart(r.evidence, bound)}
@@ -113,17 +115,18 @@ ${callsTable(r)}
 export function htmlReport(input: HtmlReportInput): string {
   const { results } = input;
   const passed = results.filter(asExpected).length;
+  const unjudged = results.filter(notJudged).length;
   const anchors = results.map(reportAnchor);
   const summary = results
     .map((r, i) => {
       const ping = r.measurements.find((m) => m.probe === 'responsive' && m.metric === 'ping max');
-      const cls = asExpected(r) ? 'pass' : r.verdict === 'error' ? 'error' : 'fail';
+      const cls = notJudged(r) ? 'not-judged' : asExpected(r) ? 'pass' : r.verdict === 'error' ? 'error' : 'fail';
       return `<tr class="${cls === 'pass' ? '' : 'fail'}"><td><a href="#${esc(anchors[i]!)}">${esc(labelOf(r))}</a></td><td>${esc(r.title)}</td><td>${esc(r.mode)}</td><td><span class="badge ${cls}">${verdictText(r).toLowerCase()}</span></td><td class="num">${esc(formatMs(r.durationMs))}</td><td class="num">${esc(ping ? withRealFigure(ping, 1) : '—')}</td><td class="num">${failures(r).length}</td><td>${input.tracePages?.[i] ? `<a href="${esc(input.tracePages[i])}" aria-label="${esc(`trace of ${labelOf(r)}`)}">${r.spans.length} spans</a>` : '—'}</td></tr>`;
     })
     .join('\n');
   const skipped = input.skipped.map((s) => `<tr><td>${esc(s.label)}</td><td colspan="7"><span class="badge skip">skip</span> ${esc(s.why)}</td></tr>`).join('\n');
   return htmlPage({ title: 'second-brain chaos report', css: CSS, body: `<h1>second-brain chaos report</h1>
-<div class="meta">${passed} of ${results.length} scenario run(s) passed${input.skipped.length ? `, ${input.skipped.length} skipped` : ''} · ${esc(formatMs(input.totalMs))} · generated ${esc(input.generatedAt)}<br><code>${esc(input.command)}</code></div>
+<div class="meta">${passed} of ${results.length} scenario run(s) passed${unjudged ? `, ${unjudged} not judged (machine too busy)` : ''}${input.skipped.length ? `, ${input.skipped.length} skipped` : ''} · ${esc(formatMs(input.totalMs))} · generated ${esc(input.generatedAt)}<br><code>${esc(input.command)}</code></div>
 <table><tr><th>scenario</th><th>title</th><th>mode</th><th>verdict</th><th>time</th><th>ping max</th><th>failed checks</th><th>trace</th></tr>
 ${summary}
 ${skipped}

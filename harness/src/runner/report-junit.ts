@@ -1,6 +1,6 @@
 import { describe, failures, labelOf } from './console-reporter.ts';
 import { formatValue, formatBoundText } from './format.ts';
-import { asExpected } from './run-scenario.ts';
+import { asExpected, notJudged } from './run-scenario.ts';
 import type { ScenarioResult } from './run-scenario.ts';
 
 /** JUnit XML: one testcase per scenario run, named by its id, for any CI to show. */
@@ -15,14 +15,17 @@ function xml(text: string): string {
 }
 
 export function junitXml(results: readonly ScenarioResult[], skipped: ReadonlyArray<{ label: string; why: string }>): string {
-  const failed = results.filter((r) => !asExpected(r) && (r.proof || r.verdict === 'fail')).length;
-  const errors = results.filter((r) => !asExpected(r) && !r.proof && r.verdict === 'error').length;
+  const failed = results.filter((r) => !asExpected(r) && !notJudged(r) && (r.proof || r.verdict === 'fail')).length;
+  const errors = results.filter((r) => !asExpected(r) && !notJudged(r) && !r.proof && r.verdict === 'error').length;
+  const unjudged = results.filter(notJudged).length;
   const seconds = (ms: number) => (ms / 1000).toFixed(3);
   const total = results.reduce((t, r) => t + r.durationMs, 0);
   const cases = results.map((r) => {
     const figures = r.measurements.map((m) => `${m.verdict.padEnd(4)} ${m.probe}: ${m.metric} = ${formatValue(m)}${m.bound ? ` (${formatBoundText(m)})` : ''}`).join('\n');
     const body =
-      asExpected(r)
+      notJudged(r)
+        ? `\n      <skipped message="${xml(`not judged (machine too busy): ${r.judging?.busy.join('; ') || 'the reference process was over its limit'}`)}"/>`
+        : asExpected(r)
         ? ''
         : r.proof
           ? `\n      <failure message="${xml(`passed against ${r.proof}: the scenario does not catch its defect`)}"/>`
@@ -35,8 +38,8 @@ export function junitXml(results: readonly ScenarioResult[], skipped: ReadonlyAr
   const tests = results.length + skipped.length;
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="chaos" tests="${tests}" failures="${failed}" errors="${errors}" skipped="${skipped.length}" time="${seconds(total)}">`,
-    `  <testsuite name="second-brain chaos" tests="${tests}" failures="${failed}" errors="${errors}" skipped="${skipped.length}" time="${seconds(total)}">`,
+    `<testsuites name="chaos" tests="${tests}" failures="${failed}" errors="${errors}" skipped="${skipped.length + unjudged}" time="${seconds(total)}">`,
+    `  <testsuite name="second-brain chaos" tests="${tests}" failures="${failed}" errors="${errors}" skipped="${skipped.length + unjudged}" time="${seconds(total)}">`,
     ...cases,
     ...skippedCases,
     '  </testsuite>',

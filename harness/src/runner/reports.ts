@@ -4,7 +4,7 @@ import { spansFromRequest, tracePage } from '@second-brain/server/html';
 import { labelOf } from './console-reporter.ts';
 import { htmlReport, reportAnchor } from './report-html.ts';
 import { junitXml } from './report-junit.ts';
-import { asExpected } from './run-scenario.ts';
+import { asExpected, notJudged } from './run-scenario.ts';
 import type { ScenarioResult } from './run-scenario.ts';
 
 /**
@@ -52,8 +52,9 @@ export async function writeReports(dir: string, results: readonly ScenarioResult
     summary: {
       runs: results.length,
       passed: results.filter(asExpected).length,
-      failed: results.filter((r) => !asExpected(r) && (r.proof !== undefined || r.verdict === 'fail')).length,
-      errors: results.filter((r) => !asExpected(r) && r.proof === undefined && r.verdict === 'error').length,
+      failed: results.filter((r) => !asExpected(r) && !notJudged(r) && (r.proof !== undefined || r.verdict === 'fail')).length,
+      errors: results.filter((r) => !asExpected(r) && !notJudged(r) && r.proof === undefined && r.verdict === 'error').length,
+      notJudged: results.filter(notJudged).length,
       skipped: skipped.length,
     },
     skipped,

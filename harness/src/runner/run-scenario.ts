@@ -32,6 +32,10 @@ import {
 import type { Evidence, Measurement } from '../probes/index.ts';
 import { flattenSpans, toResourceSpans } from './otlp-receiver.ts';
 import type { FlatSpan, OtlpReceiver, ResourceSpans } from './otlp-receiver.ts';
+import { ReferenceProcess } from '../reference/reference-process.ts';
+import type { ReferenceWindow } from '../reference/reference-process.ts';
+import { REFERENCE_BUSY_LIMIT_MS } from '../reference/defaults.ts';
+import { busyReason } from '../reference/judging.ts';
 import { scenarioKey } from './scenario.ts';
 import type { Mode, Scenario } from './scenario.ts';
 import { StepRunner, prepareSteps } from './steps.ts';
@@ -72,9 +76,17 @@ export interface RunScenarioOptions {
   keepWorkDir?: boolean;
   /** This run is against the scenario's known defect and is expected to fail; names the defect. */
   proof?: string;
+  /**
+   * Run a reference process beside the server and judge latencies on the server's excess
+   * over it. Default true.
+   */
+  reference?: boolean;
+  /** The reference's own figure over which the machine is too busy to judge. Default REFERENCE_BUSY_LIMIT_MS (50 ms). */
+  busyLimitMs?: number;
 }
 
-export type ScenarioVerdict = 'pass' | 'fail' | 'error';
+/** `not-judged`: only latency figures missed, while the machine itself was too busy to tell (see reference/). */
+export type ScenarioVerdict = 'pass' | 'fail' | 'error' | 'not-judged';
 
 export interface ScenarioResult {
   key: string;
@@ -100,11 +112,32 @@ export interface ScenarioResult {
   workDir?: string;
   /** Set for a run against the scenario's known defect (`--prove`): it should fail. */
   proof?: string;
+  /** How many times the runner ran it because the machine was too busy to judge, and why each time. */
+  judging?: { attempts: number; busy: string[] };
 }
 
-/** Whether a run came out as it should: a normal run passes, a proof run fails. */
+/** Whether a run came out as it should: a normal run passes, a proof run fails (a run not judged is neither). */
 export function asExpected(r: Pick<ScenarioResult, 'verdict' | 'proof'>): boolean {
+  if (r.verdict === 'not-judged') return false;
   return r.proof ? r.verdict !== 'pass' : r.verdict === 'pass';
+}
+
+/** A run that could not be judged because the machine was too busy (neither pass nor fail). */
+export function notJudged(r: Pick<ScenarioResult, 'verdict'>): boolean {
+  return r.verdict === 'not-judged';
+}
+
+/**
+ * The run's verdict from its measurements: any failed figure fails it; otherwise a
+ * latency not judged (machine too busy) makes it "not judged"; an error without a failed
+ * figure is an error.
+ */
+export function scenarioVerdict(measurements: readonly Pick<Measurement, 'verdict'>[], error: string | undefined): ScenarioVerdict {
+  const failed = measurements.some((m) => m.verdict === 'fail');
+  if (failed) return 'fail';
+  if (error) return 'error';
+  if (measurements.some((m) => m.verdict === 'not-judged')) return 'not-judged';
+  return 'pass';
 }
 
 function sentinelKeys(): Record<'openai' | 'xai' | 'gemini', string> {
@@ -149,7 +182,23 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
   let stateAfter: StateSnapshot | null = null;
   let sessionsAtEnd: string[] | null = null;
   let checksStartMs = 0;
+  let setupFailed = false;
   options.otlp?.take();
+  // The machine's noise over the same window, measured by a process doing nothing.
+  let reference: ReferenceProcess | null = null;
+  let referenceWindow: ReferenceWindow | null = null;
+  let referenceNote: string | undefined;
+  if (options.reference ?? true) {
+    try {
+      reference = await ReferenceProcess.start();
+      // Covers the setup; opened again once the server's pings start.
+      referenceWindow = await reference.openWindow();
+    } catch (refError) {
+      referenceNote = `the reference process could not run (${(refError as Error).message}); latencies judged on absolute figures`;
+      await reference?.close().catch(() => {});
+      reference = null;
+    }
+  }
   const harnessLoop = monitorEventLoopDelay({ resolution: 10 });
   harnessLoop.enable();
 
@@ -226,6 +275,8 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     });
 
     const server = await driver.start();
+    // The same window as the server's pings, which start once it has answered its handshake.
+    if (reference) referenceWindow = (await reference.openWindow().catch(() => null)) ?? referenceWindow;
     measurements.push(info('scenario', 'server start', Math.round(nowMs() - started), 'ms', 'spawn + MCP handshake, including temp dir and fake setup'));
     if (httpLink) {
       httpLink.connect(await waitForControlFile(controlFile, 10_000));
@@ -243,7 +294,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
 
     const { steps } = prepareSteps(scenario.steps);
     const hard = AbortSignal.timeout(scenario.timeoutMs);
-    const runner = new StepRunner({ driver, fake: link, workDir, tree, signal: hard, recordThrottle: (w) => throttleWindows.push(w) });
+    const runner = new StepRunner({ driver, fake: link, workDir, tree, signal: hard, reference, busyLimitMs: options.busyLimitMs ?? REFERENCE_BUSY_LIMIT_MS, recordThrottle: (w) => throttleWindows.push(w) });
     try {
       await runner.run(steps);
     } catch (stepError) {
@@ -270,11 +321,14 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     stateAfter = await link.state().catch(() => null);
   } catch (setupError) {
     error = `The run could not complete: ${(setupError as Error)?.message ?? String(setupError)}`;
+    setupFailed = true;
   }
 
   // Read the journal while the server (which hosts an in-process fake) still runs.
   const journal = link ? await link.journal().catch(() => link!.journalSnapshot()) : [];
   harnessLoop.disable();
+  const referenceFigures = reference && referenceWindow ? await reference.closeWindow(referenceWindow).catch(() => null) : null;
+  await reference?.close().catch(() => {});
   await driver?.stop().catch(() => {});
   await link?.close().catch(() => {});
   const endMs = nowMs();
@@ -302,7 +356,12 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     sessionsAtEnd,
     checksStartMs: checksStartMs || endMs,
     harnessLoop: { maxMs: harnessLoop.max / 1e6, p99Ms: harnessLoop.percentile(99) / 1e6 },
+    ...(referenceFigures ? { reference: { figures: referenceFigures, busyLimitMs: options.busyLimitMs ?? REFERENCE_BUSY_LIMIT_MS } } : {}),
   };
+  // A setup that timed out on a machine too busy to judge says nothing about the server.
+  const busy = evidence.reference ? busyReason(evidence.reference.figures, evidence.reference.busyLimitMs) : null;
+  if (setupFailed && busy) measurements.push({ probe: 'scenario', metric: 'setup completed', value: 0, unit: 'bool', bound: { op: '==', value: 1 }, verdict: 'not-judged', note: `not judged (machine too busy: ${busy}); setup did not complete` });
+  if (referenceNote) measurements.push(info('responsive', 'reference process', null, 'bool', referenceNote));
 
   if (driver) measurements.push(...judge(scenario, evidence, Object.values(keys)));
   const transportErrors = servers.flatMap((s) => s.transportErrors());
@@ -320,7 +379,6 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
       ? `${serverSpanCount} server span(s) received over OTLP/HTTP JSON`
       : `the server exported no spans over OTLP/HTTP JSON${collected.undecoded ? ` (${collected.undecoded} non-JSON bodies were not decoded)` : ''}; the trace holds the harness's spans only`;
 
-  const failed = measurements.some((m) => m.verdict === 'fail');
   const result: ScenarioResult = {
     key,
     id: scenario.id,
@@ -328,7 +386,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     title: scenario.title,
     mode,
     timeScale: scenario.timeScale,
-    verdict: error && !failed ? 'error' : failed || error ? 'fail' : 'pass',
+    verdict: setupFailed && busy ? 'not-judged' : scenarioVerdict(measurements, error),
     startedAt: new Date(started).toISOString(),
     durationMs: Math.round(endMs - started),
     measurements,

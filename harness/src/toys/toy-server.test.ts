@@ -4,6 +4,7 @@ import type { Measurement } from '../probes/index.ts';
 import { runScenario } from '../runner/run-scenario.ts';
 import { defineScenario } from '../runner/scenario.ts';
 import { toyCommand } from './toy-command.ts';
+import { startCpuLoad } from '../reference/cpu-load.ts';
 import type { ToyBreak } from './toy-command.ts';
 
 /**
@@ -51,6 +52,20 @@ test('a server that blocks its event loop for 300 ms per call fails the responsi
   assert.equal(ping.verdict, 'fail');
   assert.ok(ping.value! >= 250, `ping max ${ping.value} ms`);
   assert.equal(result.verdict, 'fail');
+});
+
+test('KI-01: a server that blocks its event loop is judged failed even with two busy loops burning the CPU beside it', { timeout: 40_000 }, async () => {
+  const load = startCpuLoad({ burners: 2, maxMs: 35_000 });
+  try {
+    const result = await runAgainst('block-loop');
+    const ping = figure(result.measurements, 'responsive', /^ping max$/);
+    assert.ok(result.evidence.reference, 'a reference process ran beside the server');
+    assert.equal(ping.verdict, 'fail', `${ping.value} ms excess over the reference: ${ping.note}`);
+    assert.ok(ping.serverValue! >= 250, `server ping max ${ping.serverValue} ms`);
+    assert.equal(result.verdict, 'fail');
+  } finally {
+    load.stop();
+  }
 });
 
 test('a server that ignores cancellation fails the cancellation probe', { timeout: 20_000 }, async () => {

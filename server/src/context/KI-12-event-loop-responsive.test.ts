@@ -4,12 +4,15 @@
  * threads, so timers (and MCP pings) keep their schedule.
  */
 import { after, test } from 'node:test';
+import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { judgeLatency } from '../../../harness/src/reference/latency-test.ts';
+import type { LatencyJudgement } from '../../../harness/src/reference/latency-test.ts';
 import { gatherFiles } from './gather.ts';
 import { closeContextWorkers, contextDiagnostics, countFileTokens, prepareContext } from './index.ts';
 
@@ -38,27 +41,22 @@ const ms = (ns: number) => Math.round(ns / 1e4) / 100;
 
 /**
  * Other processes competing for the two cores delay timers too (50–190 ms spikes were seen
- * with a load average of 3 while this process's main thread was idle), and that noise is
- * random, while a blocking defect (work on the event loop) delays every attempt. So each
- * measurement is taken up to ATTEMPTS times and the best attempt must meet the bound; every
- * attempt is reported.
+ * with a load average of 3 while this process's main thread was idle). So a reference
+ * process (a Node process doing nothing) samples its own event loop over the same window,
+ * and the bound holds for this process's excess over it; a blocking defect (work on the
+ * event loop) delays this loop only, on every attempt. A bounded number of attempts, then
+ * "not judged (machine too busy)" (a skip, or a failure with SB_STRICT_JUDGING=1).
  */
-const ATTEMPTS = 3;
-
-async function measure(t: { diagnostic(m: string): void }, label: string, run: () => Promise<string>): Promise<{ max: number; p99: number }> {
-  let best = { max: Infinity, p99: Infinity };
-  for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+async function measure(t: TestContext, label: string, run: () => Promise<string>): Promise<LatencyJudgement> {
+  return judgeLatency(t, { label: `${label}: event-loop delay max`, boundMs: MAX_DELAY_MS, compareWith: 'loop', loopResolutionMs: 10 }, async (attempt) => {
     const h = monitorEventLoopDelay({ resolution: 10 });
     h.enable();
     const note = await run();
     h.disable();
-    const r = { max: ms(h.max), p99: ms(h.percentile(99)) };
-    t.diagnostic(`${label} attempt ${attempt}: ${note}; event-loop delay max ${r.max} ms, p99 ${r.p99} ms, mean ${ms(h.mean)} ms over ${h.count} samples; load average ${loadavg()[0].toFixed(2)} on ${availableParallelism()} cores`);
+    t.diagnostic(`${label} attempt ${attempt}: ${note}; event-loop delay max ${ms(h.max)} ms, p99 ${ms(h.percentile(99))} ms, mean ${ms(h.mean)} ms over ${h.count} samples; load average ${loadavg()[0].toFixed(2)} on ${availableParallelism()} cores`);
     assert.ok(h.count > 50, 'the loop was sampled throughout');
-    if (r.max < best.max) best = r;
-    if (r.max < MAX_DELAY_MS) break;
-  }
-  return best;
+    return h.max / 1e6;
+  });
 }
 
 test(`KI-12: gathering and tokenising ${FILES.toLocaleString('en-US')} files keeps event-loop delay under ${MAX_DELAY_MS} ms`, { timeout: 90_000 }, async (t) => {
@@ -76,7 +74,7 @@ test(`KI-12: gathering and tokenising ${FILES.toLocaleString('en-US')} files kee
     const w = contextDiagnostics().workers;
     return `gather ${Math.round(gatherMs)} ms (${g.files.length} files, ${(g.stats.totalBytes / 1_048_576).toFixed(1)} MiB), tokenise ${Math.round(tokeniseMs)} ms (${total} o200k tokens), worker pacing raised ${w.text.pauseRaises + w.reader.pauseRaises} times so far`;
   });
-  assert.ok(gt.max < MAX_DELAY_MS, `max delay ${gt.max} ms in the best of ${ATTEMPTS} attempts`);
+  if (gt.verdict !== 'pass') return;
 
   // The whole pipeline (tracking, hashing, budget, tree, prompt) on the same tree.
   const pc = await measure(t, 'prepareContext', async () => {
@@ -87,5 +85,6 @@ test(`KI-12: gathering and tokenising ${FILES.toLocaleString('en-US')} files kee
     assert.equal(ctx.stats.files, FILES + 1);
     return `${Math.round(performance.now() - t1)} ms, ${ctx.inline.length} inline, ${ctx.overflow.length} overflow, tree ${ctx.stats.treeCondensed ? 'condensed' : 'full'}`;
   });
-  assert.ok(pc.max < MAX_DELAY_MS, `max delay ${pc.max} ms in the best of ${ATTEMPTS} attempts`);
+  // judgeLatency failed the test already on a judged miss; 'not-judged' skipped it.
+  t.diagnostic(pc.message);
 });

@@ -9,6 +9,7 @@ import { mkdtempSync, openSync, closeSync, constants, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { judgeLatency } from '../../../harness/src/reference/latency-test.ts';
 
 const writerPath = fileURLToPath(new URL('./stderr-writer.ts', import.meta.url));
 const BOUND = 256 * 1024;
@@ -58,13 +59,17 @@ function runFifo(code: string, timeoutMs: number): Promise<Outcome> {
 }
 
 for (const [kind, run] of [['FIFO', runFifo], ['socketpair', runSocketpair]] as const) {
-  test(`KI-10 (${kind}): 10 MB of logs into an unread stderr neither blocks the loop nor grows memory`, { timeout: 20_000 }, async () => {
-    const { out, timedOut } = await run(workload('w.write(line)'), 15_000);
-    assert.equal(timedOut, false, 'the writer must never block on a full pipe');
-    const r = JSON.parse(out);
-    assert.ok(r.maxMs < 50, `max loop delay ${r.maxMs} ms`);
-    assert.ok(r.dropped > 0, 'records past the bound are dropped and counted');
-    assert.ok(r.pending <= BOUND, `buffer bounded: ${r.pending} bytes pending`);
+  test(`KI-10 (${kind}): 10 MB of logs into an unread stderr neither blocks the loop nor grows memory`, { timeout: 60_000 }, async (t) => {
+    // The child's loop delay is judged on its excess over a reference process sampling its
+    // own loop (same resolution) over the same window: the machine's share is not the writer's.
+    await judgeLatency(t, { label: `KI-10 (${kind}) writer's event-loop delay max`, boundMs: 50, compareWith: 'loop', loopResolutionMs: 5 }, async () => {
+      const { out, timedOut } = await run(workload('w.write(line)'), 15_000);
+      assert.equal(timedOut, false, 'the writer must never block on a full pipe');
+      const r = JSON.parse(out);
+      assert.ok(r.dropped > 0, 'records past the bound are dropped and counted');
+      assert.ok(r.pending <= BOUND, `buffer bounded: ${r.pending} bytes pending`);
+      return r.maxMs as number;
+    });
   });
 }
 
