@@ -20,6 +20,7 @@ commands:
   fake-openai           serve the fake OpenAI, xAI and Gemini APIs on 127.0.0.1
   bench                 run the benchmarks; a table per benchmark on stdout and
                         reports/bench/bench.json; exit 1 when a target is missed
+                        (not with --quick, whose runs are too short to judge)
 
 chaos options:
   --only ID             run only these scenarios: an id (KI-07) or a full name
@@ -46,7 +47,8 @@ chaos options:
 
 bench options:
   --quick               the small cases only, a few seconds per benchmark (CI)
-  --only NAME           run only this benchmark (repeatable or comma-separated): scale
+  --only NAME           run only this benchmark (repeatable or comma-separated):
+                        stdio, http, memory, rss, scale
   --case TEXT           run only the cases whose label contains TEXT, e.g. "50,000 tiny"
   --report-dir DIR      where bench.json goes (default reports/bench)
 
