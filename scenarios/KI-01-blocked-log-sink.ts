@@ -1,5 +1,6 @@
 import { defineScenario } from '../harness/src/runner/scenario.ts';
 import { MODELS, backToBackCheck, overflowCall, overflowRun } from './KI-01-support/back-to-back.ts';
+import { UPLOAD_PER_FILE_ENV } from './KI-01-support/upload-per-file.ts';
 
 /**
  * KI-01, candidate "a blocked log sink". The seed log found the hang "always while the
@@ -30,7 +31,7 @@ export default defineScenario({
   server: {
     models: MODELS,
     // A 4 KiB buffer (the least accepted) behind the 64 KiB pipe, so three runs at trace level overflow it.
-    env: { SECOND_BRAIN_MEMORY: 'false', SECOND_BRAIN_LOG_BUFFER_BYTES: '4096' },
+    env: { SECOND_BRAIN_MEMORY: 'false', SECOND_BRAIN_LOG_BUFFER_BYTES: '4096', ...UPLOAD_PER_FILE_ENV },
     logLevel: 'trace',
     stderr: { policy: 'never-read' },
   },

@@ -1,5 +1,6 @@
 import { defineScenario } from '../harness/src/runner/scenario.ts';
 import { MODELS, TREE, backToBackCheck, overflowCall, overflowRun } from './KI-01-support/back-to-back.ts';
+import { UPLOAD_PER_FILE_ENV } from './KI-01-support/upload-per-file.ts';
 
 /**
  * KI-01 with pauses between the queries. In the seed log waiting 5 minutes between two
@@ -26,7 +27,7 @@ export default defineScenario({
   timeScale: 60,
   modes: ['loopback'],
   timeoutMs: 45_000,
-  server: { models: MODELS, env: { SECOND_BRAIN_MEMORY: 'false' } },
+  server: { models: MODELS, env: { SECOND_BRAIN_MEMORY: 'false', ...UPLOAD_PER_FILE_ENV } },
   tree: TREE,
   steps: [
     ...overflowRun(1, 'ki01-gap'),

@@ -1,5 +1,6 @@
 import { defineScenario } from '../harness/src/runner/scenario.ts';
 import { MODELS, TREE, backToBackCheck, overflowCall, overflowRun } from './KI-01-support/back-to-back.ts';
+import { UPLOAD_PER_FILE_ENV } from './KI-01-support/upload-per-file.ts';
 
 /**
  * KI-01, candidate "the previous query left state behind": a lock, a semaphore, a pooled
@@ -27,7 +28,7 @@ export default defineScenario({
   title: 'Back-to-back overflow queries: no lock, slot, pooled socket or task carries over',
   modes: ['in-process', 'loopback'],
   timeoutMs: 40_000,
-  server: { models: MODELS, env: { SECOND_BRAIN_MEMORY: 'false' } },
+  server: { models: MODELS, env: { SECOND_BRAIN_MEMORY: 'false', ...UPLOAD_PER_FILE_ENV } },
   tree: TREE,
   steps: [
     ...overflowRun(1, 'ki01-state'),

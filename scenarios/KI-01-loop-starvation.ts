@@ -1,5 +1,6 @@
 import { defineScenario } from '../harness/src/runner/scenario.ts';
 import { MODELS, TREE, backToBackCheck, callById, overflowCall, overflowRun } from './KI-01-support/back-to-back.ts';
+import { UPLOAD_PER_FILE_ENV } from './KI-01-support/upload-per-file.ts';
 
 /**
  * KI-01, candidate "the event loop is starved by the previous query's fire-and-forget
@@ -29,7 +30,7 @@ export default defineScenario({
   timeScale: 60,
   modes: ['in-process', 'loopback'],
   timeoutMs: 40_000,
-  server: { models: MODELS, env: { SECOND_BRAIN_MEMORY: 'true' } },
+  server: { models: MODELS, env: { SECOND_BRAIN_MEMORY: 'true', ...UPLOAD_PER_FILE_ENV } },
   tree: TREE,
   // Only the memory store uses single-file attaches; session stores use file batches.
   fake: { faults: [{ route: 'vector_stores.files.create', fault: { type: 'latency', ms: MEMORY_ATTACH_MS } }] },

@@ -1,6 +1,7 @@
 import { defineScenario } from '../harness/src/runner/scenario.ts';
 import type { CallStep } from '../harness/src/runner/scenario.ts';
 import { MODELS, O3_DEADLINE_S, QUESTION, TREE, backToBackCheck, overflowCall, overflowRun } from './KI-01-support/back-to-back.ts';
+import { UPLOAD_PER_FILE_ENV } from './KI-01-support/upload-per-file.ts';
 
 /**
  * KI-01 with a query without files in between. In the seed log a complex o3 query with
@@ -31,7 +32,7 @@ export default defineScenario({
   title: 'Overflow queries with a no-context query between each two',
   modes: ['in-process', 'loopback'],
   timeoutMs: 40_000,
-  server: { models: MODELS, env: { SECOND_BRAIN_MEMORY: 'false' } },
+  server: { models: MODELS, env: { SECOND_BRAIN_MEMORY: 'false', ...UPLOAD_PER_FILE_ENV } },
   tree: TREE,
   steps: [
     ...overflowRun(1, 'ki01-between'),

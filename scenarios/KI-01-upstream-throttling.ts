@@ -1,5 +1,6 @@
 import { defineScenario } from '../harness/src/runner/scenario.ts';
 import { MODELS, TREE, backToBackCheck, callById, overflowCall, overflowRun } from './KI-01-support/back-to-back.ts';
+import { UPLOAD_PER_FILE_ENV } from './KI-01-support/upload-per-file.ts';
 
 /**
  * KI-01, candidate "throttling upstream". The seed log's last theory: the first query's
@@ -28,7 +29,7 @@ export default defineScenario({
   title: 'Back-to-back overflow queries after the first one emptied the account’s allowance',
   modes: ['in-process', 'loopback'],
   timeoutMs: 40_000,
-  server: { models: MODELS, env: { SECOND_BRAIN_MEMORY: 'false' } },
+  server: { models: MODELS, env: { SECOND_BRAIN_MEMORY: 'false', ...UPLOAD_PER_FILE_ENV } },
   tree: TREE,
   fake: { account: { limits: { requestsPerSecond: RPS, burst: BURST } } },
   steps: [

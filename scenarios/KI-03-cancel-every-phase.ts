@@ -4,6 +4,7 @@ import { diagnose, expectSessionIdle } from './KI-20-support/diagnostics.ts';
 import { expectNoProgressAfterReply, tolerateLateProgress } from './KI-20-support/protocol.ts';
 import { FILE_TRACES_ENV, expectCancelledSpan } from './KI-20-support/traces.ts';
 import { expectUpstreamAfterCancel } from './KI-20-support/upstream.ts';
+import { UPLOAD_PER_FILE_ENV } from './KI-01-support/upload-per-file.ts';
 
 /**
  * KI-03: aborting during "Creating vector store with 82 files" produced no cancel log,
@@ -71,7 +72,13 @@ export default defineScenario({
   modes: ['in-process', 'loopback'],
   timeoutMs: 20_000,
   server: {
-    env: { SECOND_BRAIN_MEMORY: 'false', SECOND_BRAIN_TIME_SCALE: '0.1', ...FILE_TRACES_ENV },
+    env: {
+      SECOND_BRAIN_MEMORY: 'false', SECOND_BRAIN_TIME_SCALE: '0.1', ...FILE_TRACES_ENV, ...UPLOAD_PER_FILE_ENV,
+      // The janitor's start-up pass (KI-13's subject, 0.5 s after start at this time scale)
+      // lists stores and files while the phases below run; the journal cannot tell whose a
+      // request is, so its listing would count as traffic of the cancelled calls.
+      SECOND_BRAIN_JANITOR: JSON.stringify({ startupDelayMs: 600_000 }),
+    },
     models: { 'gpt-4.1': { context_window: OVERFLOW_WINDOW_TOKENS } },
   },
   tree: TREE,

@@ -1,5 +1,5 @@
 import { defineScenario } from '../harness/src/runner/scenario.ts';
-import { server, steps, tree } from './KI-10-support/trace-queries.ts';
+import { server, steps, tree, fake } from './KI-10-support/trace-queries.ts';
 
 /**
  * KI-10, second variant: the client reads the server's stderr, but only 1 KiB per second,
@@ -18,6 +18,7 @@ export default defineScenario({
   timeoutMs: 20_000,
   server: server({ policy: 'read-at', bytesPerSecond: 1_024 }),
   tree,
+  fake,
   steps,
   provenAgainst: { defect: 'sync-stderr-logger', note: 'logs written through pino.destination({sync: true}) to fd 2' },
 });

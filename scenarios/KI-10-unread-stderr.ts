@@ -1,5 +1,5 @@
 import { defineScenario } from '../harness/src/runner/scenario.ts';
-import { server, steps, tree } from './KI-10-support/trace-queries.ts';
+import { server, steps, tree, fake } from './KI-10-support/trace-queries.ts';
 
 /**
  * KI-10: the client never reads the server's stderr. Debug output was "swallowed" and
@@ -20,6 +20,7 @@ export default defineScenario({
   timeoutMs: 20_000,
   server: server({ policy: 'never-read' }),
   tree,
+  fake,
   steps,
   provenAgainst: { defect: 'sync-stderr-logger', note: 'logs written through pino.destination({sync: true}) to fd 2' },
 });

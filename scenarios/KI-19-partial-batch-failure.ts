@@ -2,6 +2,7 @@ import { basename } from 'node:path';
 import { defineScenario } from '../harness/src/runner/scenario.ts';
 import type { StepContext } from '../harness/src/runner/step-context.ts';
 import type { CallRecord } from '../harness/src/driver/types.ts';
+import { UPLOAD_LIMITS_PER_FILE, bundledFileName } from './KI-01-support/upload-per-file.ts';
 
 /**
  * KI-19: more than 20 files were split into 10 parallel batches, and one batch could fail
@@ -55,7 +56,7 @@ export default defineScenario({
       SECOND_BRAIN_MEMORY: 'false',
       SECOND_BRAIN_VECTOR_LIMITS: JSON.stringify({
         batchMaxFiles: BATCH_FILES, batchConcurrency: 10, batchDeadlineMs: BATCH_DEADLINE_MS, batchPollIntervalMs: 100,
-        uploadMaxAttempts: ATTEMPTS, retryBaseDelayMs: RETRY_BASE_MS, retryMaxDelayMs: 400,
+        uploadMaxAttempts: ATTEMPTS, retryBaseDelayMs: RETRY_BASE_MS, retryMaxDelayMs: 400, ...UPLOAD_LIMITS_PER_FILE,
       }),
     },
   },
@@ -69,14 +70,15 @@ export default defineScenario({
       label: 'faults: a 500 on the 5th batch, two files of the 1st batch always fail, the 10th batch is stuck',
       run: async (ctx) => {
         const journal = await ctx.fake.journal();
-        const uploaded = new Set(journal.filter((e) => e.route === 'files.create' && e.status === 200).map((e) => e.fileName ?? ''));
+        // One upload per overflow file, named after the file it holds.
+        const uploadOf = new Map(journal.filter((e) => e.route === 'files.create' && e.status === 200).map((e) => [bundledFileName(e.fileName ?? ''), e.fileName ?? '']));
         // Batches are filled in path order: the first two overflow files by path share the first batch.
-        const overflow = ctx.tree!.files.filter((f) => uploaded.has(basename(f))).sort();
+        const overflow = ctx.tree!.files.filter((f) => uploadOf.has(basename(f))).sort();
         failing = overflow.slice(0, 2).map((f) => basename(f));
         await ctx.fake.addFaults([
           { route: 'vector_stores.file_batches.create', calls: [5], fault: { type: 'status', status: 500 } },
           { route: 'vector_stores.file_batches.create', calls: [10], fault: { type: 'batch-stuck' } },
-          { route: 'vector_stores.file_batches.create', fault: { type: 'file-status', status: 'failed', fileNames: failing, code: 'server_error' } },
+          { route: 'vector_stores.file_batches.create', fault: { type: 'file-status', status: 'failed', fileNames: failing.map((f) => uploadOf.get(f)!), code: 'server_error' } },
         ]);
         ctx.driver.mark(`always failing: ${failing.join(', ')} (of ${overflow.length} overflow files)`, 'note');
       },

@@ -4,6 +4,7 @@ import { defineScenario } from '../harness/src/runner/scenario.ts';
 import type { StepContext } from '../harness/src/runner/step-context.ts';
 import type { MirroredEntry } from '../harness/src/driver/fake-link.ts';
 import { nowMs } from '../harness/src/driver/clock.ts';
+import { UPLOAD_PER_FILE_ENV } from './KI-01-support/upload-per-file.ts';
 
 /**
  * KI-22: rate-limit signals were ignored. The seed's to-do list: upload-speed monitoring,
@@ -84,7 +85,7 @@ export default defineScenario({
   timeoutMs: 40_000,
   server: {
     models: { o3: { context_window: 20_000, timeout_s: O3_DEADLINE_S } },
-    env: { SECOND_BRAIN_MEMORY: 'false', OTEL_METRICS_EXPORTER: 'file', OTEL_METRIC_EXPORT_INTERVAL: '250' },
+    env: { SECOND_BRAIN_MEMORY: 'false', OTEL_METRICS_EXPORTER: 'file', OTEL_METRIC_EXPORT_INTERVAL: '250', ...UPLOAD_PER_FILE_ENV },
   },
   tree: { files: 300, sizeBytes: 1_024 },
   fake: { account: { uploadLatencyMs: 60 } },

@@ -45,6 +45,8 @@ export async function closeSecretScanPool(): Promise<void> {
  * @throws SbError SB_ERR_CANCELLED / SB_ERR_DEADLINE_EXCEEDED when `ctx.signal` fires.
  */
 export async function screenFiles(ctx: GatherContext, files: readonly GatheredFile[]): Promise<{ files: GatheredFile[]; redactions: Redaction[] }> {
+  // KI-03: a cancel during reading must not be followed by a whole screening pass.
+  throwIfAborted(ctx.signal);
   const exclude = !ctx.limits.includeSecrets;
   const outcomes = new Map<number, ScanOutcome>();
   const contents = files.map(fileContent);
