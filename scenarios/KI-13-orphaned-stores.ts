@@ -2,6 +2,7 @@ import { defineScenario } from '../harness/src/runner/scenario.ts';
 import type { StepContext } from '../harness/src/runner/step-context.ts';
 import type { CallRecord } from '../harness/src/driver/types.ts';
 import type { DirectFakeLink } from '../harness/src/driver/fake-link.ts';
+import { UPLOAD_PER_FILE_ENV } from './KI-01-support/upload-per-file.ts';
 
 /**
  * KI-13: 99 of the project's 100 vector stores and 41,002 files had piled up, because
@@ -69,6 +70,8 @@ export default defineScenario({
     models: { o3: { context_window: 20_000, timeout_s: O3_DEADLINE_S } },
     env: {
       SECOND_BRAIN_MEMORY: 'false',
+      // The SIGKILL lands mid-upload, on the 25th of the store's ~80 one-file uploads.
+      ...UPLOAD_PER_FILE_ENV,
       // The start-up pass (5 s × 1/300 = 17 ms by default) is held to the interval here: this
       // scenario's fresh query evicts the orphans itself right after the restart, and its
       // checks expect the janitor to clear the rest afterwards.

@@ -1,5 +1,5 @@
 /**
- * One overflow file per bundle. The catalogue's entries (KI-01, KI-03, KI-19, KI-22) were
+ * One overflow file per bundle. The catalogue's entries (KI-01, KI-03, KI-13, KI-19, KI-22) were
  * seen with stores of about 80 files uploaded one by one; with the default bundling those
  * files go up as one document, and the upload, batch, retry and concurrency machinery the
  * scenarios load would sit idle. A bundle limit of 1 byte closes every bundle after its
