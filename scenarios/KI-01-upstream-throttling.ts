@@ -7,7 +7,7 @@ import { UPLOAD_PER_FILE_ENV } from './KI-01-support/upload-per-file.ts';
  * ~90 uploads used up the account's allowance, so the next query's requests were held
  * back or refused by OpenAI and looked like a hang (KI-17 is the long recovery window).
  *
- * Inject: an account limit of 20 requests/s with a burst of 60, so run 1 (~86 requests:
+ * Inject: an account limit of 12 requests/s with a burst of 60, so run 1 (~86 requests:
  * 78 uploads, store, batch, polls, the response) empties the bucket, and runs 2 and 3,
  * back to back in new sessions, meet 429s with `retry-after` on their first requests.
  *
@@ -20,7 +20,7 @@ import { UPLOAD_PER_FILE_ENV } from './KI-01-support/upload-per-file.ts';
  * six times into an empty bucket, and run 2 ends with "rate limited by openai … retries
  * exhausted" (calls probe "run-2: ended success" fails).
  */
-const RPS = 20;
+const RPS = 12;
 const BURST = 60;
 
 export default defineScenario({
