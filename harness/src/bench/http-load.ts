@@ -5,11 +5,11 @@
  * layers; `chat_with_gpt41` adds one upstream call to the fake (its own process).
  * Rounds interleave server and anchor; ratios are per round, then the median.
  */
-import { join } from 'node:path';
 import { median, round, spread, target } from './stats.ts';
-import { REPO_ROOT, serverEnv, spawnNode, startFakeProcess, startHttpServer, tempHome, type Child } from './processes.ts';
+import { startFakeProcess, tempHome, type Child } from './processes.ts';
+import { startHttpPair } from './http-pair.ts';
 import { runLoad, type LoadFigures } from './load.ts';
-import { callTool, openSession, closeSession, type HttpTarget } from './mcp-http.ts';
+import { benchToken, callTool, openSession, closeSession, type HttpTarget } from './mcp-http.ts';
 import type { BenchOptions, BenchResult } from './types.ts';
 
 export interface HttpLoadOptions extends BenchOptions {
@@ -31,7 +31,7 @@ async function loopDelay(t: HttpTarget, signal: AbortSignal): Promise<{ p99_ms: 
 
 export async function run(opts: HttpLoadOptions): Promise<BenchResult> {
   const { signal, log } = opts;
-  const token = opts.token ?? process.env.SECOND_BRAIN_HTTP_TOKEN;
+  const token = benchToken(opts.token);
   const connections = opts.connections ?? 100;
   const rounds = opts.quick ? 2 : 5;
   const durationS = opts.quick ? 1.5 : 5;
@@ -39,15 +39,7 @@ export async function run(opts: HttpLoadOptions): Promise<BenchResult> {
   const fake = await startFakeProcess({}, signal);
   const children: Child[] = [];
   try {
-    const env = serverEnv(fake, home.dir, token ? { SECOND_BRAIN_HTTP_TOKEN: token } : {});
-    const server = await startHttpServer(env, signal);
-    children.push(server);
-    const anchor = await spawnNode([join(REPO_ROOT, 'harness/src/bench/anchors/bare-sdk-http-server.ts')],
-      { PATH: process.env.PATH ?? '', OPENAI_API_KEY: 'sk-bench', OPENAI_BASE_URL: fake.baseUrls.openai },
-      /anchor MCP Streamable HTTP on (http:\/\/127\.0\.0\.1:\d+\/mcp)/, signal);
-    children.push(anchor);
-    const sbTarget: HttpTarget = { url: server.url, token };
-    const anchorTarget: HttpTarget = { url: anchor.url };
+    const { sb: sbTarget, bare: anchorTarget } = await startHttpPair(fake, home.dir, token, children, signal);
     const work = [
       { key: 'list', tool: 'list_models', args: {} },
       { key: 'chat', tool: 'chat_with_gpt41', args: { instructions: 'Say hello in one line.', session_id: 'bench-[<id>]' } },

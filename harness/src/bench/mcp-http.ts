@@ -4,6 +4,7 @@
  * notification) so each replayed `tools/call` runs on an initialized session.
  * The SDK's Client is not used here because autocannon needs the raw request.
  */
+import { randomBytes } from 'node:crypto';
 export const PROTOCOL_VERSION = '2025-06-18';
 
 export interface HttpTarget {
@@ -66,3 +67,14 @@ export async function callTool(target: HttpTarget, headers: Record<string, strin
   if (!result || result.isError) throw new Error(`${name} failed: ${JSON.stringify(answer).slice(0, 400)}`);
   return result;
 }
+
+/**
+ * The bearer token a benchmark's HTTP server is started with: the given one, else
+ * SECOND_BRAIN_HTTP_TOKEN, else a fresh random one (HTTP mode always requires one).
+ */
+export function benchToken(given?: string): string {
+  return given ?? process.env.SECOND_BRAIN_HTTP_TOKEN ?? randomBytes(24).toString('base64url');
+}
+
+/** Session cap the benchmarked HTTP server is started with: one session per load connection (100) and room to spare; the default cap is 32. */
+export const BENCH_HTTP_SESSIONS = 256;

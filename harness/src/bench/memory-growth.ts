@@ -6,7 +6,7 @@
  */
 import { median, percentile, round, spread, target } from './stats.ts';
 import { cpuMsOf, serverEnv, startFakeProcess, startHttpServer, tempHome, type Child, type FakeProcess } from './processes.ts';
-import { callTool, closeSession, openSession, type HttpTarget } from './mcp-http.ts';
+import { benchToken, callTool, closeSession, openSession, type HttpTarget } from './mcp-http.ts';
 import type { BenchOptions, BenchResult } from './types.ts';
 
 interface MemoryFigures { stored: number; dropped: number; failed: number; documents: number; queued: number }
@@ -51,13 +51,14 @@ export async function run(opts: BenchOptions & { entries?: number }): Promise<Be
   const entries = opts.entries ?? (opts.quick ? 500 : 5_000);
   const rounds = opts.quick ? 3 : 6;
   const callsPerRound = opts.quick ? 15 : 40;
+  const token = benchToken();
   const fake: FakeProcess = await startFakeProcess({}, signal);
   const homes = [tempHome('sb-bench-mem-full-')];
   const children: Child[] = [];
   try {
-    const full = await startHttpServer(serverEnv(fake, homes[0]!.dir), signal);
+    const full = await startHttpServer(serverEnv(fake, homes[0]!.dir, { SECOND_BRAIN_HTTP_TOKEN: token }), signal);
     children.push(full);
-    const fullT: HttpTarget = { url: full.url };
+    const fullT: HttpTarget = { url: full.url, token };
     const fullH = await openSession(fullT, signal);
     const fillStarted = performance.now();
     const filled = await fill(fullT, fullH, entries, log, signal);
@@ -67,9 +68,9 @@ export async function run(opts: BenchOptions & { entries?: number }): Promise<Be
       // A fresh, empty memory each round: the baseline never accumulates history.
       const home = tempHome('sb-bench-mem-empty-');
       homes.push(home);
-      const empty = await startHttpServer(serverEnv(fake, home.dir), signal);
+      const empty = await startHttpServer(serverEnv(fake, home.dir, { SECOND_BRAIN_HTTP_TOKEN: token }), signal);
       children.push(empty);
-      const emptyT: HttpTarget = { url: empty.url };
+      const emptyT: HttpTarget = { url: empty.url, token };
       const emptyH = await openSession(emptyT, signal);
       await sequential(emptyT, emptyH, 3, signal);
       await sequential(fullT, fullH, 3, signal);

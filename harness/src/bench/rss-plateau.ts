@@ -5,11 +5,11 @@
  * calls in interleaved chunks. Targets: final RSS within idle + 100 MB, and at most 5 %
  * growth over the last half of the run.
  */
-import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { round, target } from './stats.ts';
-import { REPO_ROOT, rssOf, serverEnv, spawnNode, startFakeProcess, startHttpServer, tempHome, type Child } from './processes.ts';
-import { closeSession, openSession, toolCallBody, type HttpTarget } from './mcp-http.ts';
+import { rssOf, startFakeProcess, tempHome, type Child } from './processes.ts';
+import { startHttpPair } from './http-pair.ts';
+import { benchToken, closeSession, openSession, toolCallBody, type HttpTarget } from './mcp-http.ts';
 import type { BenchOptions, BenchResult } from './types.ts';
 
 const MB = 1_048_576;
@@ -41,19 +41,12 @@ export async function run(opts: BenchOptions & { token?: string; total?: number;
   const total = opts.total ?? (opts.quick ? 1_000 : 10_000);
   const chunks = 10;
   const connections = 100;
-  const token = opts.token ?? process.env.SECOND_BRAIN_HTTP_TOKEN;
+  const token = benchToken(opts.token);
   const home = tempHome('sb-bench-rss-');
   const fake = await startFakeProcess({}, signal);
   const children: Child[] = [];
   try {
-    const server = await startHttpServer(serverEnv(fake, home.dir, token ? { SECOND_BRAIN_HTTP_TOKEN: token } : {}), signal, opts.nodeArgs ?? []);
-    children.push(server);
-    const anchor = await spawnNode([join(REPO_ROOT, 'harness/src/bench/anchors/bare-sdk-http-server.ts')],
-      { PATH: process.env.PATH ?? '', OPENAI_API_KEY: 'sk-bench', OPENAI_BASE_URL: fake.baseUrls.openai },
-      /anchor MCP Streamable HTTP on (http:\/\/127\.0\.0\.1:\d+\/mcp)/, signal);
-    children.push(anchor);
-    const sb: HttpTarget = { url: server.url, token };
-    const an: HttpTarget = { url: anchor.url };
+    const { server, anchor, sb, bare: an } = await startHttpPair(fake, home.dir, token, children, signal, opts.nodeArgs ?? []);
     await new Promise((r) => setTimeout(r, 1_000));
     const idle = { sb: await rssOf(server.proc.pid!), anchor: await rssOf(anchor.proc.pid!) };
     log(`rss-plateau: idle RSS ${round(idle.sb / MB, 1)} MB (anchor ${round(idle.anchor / MB, 1)} MB)`);

@@ -16,7 +16,7 @@ import type { Candidate, GatherContext } from './gather-context.ts';
 import { OPEN_FLAGS, reasonForReadError } from './io-errors.ts';
 import { gatherIoLimiter } from './limiter.ts';
 import { SNIFF_BYTES, looksBinary } from './sniff.ts';
-import { WorkerPool, type WorkerPoolStats } from './worker-pool.ts';
+import { LazyWorkerPool, type WorkerPoolStats } from './worker-pool.ts';
 import type { ReadJob, ReadJobResult } from './file-reader-worker.ts';
 import type { GatheredFile, SkipReason } from './types.ts';
 import { contextDefectOn } from './defects.ts';
@@ -174,28 +174,22 @@ async function readInto(fh: FileHandle, buf: Buffer, from: number, to: number, s
 
 // ---- the reader thread ---------------------------------------------------------------------
 
-let pool: WorkerPool<ReadJob, ReadJobResult> | undefined;
-
-function getPool(): WorkerPool<ReadJob, ReadJobResult> {
-  // One thread: reading is bound by the disk, not the CPU, and one thread holds one descriptor.
-  pool ??= new WorkerPool<ReadJob, ReadJobResult>({
-    url: new URL('./file-reader-worker.ts', import.meta.url),
-    size: 1,
-    queueMax: DEFAULTS.CONTEXT_WORKER_QUEUE_MAX,
-    purpose: 'read context files',
-  });
-  return pool;
-}
+// One thread: reading is bound by the disk, not the CPU, and one thread holds one descriptor.
+const pool = new LazyWorkerPool<ReadJob, ReadJobResult>(() => ({
+  url: new URL('./file-reader-worker.ts', import.meta.url),
+  size: 1,
+  queueMax: DEFAULTS.CONTEXT_WORKER_QUEUE_MAX,
+  purpose: 'read context files',
+}));
 
 /** Terminates the reader thread; a later read starts a fresh one. */
 export async function closeReaderPool(): Promise<void> {
-  const p = pool;
-  pool = undefined;
-  await p?.close();
+  await pool.close();
 }
 
+/** Reader thread figures, or undefined before its first use. */
 export function readerPoolStats(): WorkerPoolStats | undefined {
-  return pool?.stats();
+  return pool.stats();
 }
 
 type BatchOutcome = { bytes: Uint8Array; size: number; mtimeMs: number } | { reason: SkipReason };
@@ -220,7 +214,7 @@ async function readBatchInWorker(
     emfileMaxRetries: DEFAULTS.GATHER_EMFILE_MAX_RETRIES,
     emfileBaseDelayMs: DEFAULTS.GATHER_EMFILE_BASE_DELAY_MS,
   };
-  const r = await gatherIoLimiter.run(() => getPool().run(job, signal), signal);
+  const r = await gatherIoLimiter.run(() => pool.get().run(job, signal), signal);
   let at = 0;
   const outcomes = r.outcomes.map((o): BatchOutcome => {
     if ('reason' in o) return o;

@@ -11,7 +11,7 @@ import { fileContent, makeFile } from './content.ts';
 import type { GatherContext } from './gather-context.ts';
 import { type Redaction, screenText } from './secrets.ts';
 import type { ScanJob, ScanJobResult, ScanOutcome } from './secret-scan-worker.ts';
-import { WorkerPool } from './worker-pool.ts';
+import { LazyWorkerPool } from './worker-pool.ts';
 import type { GatheredFile } from './types.ts';
 
 /** Below this many content bytes in total, screening runs on the event loop. */
@@ -20,23 +20,16 @@ const SCAN_INLINE_MAX_BYTES = 262_144;
 const SCAN_JOB_BYTES = 4_194_304;
 const SCAN_JOB_MAX_FILES = 2_048;
 
-let pool: WorkerPool<ScanJob, ScanJobResult> | undefined;
-
-function getPool(): WorkerPool<ScanJob, ScanJobResult> {
-  pool ??= new WorkerPool<ScanJob, ScanJobResult>({
-    url: new URL('./secret-scan-worker.ts', import.meta.url),
-    size: 1,
-    queueMax: DEFAULTS.CONTEXT_WORKER_QUEUE_MAX,
-    purpose: 'screen context files for secrets',
-  });
-  return pool;
-}
+const pool = new LazyWorkerPool<ScanJob, ScanJobResult>(() => ({
+  url: new URL('./secret-scan-worker.ts', import.meta.url),
+  size: 1,
+  queueMax: DEFAULTS.CONTEXT_WORKER_QUEUE_MAX,
+  purpose: 'screen context files for secrets',
+}));
 
 /** Terminates the screening thread; a later screen starts a fresh one. */
 export async function closeSecretScanPool(): Promise<void> {
-  const p = pool;
-  pool = undefined;
-  await p?.close();
+  await pool.close();
 }
 
 /**
@@ -76,7 +69,7 @@ export async function screenFiles(ctx: GatherContext, files: readonly GatheredFi
       const blob = new Uint8Array(bytes);
       let at = 0;
       for (const p of parts) { blob.set(p, at); at += p.byteLength; }
-      const r = await getPool().run({ lengths, blob: blob.buffer, exclude }, ctx.signal, [blob.buffer]);
+      const r = await pool.get().run({ lengths, blob: blob.buffer, exclude }, ctx.signal, [blob.buffer]);
       for (const o of r.outcomes) outcomes.set(start + o.index, { ...o, index: start + o.index });
       start = end;
       ctx.progress(start, files.length, `Screening files for secrets: ${start}/${files.length}`);

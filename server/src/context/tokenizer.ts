@@ -20,7 +20,7 @@ import { availableParallelism } from 'node:os';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { DEFAULTS } from '../config/defaults.ts';
 import { ErrorCode, SbError, throwIfAborted } from '../errors.ts';
-import { WorkerPool, type WorkerPoolStats } from './worker-pool.ts';
+import { LazyWorkerPool, type WorkerPoolStats } from './worker-pool.ts';
 import type { TextJob, TextJobResult } from './tokenizer-worker.ts';
 import { decodeText } from './sniff.ts';
 import type { TokenizerFamily } from './types.ts';
@@ -31,30 +31,23 @@ export const ESTIMATE_BYTES_PER_TOKEN = 3.0;
 /** Bytes of text measured between two yields to the event loop in the inline paths. */
 const INLINE_SLICE_BYTES = 4 * 1_048_576;
 
-let pool: WorkerPool<TextJob, TextJobResult> | undefined;
-
-function getPool(): WorkerPool<TextJob, TextJobResult> {
-  // One thread per spare core, capped: on this 2-core machine a single worker leaves a whole
-  // core to the event loop, which is what keeps ping latency flat while a big tree is counted.
-  pool ??= new WorkerPool<TextJob, TextJobResult>({
-    url: new URL('./tokenizer-worker.ts', import.meta.url),
-    size: Math.max(1, Math.min(DEFAULTS.CONTEXT_WORKERS_MAX, availableParallelism() - 1)),
-    queueMax: DEFAULTS.CONTEXT_WORKER_QUEUE_MAX,
-    purpose: 'process context text',
-  });
-  return pool;
-}
+// One thread per spare core, capped: on this 2-core machine a single worker leaves a whole
+// core to the event loop, which is what keeps ping latency flat while a big tree is counted.
+const pool = new LazyWorkerPool<TextJob, TextJobResult>(() => ({
+  url: new URL('./tokenizer-worker.ts', import.meta.url),
+  size: Math.max(1, Math.min(DEFAULTS.CONTEXT_WORKERS_MAX, availableParallelism() - 1)),
+  queueMax: DEFAULTS.CONTEXT_WORKER_QUEUE_MAX,
+  purpose: 'process context text',
+}));
 
 /** Terminates the text pool's threads; pending jobs fail with SB_ERR_SHUTTING_DOWN. A later call creates a fresh pool. */
 export async function closeTextPool(): Promise<void> {
-  const p = pool;
-  pool = undefined;
-  await p?.close();
+  await pool.close();
 }
 
 /** Text pool figures, or undefined before its first use. */
 export function textPoolStats(): WorkerPoolStats | undefined {
-  return pool?.stats();
+  return pool.stats();
 }
 
 /** A text, or its UTF-8 bytes (decoded off the event loop, BOM dropped). */
@@ -133,7 +126,7 @@ export async function analyzeTexts(
     batches.push({ start, end: i });
   }
 
-  const p = getPool();
+  const p = pool.get();
   const inFlightMax = p.stats().size + 1;
   // A sibling batch failing must stop this call's other batches too.
   const local = new AbortController();

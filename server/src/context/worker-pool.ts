@@ -332,3 +332,34 @@ export class WorkerPool<J, R> {
   }
 }
 
+
+/**
+ * A pool made on first use and dropped on close (a later use makes a fresh one): the
+ * reader, tokenizer and secret-screening threads each hold one, so a process that never
+ * gathers context starts no thread, and shutdown can end them all.
+ */
+export class LazyWorkerPool<J, R> {
+  #pool: WorkerPool<J, R> | undefined;
+  readonly #options: () => WorkerPoolOptions;
+
+  constructor(options: () => WorkerPoolOptions) {
+    this.#options = options;
+  }
+
+  get(): WorkerPool<J, R> {
+    this.#pool ??= new WorkerPool<J, R>(this.#options());
+    return this.#pool;
+  }
+
+  /** Figures of the current pool, or undefined before its first use. */
+  stats(): WorkerPoolStats | undefined {
+    return this.#pool?.stats();
+  }
+
+  /** Terminates the threads; pending jobs fail with SB_ERR_SHUTTING_DOWN. */
+  async close(): Promise<void> {
+    const p = this.#pool;
+    this.#pool = undefined;
+    await p?.close();
+  }
+}
