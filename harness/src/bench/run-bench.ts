@@ -5,6 +5,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BENCHMARKS } from './registry.ts';
+import { benchReportHtml } from './report-html.ts';
 import type { BenchRow, Benchmark } from './types.ts';
 
 export interface RunBenchOptions {
@@ -58,7 +59,10 @@ export async function runBench(o: RunBenchOptions): Promise<number> {
     o.write(`${formatTable(b, rows)}\n`);
   }
   await mkdir(o.reportDir, { recursive: true });
-  await writeFile(join(o.reportDir, 'bench.json'), `${JSON.stringify({ quick: o.quick, at: new Date().toISOString(), node: process.version, benchmarks: report }, null, 2)}\n`);
+  const doc = { quick: o.quick, at: new Date().toISOString(), node: process.version, benchmarks: report };
+  await writeFile(join(o.reportDir, 'bench.json'), `${JSON.stringify(doc, null, 2)}\n`);
+  await writeFile(join(o.reportDir, 'bench.html'), benchReportHtml(doc));
   o.write(`bench.json written to ${o.reportDir}\n`);
+  o.write(`bench.html written to ${join(o.reportDir, 'bench.html')}\n`);
   return missed === 0 || o.quick ? 0 : 1;
 }
