@@ -12,6 +12,10 @@
  *
  * Writes nothing to stdout (it is the MCP channel of the process under test).
  */
+import { isMainThread } from 'node:worker_threads';
 import { startPreloadedFake } from './preload-setup.ts';
 
-await startPreloadedFake(process.env);
+// Worker threads inherit `--import`: only the main thread hosts the fake. A worker's copy
+// would start a second fake and control server and take over the control file, so the
+// driver would configure and read a fake that no request reaches.
+if (isMainThread) await startPreloadedFake(process.env);
