@@ -1,5 +1,6 @@
 // Lint rules that protect runtime guarantees, not style.
 import tseslint from 'typescript-eslint';
+import { boundaries } from './eslint.boundaries.js';
 
 export default [
   { ignores: ['node_modules/**', 'reports/**'] },
@@ -21,4 +22,5 @@ export default [
         { object: 'process', property: 'stdout', message: 'stdout carries JSON-RPC only; log through logging/logger.ts' }],
     },
   },
+  ...boundaries,
 ];

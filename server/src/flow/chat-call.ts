@@ -6,7 +6,7 @@
 import type { App } from '../app.ts';
 import type { ModelEntry } from '../config/models.ts';
 import { ErrorCode, SbError, abortReasonToError, isSbError } from '../errors.ts';
-import type { ChatArgs } from '../mcp/args.ts';
+import type { ChatArgs } from './args.ts';
 import type { InflightCall } from '../runtime/inflight.ts';
 import type { ChatRequest, ChatResult, ChatUsage } from '../providers/types.ts';
 import { prepareContext, recordSent, forgetSent, fileContent } from '../context/index.ts';

@@ -7,7 +7,7 @@
  */
 import type { App } from '../app.ts';
 import { ErrorCode, SbError, isSbError, toSbError } from '../errors.ts';
-import { chatArgsSchema } from '../mcp/args.ts';
+import { chatArgsSchema } from './args.ts';
 import { runChatCall, type ChatCallResult } from './chat-call.ts';
 import type { JobRow } from '../state/jobs.ts';
 

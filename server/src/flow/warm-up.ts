@@ -16,7 +16,7 @@ import { context } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import { CallToolRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { App } from '../app.ts';
-import { chatArgsSchema } from '../mcp/args.ts';
+import { chatArgsSchema } from './args.ts';
 import { parseRetryAfterMs } from '../resilience/retry-after.ts';
 import { countTokens } from '../context/index.ts';
 

@@ -17,7 +17,7 @@ import { CancellableTaskStore, TASK_POLL_INTERVAL_MS, TASK_TTL_MS, keepDirectPat
 import { describeArgsError } from '../flow/jobs.ts';
 import {
   chatArgsSchema, chatArgsShape, type ChatArgs, countTokensShape, historyShape, jobIdShape, listSessionsShape, startJobShape,
-} from './args.ts';
+} from '../flow/args.ts';
 import { RootsCache } from './roots.ts';
 import { runTool, type Extra, type ToolCallHooks, type TransportInfo } from './tool-call.ts';
 

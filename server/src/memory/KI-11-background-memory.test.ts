@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { MemoryQueue, type MemoryQueueOptions } from './queue.ts';
 import { readGitInfo } from './git-info.ts';
-import { entriesOf, startFake, tempState, type FakeHandle, type TempState } from '../vector/test-fixtures.ts';
+import { entriesOf, startFake, tempState, type FakeHandle, type TempState } from '../../test/support/vector-fixtures.ts';
 
 const GIT = { branch: 'main', head: '1234567890abcdef1234567890abcdef12345678' };
 

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import { MemoryQueue } from './queue.ts';
-import { startFake, tempState } from '../vector/test-fixtures.ts';
+import { startFake, tempState } from '../../test/support/vector-fixtures.ts';
 
 const GIT = { branch: 'main', head: '1234567890abcdef1234567890abcdef12345678' };
 

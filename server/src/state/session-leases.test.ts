@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase } from './db.ts';
-import { HOST } from '../vector/ownership.ts';
+import { HOST } from '../runtime/process-identity.ts';
 import { SessionLeases } from './session-leases.ts';
 
 const DEAD_PID = 4_194_304 + 1515;

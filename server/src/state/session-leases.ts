@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULTS } from '../config/defaults.ts';
 import { abortReasonToError, throwIfAborted } from '../errors.ts';
 import { logger } from '../logging/logger.ts';
-import { HOST, pidAlive } from '../vector/ownership.ts';
+import { HOST, pidAlive } from '../runtime/process-identity.ts';
 import { registerSchema, type Db } from './db.ts';
 
 /** The lease table's DDL, kept in one place. */

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode, SbError } from '../errors.ts';
 import { VectorStoreManager } from './manager.ts';
-import { FAST_LIMITS, entriesOf, manyFiles, startFake, tempState } from './test-fixtures.ts';
+import { FAST_LIMITS, entriesOf, manyFiles, startFake, tempState } from '../../test/support/vector-fixtures.ts';
 
 test('KI-01: three back-to-back calls with 90 files: later calls are no slower and upload nothing twice', { timeout: 30_000 }, async () => {
   const f = startFake({ account: { uploadLatencyMs: 10 } });

@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { VectorStoreManager } from './manager.ts';
 import { Janitor } from './janitor.ts';
 import { VectorState } from './state.ts';
-import { FAST_LIMITS, entriesOf, manyFiles, startFake, tempState } from './test-fixtures.ts';
+import { FAST_LIMITS, entriesOf, manyFiles, startFake, tempState } from '../../test/support/vector-fixtures.ts';
 
 test('KI-02: a hanging store delete times out in the janitor, is retried later, and never slows a call', { timeout: 20_000 }, async () => {
   const f = startFake();

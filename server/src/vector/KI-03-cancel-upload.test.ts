@@ -10,7 +10,7 @@ import { judgeLatency } from '../../../harness/src/reference/latency-test.ts';
 import { ErrorCode, SbError } from '../errors.ts';
 import { VectorStoreManager } from './manager.ts';
 import { VectorState } from './state.ts';
-import { FAST_LIMITS, manyFiles, startFake, tempState } from './test-fixtures.ts';
+import { FAST_LIMITS, manyFiles, startFake, tempState } from '../../test/support/vector-fixtures.ts';
 
 const cancelled = (e: unknown) => e instanceof SbError && e.code === ErrorCode.CANCELLED;
 /** The catalogue's bound on cancel → aborted, held for the excess over a reference process measuring the machine in the same window. */

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { VectorStoreManager } from './manager.ts';
 import { BUNDLE_SUFFIX, bundleContent, memberHeader, planBundles } from './bundles.ts';
 import type { AttachFile } from './types.ts';
-import { FAST_LIMITS, entriesOf, startFake, tempState } from './test-fixtures.ts';
+import { FAST_LIMITS, entriesOf, startFake, tempState } from '../../test/support/vector-fixtures.ts';
 
 function memFiles(n: number, bytes: number, salt = ''): AttachFile[] {
   return Array.from({ length: n }, (_, i) => {

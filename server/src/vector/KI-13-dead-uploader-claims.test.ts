@@ -11,7 +11,7 @@ import { HOST } from './ownership.ts';
 import { VectorState } from './state.ts';
 import { readFileSync } from 'node:fs';
 import { sha256Of } from './content.ts';
-import { FAST_LIMITS, entriesOf, manyFiles, startFake, tempState } from './test-fixtures.ts';
+import { FAST_LIMITS, entriesOf, manyFiles, startFake, tempState } from '../../test/support/vector-fixtures.ts';
 
 const content = (f: { absPath: string }) => sha256Of(readFileSync(f.absPath));
 

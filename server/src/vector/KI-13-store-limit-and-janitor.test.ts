@@ -17,8 +17,8 @@ import { Janitor } from './janitor.ts';
 import { HOST } from './ownership.ts';
 import { VectorState } from './state.ts';
 import type { VectorEvent } from './types.ts';
-import type { ChildAttachArgs } from './test-child-attach.ts';
-import { FAST_LIMITS, entriesOf, manyFiles, startFake, tempState } from './test-fixtures.ts';
+import type { ChildAttachArgs } from '../../test/support/vector-child-attach.ts';
+import { FAST_LIMITS, entriesOf, manyFiles, startFake, tempState } from '../../test/support/vector-fixtures.ts';
 
 /** A pid no process has: above Linux's pid_max. */
 const DEAD_PID = 4_194_304 + 4242;
@@ -41,7 +41,7 @@ test('KI-13: after a SIGKILL halfway through an upload, the janitor returns stor
     const foreignFile = fake.seed.file({ filename: 'f003.ts', content: 'someone else’s file' });
     const baseline = { stores: fake.state.vectorStores.size, files: fake.state.files.size };
 
-    const child = fork(new URL('./test-child-attach.ts', import.meta.url), [JSON.stringify({
+    const child = fork(new URL('../../test/support/vector-child-attach.ts', import.meta.url), [JSON.stringify({
       dbPath: st.dbPath, baseURL: lb.baseUrls.openai, instanceId: 'doomed', sessionId: 'doomed-session',
       files: manyFiles(st.dir, 20), limits: { ...FAST_LIMITS, uploadConcurrencyStart: 3, uploadConcurrencyMax: 3 },
     } satisfies ChildAttachArgs)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });

@@ -14,8 +14,8 @@ import { startLoopbackFake } from '@second-brain/harness';
 import { VectorStoreManager } from './manager.ts';
 import { Janitor } from './janitor.ts';
 import type { AttachFile, AttachResult } from './types.ts';
-import type { ChildAttachArgs } from './test-child-attach.ts';
-import { FAST_LIMITS, entriesOf, manyFiles, startFake, tempState, writeProjectFiles } from './test-fixtures.ts';
+import type { ChildAttachArgs } from '../../test/support/vector-child-attach.ts';
+import { FAST_LIMITS, entriesOf, manyFiles, startFake, tempState, writeProjectFiles } from '../../test/support/vector-fixtures.ts';
 
 const storeFileNames = (fake: ReturnType<typeof startFake>['fake'], storeId: string) =>
   [...fake.state.filesOf(storeId).values()].map((r) => fake.state.files.get(r.fileId)?.filename ?? '(deleted)').sort();
@@ -147,7 +147,7 @@ test('KI-14: a second Node process sharing the state dir does not upload what th
   try {
     const files = manyFiles(st.dir, 36);
     // The child wants 0–23, the parent 12–35: 12–23 are wanted by both at once.
-    const child = fork(new URL('./test-child-attach.ts', import.meta.url), [JSON.stringify({
+    const child = fork(new URL('../../test/support/vector-child-attach.ts', import.meta.url), [JSON.stringify({
       dbPath: st.dbPath, baseURL: lb.baseUrls.openai, instanceId: 'child', sessionId: 'child-session', files: files.slice(0, 24),
       limits: FAST_LIMITS, waitForGo: true,
     } satisfies ChildAttachArgs)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { ErrorCode, SbError } from '../errors.ts';
 import { SharedRateLimits } from '../state/rate-limits.ts';
 import { VectorStoreManager } from './manager.ts';
-import { FAST_LIMITS, manyFiles, startFake, tempState } from './test-fixtures.ts';
+import { FAST_LIMITS, manyFiles, startFake, tempState } from '../../test/support/vector-fixtures.ts';
 
 test('KI-17: a throttle window is waited out: few requests inside it, first success right after it', { timeout: 20_000 }, async () => {
   const WINDOW_MS = 800;

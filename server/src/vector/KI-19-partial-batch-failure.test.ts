@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { VectorStoreManager } from './manager.ts';
 import type { VectorEvent } from './types.ts';
-import { FAST_LIMITS, entriesOf, manyFiles, startFake, tempState } from './test-fixtures.ts';
+import { FAST_LIMITS, entriesOf, manyFiles, startFake, tempState } from '../../test/support/vector-fixtures.ts';
 
 const attachedAt = (fake: ReturnType<typeof startFake>['fake'], storeId: string) =>
   [...fake.state.filesOf(storeId).values()].filter((r) => fake.state.vectorStoreFileStatus(r) === 'completed').map((r) => fake.state.files.get(r.fileId)!.filename).sort();

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { VectorStoreManager } from './manager.ts';
 import type { VectorEvent } from './types.ts';
-import { FAST_LIMITS, entriesOf, manyFiles, maxConcurrent, startFake, tempState } from './test-fixtures.ts';
+import { FAST_LIMITS, entriesOf, manyFiles, maxConcurrent, startFake, tempState } from '../../test/support/vector-fixtures.ts';
 
 test('KI-22: concurrency halves on a 429 burst, waits out retry-after, then grows back', { timeout: 30_000 }, async () => {
   const RETRY_AFTER_MS = 150;

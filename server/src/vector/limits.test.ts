@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { ErrorCode, SbError } from '../errors.ts';
 import { defaultVectorLimits, resolveVectorLimits } from './limits.ts';
 import { VectorStoreManager } from './manager.ts';
-import { tempState } from './test-fixtures.ts';
+import { tempState } from '../../test/support/vector-fixtures.ts';
 import OpenAI from 'openai';
 
 const config = (re: RegExp) => (e: unknown) => e instanceof SbError && e.code === ErrorCode.CONFIG && re.test(e.message);

@@ -4,7 +4,7 @@
  * state dir recorded it, or when its metadata names an instance recorded here (KI-13:
  * never delete a store another owner made).
  */
-import { hostname } from 'node:os';
+import { HOST, pidAlive } from '../runtime/process-identity.ts';
 import type { InstanceRow } from './state.ts';
 
 export const OWNER = 'second-brain';
@@ -16,18 +16,7 @@ export function sessionStoreMetadata(instanceId: string, sessionId: string): Rec
   return { owner: OWNER, kind: KIND_SESSION, instance: instanceId, session: sessionId.slice(0, 512) };
 }
 
-export const HOST = hostname();
-
-/** True when `pid` names a live process on this host (EPERM means alive but not ours). */
-export function pidAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+export { HOST, pidAlive } from '../runtime/process-identity.ts';
 
 /**
  * An instance is gone when its process no longer runs on this host, or (for another

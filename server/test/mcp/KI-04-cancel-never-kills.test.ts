@@ -29,7 +29,7 @@ async function cancelMany(defects: string): Promise<{ exited: boolean; after: 's
       SECOND_BRAIN_TEST_DEFECTS: defects,
     },
   });
-  transport.stderr?.resume();
+  transport.stderr?.on('data', () => {}); // drain it, so a full pipe never blocks the child
   let exited = false;
   const client = new Client({ name: 'ki04', version: '1.0.0' });
   client.onclose = () => { exited = true; };

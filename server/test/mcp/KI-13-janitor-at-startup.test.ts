@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { openDatabase, withTransaction } from '../../src/state/db.ts';
 import { HOST } from '../../src/vector/ownership.ts';
 import { VectorState } from '../../src/vector/state.ts';
-import { startFake } from '../../src/vector/test-fixtures.ts';
+import { startFake } from '../support/vector-fixtures.ts';
 import { startRig } from '../support/in-process.ts';
 
 /** A pid no process has: above Linux's pid_max. */

@@ -4,10 +4,10 @@
  * with `fork()`; argv[2] is a JSON `ChildAttachArgs`.
  */
 import OpenAI from 'openai';
-import { openDatabase } from '../state/db.ts';
-import { createLogger, setLogger } from '../logging/logger.ts';
-import { VectorStoreManager } from './manager.ts';
-import type { AttachFile, VectorLimits } from './types.ts';
+import { openDatabase } from '../../src/state/db.ts';
+import { createLogger, setLogger } from '../../src/logging/logger.ts';
+import { VectorStoreManager } from '../../src/vector/manager.ts';
+import type { AttachFile, VectorLimits } from '../../src/vector/types.ts';
 
 export interface ChildAttachArgs {
   dbPath: string;

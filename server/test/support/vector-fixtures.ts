@@ -9,10 +9,10 @@ import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createFakeApi, type FakeApi, type FakeApiOptions, type JournalEntry, type RouteId } from '@second-brain/harness';
-import { openDatabase, type Db } from '../state/db.ts';
-import { createLogger, setLogger } from '../logging/logger.ts';
-import type { AttachFile } from './types.ts';
-import './schema.ts';
+import { openDatabase, type Db } from '../../src/state/db.ts';
+import { createLogger, setLogger } from '../../src/logging/logger.ts';
+import type { AttachFile } from '../../src/vector/types.ts';
+import '../../src/vector/schema.ts';
 
 // Tests print only warnings unless asked for more.
 setLogger(createLogger({ level: process.env.SECOND_BRAIN_LOG_LEVEL ?? 'warn' }));

@@ -1,0 +1,61 @@
+// The server's layering, enforced by the build. A folder of server/src may import only
+// from folders in lower layers (or its own); type-only imports from a higher layer are
+// listed one by one. Tests may import anything (they drive whole stacks), but production
+// code never imports the harness.
+//
+// Lowest first. The composition root (app.ts, services.ts, main.ts, index.ts) sits above
+// every layer and is not listed.
+export const SERVER_LAYERS = [
+  ['runtime', 'secrets', 'config'],
+  ['logging'],
+  ['telemetry'],
+  ['state'],
+  ['resilience', 'context', 'providers'],
+  ['vector'],
+  ['memory'],
+  ['flow'],
+  ['mcp'],
+  ['transport', 'html', 'cli'],
+];
+
+/** Type-only imports allowed across the layering: `folder -> [higher folders]`. */
+const TYPE_ONLY_UP = {
+  // A session stores the provider's message shape; it never calls a provider.
+  state: ['providers'],
+};
+
+const ROOT_FILES = ['app', 'services', 'main', 'index'];
+
+function blockFor(folder, layer) {
+  const higher = SERVER_LAYERS.slice(layer + 1).flat();
+  const typeOnly = TYPE_ONLY_UP[folder] ?? [];
+  const hard = higher.filter((f) => !typeOnly.includes(f));
+  const patterns = [
+    { regex: '^@second-brain/harness', message: 'production code never imports the harness; test helpers live in server/test/support/' },
+  ];
+  if (hard.length > 0) {
+    patterns.push({
+      regex: `^\\.\\./(${hard.join('|')})/`,
+      message: `${folder}/ is below ${hard.join(', ')} in the server's layering (eslint.boundaries.js)`,
+    });
+  }
+  if (typeOnly.length > 0) {
+    patterns.push({
+      regex: `^\\.\\./(${typeOnly.join('|')})/`,
+      allowTypeImports: true,
+      message: `${folder}/ may import only types from ${typeOnly.join(', ')} (eslint.boundaries.js)`,
+    });
+  }
+  patterns.push({
+    regex: `^\\.\\./(${ROOT_FILES.join('|')})\\.ts$`,
+    allowTypeImports: true,
+    message: 'the composition root wires the layers; below it, import only its types',
+  });
+  return {
+    files: [`server/src/${folder}/**/*.ts`],
+    ignores: ['server/src/**/*.test.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns }] },
+  };
+}
+
+export const boundaries = SERVER_LAYERS.flatMap((folders, layer) => folders.map((f) => blockFor(f, layer)));

@@ -1,0 +1,45 @@
+// The server's layering (eslint.boundaries.js) fails the lint step on a violation:
+// checked on code given to ESLint as if it lived at a path in server/src.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { ESLint } from 'eslint';
+import { SERVER_LAYERS } from '../eslint.boundaries.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const eslint = new ESLint({ cwd: root });
+
+async function boundaryErrors(filePath: string, code: string): Promise<string[]> {
+  const [result] = await eslint.lintText(code, { filePath: `${root}${filePath}` });
+  return result!.messages.filter((m) => m.ruleId === '@typescript-eslint/no-restricted-imports').map((m) => m.message);
+}
+
+test('every folder of server/src has a place in the layering', () => {
+  const folders = readdirSync(`${root}server/src`, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+  const placed = new Set(SERVER_LAYERS.flat());
+  assert.deepEqual(folders.filter((f) => !placed.has(f)), [], 'add new folders to SERVER_LAYERS in eslint.boundaries.js');
+});
+
+test('a lower layer importing a higher one is an error', { timeout: 60_000 }, async () => {
+  const errors = await boundaryErrors('server/src/state/probe.ts', "import { OWNER } from '../vector/ownership.ts';\nexport const x = OWNER;\n");
+  assert.equal(errors.length, 1);
+  assert.match(errors[0]!, /state\/ is below .*vector/);
+  assert.equal((await boundaryErrors('server/src/flow/probe.ts', "import { createServer } from '../mcp/create-server.ts';\nexport const x = createServer;\n")).length, 1, 'flow/ must not import mcp/');
+});
+
+test('a higher layer importing a lower one is fine', { timeout: 60_000 }, async () => {
+  assert.deepEqual(await boundaryErrors('server/src/vector/probe.ts', "import { SbError } from '../errors.ts';\nimport { openDatabase } from '../state/db.ts';\nexport const x = [SbError, openDatabase];\n"), []);
+});
+
+test('listed type-only imports pass, values do not', { timeout: 60_000 }, async () => {
+  assert.deepEqual(await boundaryErrors('server/src/state/probe.ts', "import type { ChatMessage } from '../providers/types.ts';\nexport type X = ChatMessage;\n"), []);
+  assert.equal((await boundaryErrors('server/src/state/probe.ts', "import { ProviderClients } from '../providers/clients.ts';\nexport const x = ProviderClients;\n")).length, 1);
+  assert.equal((await boundaryErrors('server/src/flow/probe.ts', "import { createApp } from '../app.ts';\nexport const x = createApp;\n")).length, 1, 'only types from the composition root');
+});
+
+test('production code never imports the harness; tests may', { timeout: 60_000 }, async () => {
+  const code = "import { createFakeApi } from '@second-brain/harness';\nexport const x = createFakeApi;\n";
+  assert.equal((await boundaryErrors('server/src/vector/probe.ts', code)).length, 1);
+  assert.deepEqual(await boundaryErrors('server/src/vector/probe.test.ts', code), []);
+});
