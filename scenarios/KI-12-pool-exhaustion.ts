@@ -1,5 +1,4 @@
 import { defineScenario } from '../harness/src/runner/scenario.ts';
-import type { CallRecord } from '../harness/src/driver/types.ts';
 import { Figures, droppedOf } from './KI-08-support/figures.ts';
 import { whileSampling } from './KI-08-support/fd-sampler.ts';
 
@@ -74,7 +73,7 @@ export default defineScenario({
             ),
           ),
         );
-        for (const c of calls as CallRecord[]) {
+        for (const c of calls) {
           const took = c.endMs === null ? null : c.endMs - c.startMs;
           f.judge(`${c.id}: completed`, c.outcome === 'success' ? took : null, 'ms', '<', DEADLINE_MS, c.outcome === 'success' ? '' : `${c.outcome}: ${c.text.slice(0, 160)}`);
           f.judge(`${c.id}: progress notifications`, c.progress.length, '', '>=', 3);

@@ -49,7 +49,7 @@ async function main(argv: string[]): Promise<void> {
     process.on('uncaughtException', (err) => log.error({ err: String(err?.stack ?? err) }, 'uncaught exception'));
   }
   const app = createApp(config, { log });
-  const telemetry = await startTelemetry({
+  const telemetry = startTelemetry({
     home: config.home, serviceVersion: SERVER_VERSION, registry: app.inflight,
     syncLogShipping: config.testDefects.has('blocking-telemetry-export'),
   });

@@ -32,7 +32,7 @@ export async function runLoad(target: HttpTarget, opts: {
       idReplacement: true,
       headers: sessions[0],
       // Each connection replays on its own session, as one client per connection would.
-      setupClient: (client) => { client.setHeaders(sessions[next++ % sessions.length]!); },
+      setupClient: (client) => { client.setHeaders(sessions[next++ % sessions.length]); },
     }) as unknown as Promise<autocannon.Result> & { stop(): void };
     const onAbort = () => instance.stop();
     opts.signal.addEventListener('abort', onAbort, { once: true });

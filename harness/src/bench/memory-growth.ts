@@ -76,7 +76,7 @@ export async function run(opts: BenchOptions & { entries?: number }): Promise<Be
       await sequential(fullT, fullH, 3, signal);
       await fake.serviceTime(signal);
       const row: Record<string, number> = { round: i };
-      for (const side of (i % 2 ? ['empty', 'full'] : ['full', 'empty']) as Array<'empty' | 'full'>) {
+      for (const side of (i % 2 ? ['empty', 'full'] : ['full', 'empty'])) {
         const pid = (side === 'full' ? full : empty).proc.pid!;
         const cpu0 = await cpuMsOf(pid);
         const lat = await sequential(side === 'full' ? fullT : emptyT, side === 'full' ? fullH : emptyH, callsPerRound, signal);

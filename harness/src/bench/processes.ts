@@ -34,8 +34,8 @@ export async function spawnNode(args: string[], env: Record<string, string>, rea
     signal.addEventListener('abort', onAbort, { once: true });
     function fail(err: Error) { cleanup(); proc.kill('SIGKILL'); rej(err); }
     function cleanup() { clearTimeout(timer); signal.removeEventListener('abort', onAbort); }
-    proc.stderr!.setEncoding('utf8');
-    proc.stderr!.on('data', (chunk: string) => {
+    proc.stderr.setEncoding('utf8');
+    proc.stderr.on('data', (chunk: string) => {
       tail = (tail + chunk).slice(-8_000);
       const m = tail.match(ready);
       if (m) { cleanup(); res(m[1]!); }

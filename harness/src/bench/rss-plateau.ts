@@ -24,7 +24,7 @@ async function chats(t: HttpTarget, amount: number, connections: number, signal:
       url: t.url, connections, amount, method: 'POST', idReplacement: true,
       body: toolCallBody('chat_with_gpt41', { instructions: 'Say hello in one line.', session_id: 'rss-[<id>]' }),
       headers: sessions[0],
-      setupClient: (client) => { client.setHeaders(sessions[next++ % sessions.length]!); },
+      setupClient: (client) => { client.setHeaders(sessions[next++ % sessions.length]); },
     }) as unknown as Promise<autocannon.Result> & { stop(): void };
     const onAbort = () => instance.stop();
     signal.addEventListener('abort', onAbort, { once: true });
@@ -50,13 +50,13 @@ export async function run(opts: BenchOptions & { token?: string; total?: number;
     await new Promise((r) => setTimeout(r, 1_000));
     const idle = { sb: await rssOf(server.proc.pid!), anchor: await rssOf(anchor.proc.pid!) };
     log(`rss-plateau: idle RSS ${round(idle.sb / MB, 1)} MB (anchor ${round(idle.anchor / MB, 1)} MB)`);
-    const rounds: Array<Record<string, number>> = [];
+    const rounds: Array<{ chunk: number; calls: number; sb_rss_mb: number; anchor_rss_mb: number; fake_p50_ms: number }> = [];
     let errors = 0;
     await fake.serviceTime(signal);
     for (let i = 1; i <= chunks; i++) {
       const per = Math.round(total / chunks);
       // Alternate which side goes first in each chunk.
-      for (const side of (i % 2 ? ['sb', 'anchor'] : ['anchor', 'sb']) as Array<'sb' | 'anchor'>) {
+      for (const side of (i % 2 ? ['sb', 'anchor'] : ['anchor', 'sb'])) {
         const r = await chats(side === 'sb' ? sb : an, per, connections, signal);
         if (side === 'sb') errors += r.errors;
       }
@@ -87,7 +87,7 @@ export async function run(opts: BenchOptions & { token?: string; total?: number;
         anchor_idle_rss_mb: round(idle.anchor / MB, 1),
         anchor_final_rss_mb: end.anchor_rss_mb,
         anchor_growth_last_half_pct: round(anchorGrowth * 100, 2),
-        fake_service_p50_ms: round(rounds.map((r) => r.fake_p50_ms!).sort((a, b) => a - b)[Math.floor(chunks / 2)]!, 2),
+        fake_service_p50_ms: round(rounds.map((r) => r.fake_p50_ms).sort((a, b) => a - b)[Math.floor(chunks / 2)]!, 2),
       },
       targets: [
         target(`RSS after ${total} HTTP chats over idle, MB`, overIdle, '<=', 100),

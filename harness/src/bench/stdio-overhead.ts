@@ -50,7 +50,7 @@ export async function run(opts: BenchOptions & { serverEnv?: Record<string, stri
     const out: Array<Record<string, number>> = [];
     for (let i = 0; i < rounds; i++) {
       const row: Record<string, number> = { round: i };
-      for (const side of (i % 2 ? ['sdk', 'sb'] : ['sb', 'sdk']) as Array<'sb' | 'sdk'>) {
+      for (const side of (i % 2 ? ['sdk', 'sb'] : ['sb', 'sdk'])) {
         const lat = await block(side === 'sb' ? viaServer : viaSdk, perBlock);
         row[`${side}_p50_ms`] = median(lat);
         row[`${side}_fake_p50_ms`] = (await fake.serviceTime(signal, 'responses.create')).p50_ms;

@@ -3,7 +3,6 @@ import type { Readable } from 'node:stream';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { ListRootsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { nowMs } from './clock.ts';
 
 /**
@@ -254,9 +253,10 @@ export class ServerProcess {
   #recordStdout(): void {
     const transport = this.transport;
     const inner = transport.onmessage;
-    transport.onmessage = (message: JSONRPCMessage, ...rest: unknown[]) => {
+    // The stdio transport hands over the message alone (no extra info), so one argument.
+    transport.onmessage = (message) => {
       this.#stdout.add(`${JSON.stringify(message)}\n`);
-      (inner as ((m: JSONRPCMessage, ...r: unknown[]) => void) | undefined)?.(message, ...rest);
+      inner?.(message);
     };
   }
 }

@@ -82,7 +82,7 @@ function route(fake: FakeApi, method: string, path: string, url: URL, body: unkn
     case 'POST /account': {
       if (b.reset === true) fake.account.reset();
       if (b.clearThrottle === true) fake.account.clearThrottle();
-      if (b.limits) fake.account.setLimits(b.limits as Record<string, number>);
+      if (b.limits) fake.account.setLimits(b.limits);
       if (b.throttle) fake.account.throttle(b.throttle as ThrottleRequest);
       return jsonResponse({ limits: fake.account.limits(), windows: fake.account.windows() });
     }

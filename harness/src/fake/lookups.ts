@@ -18,5 +18,5 @@ export function lookupStore(state: FakeState, id: string): VectorStoreRecord {
 
 export function parseFileIds(value: unknown, name: string): string[] {
   if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw invalidParameter(name, `Invalid '${name}': expected an array of file ids.`);
-  return value as string[];
+  return value;
 }

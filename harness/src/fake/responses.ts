@@ -286,7 +286,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 function reasoningOf(req: Record<string, unknown>): { effort?: string; summary?: string } {
-  return isRecord(req.reasoning) ? (req.reasoning as { effort?: string; summary?: string }) : {};
+  return isRecord(req.reasoning) ? (req.reasoning) : {};
 }
 
 /**

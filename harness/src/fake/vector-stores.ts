@@ -91,7 +91,7 @@ function searchStore(ctx: RouteContext): RouteResult {
     candidates.push(file);
     attributes.set(file.id, sf.attributes);
   }
-  const hits = searchFiles(candidates, query as string | string[], max);
+  const hits = searchFiles(candidates, query, max);
   return jsonResponse({
     object: 'vector_store.search_results.page',
     search_query: Array.isArray(query) ? query : [query],

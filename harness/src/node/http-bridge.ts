@@ -39,7 +39,7 @@ export function toFetchRequest(req: IncomingMessage, res: ServerResponse, url: s
     // Required by fetch for a streamed request body.
     duplex: 'half',
     signal: controller.signal,
-  } as RequestInit & { duplex: 'half' });
+  });
   return {
     request,
     signal: controller.signal,

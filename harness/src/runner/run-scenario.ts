@@ -325,7 +325,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
   }
 
   // Read the journal while the server (which hosts an in-process fake) still runs.
-  const journal = link ? await link.journal().catch(() => link!.journalSnapshot()) : [];
+  const journal = link ? await link.journal().catch(() => link.journalSnapshot()) : [];
   harnessLoop.disable();
   const referenceFigures = reference && referenceWindow ? await reference.closeWindow(referenceWindow).catch(() => null) : null;
   await reference?.close().catch(() => {});

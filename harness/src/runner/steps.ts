@@ -1,7 +1,6 @@
 import { nowMs, sleep } from '../driver/clock.ts';
 import type { RunningCall } from '../driver/driver.ts';
 import { describeMatch, journalPredicate } from '../driver/journal-match.ts';
-import type { FaultRule } from '../fake/index.ts';
 import type { CallExpectation } from '../probes/calls.ts';
 import type { CallStep, Step } from './scenario.ts';
 import type { StepContext } from './step-context.ts';
@@ -125,8 +124,8 @@ export class StepRunner {
         return;
       case 'faults': {
         if (step.clear) await fake.clearFaults();
-        if (step.replace) await fake.addFaults(step.replace as FaultRule[], true);
-        if (step.add) await fake.addFaults(step.add as FaultRule[]);
+        if (step.replace) await fake.addFaults(step.replace, true);
+        if (step.add) await fake.addFaults(step.add);
         driver.mark(`faults: ${step.clear ? 'cleared ' : ''}${[...(step.replace ?? []), ...(step.add ?? [])].map((r) => `${String(r.route)} ${r.fault.type}`).join(', ')}`.trim(), 'fault');
         return;
       }

@@ -44,7 +44,7 @@ function post(check: Check): Promise<SpecViolation[]> {
     pending.set(id, { resolve, reject });
     const w = ensureWorker();
     if (pending.size === 1) w.ref();
-    w.postMessage({ id, ...check } as WorkerRequest);
+    w.postMessage({ id, ...check });
   });
 }
 

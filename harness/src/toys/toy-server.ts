@@ -157,7 +157,7 @@ async function uploadContext(paths: string[], signal: AbortSignal): Promise<numb
     if (!ignore) signal.throwIfAborted();
     const form = new FormData();
     form.append('purpose', 'assistants');
-    form.append('file', new Blob([await readFile(file)]), file.split('/').at(-1)!);
+    form.append('file', new Blob([await readFile(file)]), file.split('/').at(-1));
     const response = await fetch(`${baseUrl('openai')}/files`, {
       method: 'POST',
       headers: { authorization: `Bearer ${apiKey('openai')}` },

@@ -52,19 +52,19 @@ test('providers: accepted key, rejected key, reachable fake, unreachable endpoin
   assert.equal(r1.providers.openai?.status, 'ok', r1.providers.openai?.detail);
   assert.deepEqual(good.auth, ['Bearer sk-good']);
   assert.equal(r1.providers.xai?.status, 'fail');
-  assert.match(r1.providers.xai!.detail, /key rejected.*401/);
-  assert.match(r1.providers.xai!.fix!, /XAI_API_KEY/);
+  assert.match(r1.providers.xai.detail, /key rejected.*401/);
+  assert.match(r1.providers.xai.fix!, /XAI_API_KEY/);
   assert.equal(r1.providers.gemini?.status, 'fail');
-  assert.match(r1.providers.gemini!.detail, /unreachable.*ECONNREFUSED/);
-  assert.match(r1.providers.gemini!.fix!, /GEMINI_BASE_URL/);
+  assert.match(r1.providers.gemini.detail, /unreachable.*ECONNREFUSED/);
+  assert.match(r1.providers.gemini.fix!, /GEMINI_BASE_URL/);
   assert.equal(r1.ok, false);
 
   // The harness fake on loopback: it answers, but has no /models, so the key is not verified.
   const r2 = await runDoctor({ env: { ...base, OPENAI_API_KEY: 'sk-fake', OPENAI_BASE_URL: fake.baseUrls.openai }, timeoutMs: 3_000 });
   assert.equal(r2.providers.openai?.status, 'warn');
-  assert.match(r2.providers.openai!.detail, /reachable, but GET \/models answered 404/);
+  assert.match(r2.providers.openai.detail, /reachable, but GET \/models answered 404/);
   assert.equal(r2.providers.xai?.status, 'skipped');
-  assert.match(r2.providers.xai!.detail, /skipped \(no key\): XAI_API_KEY is not set/);
+  assert.match(r2.providers.xai.detail, /skipped \(no key\): XAI_API_KEY is not set/);
   assert.equal(r2.ok, true, 'warnings and skipped checks do not fail the run');
 });
 
@@ -76,7 +76,7 @@ test('a hung provider endpoint is reported unreachable after the timeout', { tim
   const started = Date.now();
   const r = await runDoctor({ env: { SECOND_BRAIN_HOME: home(t), OTEL_SDK_DISABLED: 'true', OPENAI_API_KEY: 'k', OPENAI_BASE_URL: url }, timeoutMs: 300 });
   assert.equal(r.providers.openai?.status, 'fail');
-  assert.match(r.providers.openai!.detail, /no answer within 300 ms/);
+  assert.match(r.providers.openai.detail, /no answer within 300 ms/);
   assert.ok(Date.now() - started < 3_000);
 });
 
@@ -118,12 +118,12 @@ test('node version and telemetry: an old Node fails; an unreachable collector fa
   assert.equal(r.node.status, 'fail');
   assert.match(r.node.fix!, /bin\/second-brain\.js/);
   assert.equal(r.telemetry.traces?.status, 'fail');
-  assert.match(r.telemetry.traces!.detail, /unreachable.*ECONNREFUSED/);
+  assert.match(r.telemetry.traces.detail, /unreachable.*ECONNREFUSED/);
 
   mkdirSync(join(h, 'telemetry'));
   const files = await runDoctor({ env: { SECOND_BRAIN_HOME: h } });
   assert.equal(files.telemetry.files?.status, 'ok');
-  assert.match(files.telemetry.files!.detail, /writable/);
+  assert.match(files.telemetry.files.detail, /writable/);
 });
 
 test('the CLI prints a table or JSON and exits 1 only when a check fails', async (t) => {

@@ -53,7 +53,7 @@ async function measure(t: TestContext, label: string, run: () => Promise<string>
     h.enable();
     const note = await run();
     h.disable();
-    t.diagnostic(`${label} attempt ${attempt}: ${note}; event-loop delay max ${ms(h.max)} ms, p99 ${ms(h.percentile(99))} ms, mean ${ms(h.mean)} ms over ${h.count} samples; load average ${loadavg()[0].toFixed(2)} on ${availableParallelism()} cores`);
+    t.diagnostic(`${label} attempt ${attempt}: ${note}; event-loop delay max ${ms(h.max)} ms, p99 ${ms(h.percentile(99))} ms, mean ${ms(h.mean)} ms over ${h.count} samples; load average ${loadavg()[0]!.toFixed(2)} on ${availableParallelism()} cores`);
     assert.ok(h.count > 50, 'the loop was sampled throughout');
     return h.max / 1e6;
   });

@@ -90,7 +90,7 @@ export function splitBudget<T extends BudgetFile>(input: BudgetInput<T>): Budget
   }
   const inline: T[] = [];
   const overflow: T[] = [];
-  for (let i = 0; i < files.length; i++) (isInline[i] ? inline : overflow).push(files[i]!);
+  for (let i = 0; i < files.length; i++) (isInline[i] ? inline : overflow).push(files[i]);
   return { inline, overflow, budgetTokens, usedTokens: used, overBudgetTokens };
 }
 

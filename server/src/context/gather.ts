@@ -66,7 +66,7 @@ export async function gatherFiles(options: GatherOptions): Promise<GatherResult>
     throw new SbError(ErrorCode.INVALID_ARGUMENT, 'Failed to gather context: `paths` must be an array of strings. Try ["src"].', { details: { option: 'paths' } });
   }
   const ctx = new GatherContext(signal, options.limits, options.onProgress);
-  const roots = isResolved(options.roots) ? [...options.roots] : await resolveRoots(options.roots as readonly string[], signal);
+  const roots = isResolved(options.roots) ? [...options.roots] : await resolveRoots(options.roots, signal);
   const priority = await resolveAllowedPaths(options.priorityPaths ?? [], roots, signal);
   const regular = await resolveAllowedPaths(options.paths, roots, signal);
   const candidates = await listCandidates(ctx, roots, priority, regular);

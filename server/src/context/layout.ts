@@ -60,7 +60,7 @@ export interface Layout {
 export async function layoutPrompt(input: LayoutInput): Promise<Layout> {
   const { signal, family } = input;
   const alreadyEntries: TreeEntry[] = input.alreadySent.map((relPath) => ({ relPath, mark: 'already sent' }));
-  const placeholder: TreeEntry[] = alreadyEntries.concat(input.files.map((f) => ({ relPath: f.relPath, mark: 'vector store' as FileMark })));
+  const placeholder: TreeEntry[] = alreadyEntries.concat(input.files.map((f) => ({ relPath: f.relPath, mark: 'vector store' })));
   const rawBudget = Math.max(0, Math.floor(input.contextWindow * input.fraction) - input.reserveTokens);
   const treeBudget = rawBudget * DEFAULTS.CONTEXT_TREE_MAX_BUDGET_FRACTION;
   await turn(signal);
@@ -87,7 +87,7 @@ export async function layoutPrompt(input: LayoutInput): Promise<Layout> {
     instructionsTokens: instructionsTokens + reserveForTree + PROMPT_FRAME_TOKENS + input.alreadySentTokens,
   });
   const marksFor = (s: BudgetSplit<Costed>): TreeEntry[] => alreadyEntries.concat(
-    s.inline.map((c) => ({ relPath: c.relPath, mark: 'inline' as FileMark })),
+    s.inline.map((c) => ({ relPath: c.relPath, mark: 'inline' })),
     s.overflow.map((c) => ({ relPath: c.relPath, mark: overflowMark })),
   );
   await turn(signal);

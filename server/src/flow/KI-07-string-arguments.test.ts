@@ -18,7 +18,7 @@ test('booleans: true, "true", false, "false" (any case) are accepted', () => {
 test('"maybe" is rejected with the parameter name and the accepted values', () => {
   const r = chatArgsSchema.safeParse({ ...base, disable_memory_search: 'maybe' });
   assert.equal(r.success, false);
-  const msg = r.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+  const msg = r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
   assert.match(msg, /disable_memory_search/);
   assert.match(msg, /true or false/);
 });
@@ -29,7 +29,7 @@ test('numbers as strings are accepted and bounded; junk names the parameter', ()
   for (const bad of ['hot', '3', -1, '']) {
     const r = chatArgsSchema.safeParse({ ...base, temperature: bad });
     assert.equal(r.success, false, `${JSON.stringify(bad)} accepted`);
-    assert.match(r.error!.issues[0]!.message, /temperature accepts a number from 0 to 2/);
+    assert.match(r.error.issues[0]!.message, /temperature accepts a number from 0 to 2/);
   }
   const h = z.object(historyShape);
   assert.equal(h.parse({ query: 'x', max_results: '5' }).max_results, 5);
@@ -49,13 +49,13 @@ test('structured_output_schema: an object or a JSON string of one', () => {
   assert.deepEqual(chatArgsSchema.parse({ ...base, structured_output_schema: JSON.stringify(schema) }).structured_output_schema, schema);
   const bad = chatArgsSchema.safeParse({ ...base, structured_output_schema: 'not json' });
   assert.equal(bad.success, false);
-  assert.match(bad.error!.issues[0]!.message, /structured_output_schema accepts a JSON Schema object/);
+  assert.match(bad.error.issues[0]!.message, /structured_output_schema accepts a JSON Schema object/);
 });
 
 test('missing required fields say what to send', () => {
   const r = chatArgsSchema.safeParse({});
   assert.equal(r.success, false);
-  const msg = r.error!.issues.map((i) => i.message).join('; ');
+  const msg = r.error.issues.map((i) => i.message).join('; ');
   assert.match(msg, /instructions is required/);
   assert.match(msg, /session_id is required/);
 });
@@ -63,7 +63,7 @@ test('missing required fields say what to send', () => {
 test('a session_id over the limit says the limit and its length, not "is required"', () => {
   const r = chatArgsSchema.safeParse({ ...base, session_id: 's'.repeat(201) });
   assert.equal(r.success, false);
-  const msg = r.error!.issues.map((i) => i.message).join('; ');
+  const msg = r.error.issues.map((i) => i.message).join('; ');
   assert.match(msg, /session_id is 201 characters long; the limit is 200/);
   assert.doesNotMatch(msg, /is required/);
   assert.equal(chatArgsSchema.safeParse({ ...base, session_id: 's'.repeat(200) }).success, true);

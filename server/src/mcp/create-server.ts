@@ -100,7 +100,7 @@ export function createServer(app: App, options: CreateServerOptions = {}): Secon
         taskStore.track(task.taskId, controller);
         const signal = AbortSignal.any([controller.signal, app.lifetime.signal]);
         // The task runs detached from the tools/call request, which returns at once.
-        void run(args, { ...extra, signal, _meta: {} } as Extra).then(async (result) => {
+        void run(args, { ...extra, signal, _meta: {} }).then(async (result) => {
           if (controller.signal.aborted) return;
           await extra.taskStore.storeTaskResult(task.taskId, result.isError ? 'failed' : 'completed', result);
         }).catch((err) => app.log.warn({ task: task.taskId, err: String(err) }, 'task result could not be stored'))

@@ -60,9 +60,9 @@ export async function runTool(
 ): Promise<CallToolResult> {
   const started = performance.now();
   const call = app.inflight.start(tool, { requestId: extra.requestId });
-  const meta = extra._meta as Record<string, unknown> | undefined;
+  const meta = extra._meta;
   // Test-only defect switch (KI-06): the call reports no progress at all.
-  const token = app.config.testDefects.has('no-progress-heartbeat') ? undefined : meta?.progressToken as string | number | undefined;
+  const token = app.config.testDefects.has('no-progress-heartbeat') ? undefined : meta?.progressToken;
   const progress = createProgress(token, { sendNotification: (n) => extra.sendNotification(n) }, undefined, DEFAULTS.PROGRESS_INTERVAL_MS * app.config.timeScale);
   // KI-03/KI-04: once the client cancelled, its progress token is dead. Work still winding
   // down must not report on it (the client treats that as a protocol error).

@@ -2,7 +2,7 @@
 export function parseRetryAfterMs(headers: Headers | Record<string, string | undefined> | undefined | null, now = Date.now()): number | undefined {
   if (!headers) return undefined;
   const get = (name: string): string | undefined =>
-    headers instanceof Headers ? headers.get(name) ?? undefined : (headers as Record<string, string | undefined>)[name];
+    headers instanceof Headers ? headers.get(name) ?? undefined : (headers)[name];
   const ms = get('retry-after-ms');
   if (ms !== undefined) {
     const v = Number.parseFloat(ms);

@@ -124,7 +124,7 @@ test('opening a new state dir waits for another process that holds the write loc
     setTimeout(() => { db.exec('COMMIT'); db.close(); }, 400);
   `], { stdio: ['ignore', 'pipe', 'inherit'] });
   t.after(() => holder.kill());
-  await once(holder.stdout!, 'data');
+  await once(holder.stdout, 'data');
   const started = Date.now();
   const db = openDatabase(path);
   assert.ok(Date.now() - started >= 200, 'it waited for the lock');

@@ -51,7 +51,7 @@ export function toLogRecord(rec: Record<string, unknown>): { severityNumber: Sev
       continue;
     }
     const value = attributeValue(v);
-    if (value !== undefined) attributes[k] = value as Attributes[string];
+    if (value !== undefined) attributes[k] = value;
   }
   const ts = typeof rec.time === 'string' ? Date.parse(rec.time) : typeof rec.time === 'number' ? rec.time : NaN;
   return {

@@ -53,8 +53,8 @@ describe('LoopWatchdog', { timeout: 10_000 }, () => {
       assert.ok(detectionMs < w.checkIntervalMs + 50, `detected ${detectionMs} ms after the block ended`);
       const log = records.find((r) => r.event === 'loop.blocked');
       assert.ok(log, 'a log record');
-      assert.equal(log!.level, 40);
-      assert.match(String(log!.msg), /blocked for \d+ ms; in flight: ask_o3 \(phase upload/);
+      assert.equal(log.level, 40);
+      assert.match(String(log.msg), /blocked for \d+ ms; in flight: ask_o3 \(phase upload/);
       const snap = w.snapshot();
       assert.equal(snap.stalls, stalls.length);
       assert.ok(snap.last_stall);

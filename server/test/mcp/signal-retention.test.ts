@@ -18,7 +18,7 @@ const CALLS = 60;
 async function liveSignals(): Promise<number> {
   let n = 0;
   for (let i = 0; i < 4; i++) {
-    n = queryObjects(AbortSignal, { format: 'count' }) as number;
+    n = queryObjects(AbortSignal, { format: 'count' });
     await new Promise((r) => setImmediate(r));
   }
   return n;

@@ -58,10 +58,10 @@ test('KI-20: a 300 ms block is logged with the in-flight operation and phase, an
 
   const log = records.find((r) => r.event === 'loop.blocked' && (r.inflight as unknown[]).length === 2);
   assert.ok(log, 'warn record from the watchdog');
-  assert.equal(log!.level, 40);
-  assert.match(String(log!.msg), /ask_gemini \(phase provider/);
-  assert.match(String(log!.msg), /ask_o3 \(phase poll/);
-  const inflight = log!.inflight as Array<{ tool: string; phase: string }>;
+  assert.equal(log.level, 40);
+  assert.match(String(log.msg), /ask_gemini \(phase provider/);
+  assert.match(String(log.msg), /ask_o3 \(phase poll/);
+  const inflight = log.inflight as Array<{ tool: string; phase: string }>;
   assert.deepEqual(inflight.map((c) => `${c.tool}:${c.phase}`).sort(), ['ask_gemini:provider', 'ask_o3:poll']);
 
   await telemetry.forceFlush(2_000);
@@ -70,13 +70,13 @@ test('KI-20: a 300 ms block is logged with the in-flight operation and phase, an
     const span = finished.find((s) => s.name === name)!;
     const event = span.events.find((e) => e.name === 'second_brain.loop.blocked');
     assert.ok(event, `${name} carries the loop.blocked event`);
-    assert.ok(Number(event!.attributes?.['second_brain.loop.blocked_ms']) >= 250);
-    assert.deepEqual((event!.attributes?.['second_brain.loop.inflight'] as string[]).sort(), ['ask_gemini:provider', 'ask_o3:poll']);
+    assert.ok(Number(event.attributes?.['second_brain.loop.blocked_ms']) >= 250);
+    assert.deepEqual((event.attributes?.['second_brain.loop.inflight'] as string[]).sort(), ['ask_gemini:provider', 'ask_o3:poll']);
   }
   const blocked = finished.find((s) => s.name === 'loop.blocked');
   assert.ok(blocked, 'a loop.blocked span covering the stall');
-  assert.ok(blocked!.links.length >= 2, 'linked to the spans it held up');
-  const lengthMs = (blocked!.endTime[0] - blocked!.startTime[0]) * 1e3 + (blocked!.endTime[1] - blocked!.startTime[1]) / 1e6;
+  assert.ok(blocked.links.length >= 2, 'linked to the spans it held up');
+  const lengthMs = (blocked.endTime[0] - blocked.startTime[0]) * 1e3 + (blocked.endTime[1] - blocked.startTime[1]) / 1e6;
   assert.ok(lengthMs >= 250, `loop.blocked span lasts ${lengthMs} ms`);
 
   // At least this stall (a loaded machine can add its own).

@@ -153,7 +153,7 @@ describe('local telemetry files and `second-brain traces`', { timeout: 15_000 },
     const [path, hint] = opened.out.split('\n');
     assert.equal(path, join(home, 'pages', `trace-${id}.html`));
     assert.match(hint!, /^Open it in a browser: file:\/\//);
-    assert.ok(readFileSync(path!, 'utf8').includes('tools/call ask_o3'));
+    assert.ok(readFileSync(path, 'utf8').includes('tools/call ask_o3'));
     const missing = await cli('open', 'ffffffffffffffffffffffffffffffff');
     assert.equal(missing.code, 1);
   });

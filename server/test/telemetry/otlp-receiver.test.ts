@@ -72,11 +72,11 @@ describe('OTLP/HTTP export to a real receiver', { timeout: TIMEOUT_MS }, () => {
     assert.equal(roots.length, 5);
     const chat = spans.find((s) => s.name === 'chat test-model' && s.parentSpanId === roots[0]!.spanId);
     assert.ok(chat, 'chat span under the tool call');
-    const http = spans.find((s) => s.kind === 3 && s.parentSpanId === chat!.spanId);
+    const http = spans.find((s) => s.kind === 3 && s.parentSpanId === chat.spanId);
     assert.ok(http, 'undici CLIENT span under the chat span');
-    assert.equal(http!.name, 'POST');
-    assert.equal(attr(http!.attributes, 'http.response.status_code'), 200);
-    assert.equal(attr(http!.attributes, 'second_brain.ratelimit.remaining_requests'), '99');
+    assert.equal(http.name, 'POST');
+    assert.equal(attr(http.attributes, 'http.response.status_code'), 200);
+    assert.equal(attr(http.attributes, 'second_brain.ratelimit.remaining_requests'), '99');
 
     const metricNames = new Set(received.filter((r) => r.path === '/v1/metrics')
       .flatMap((r) => (JSON.parse(r.body.toString()) as Json).resourceMetrics.flatMap((rm: Json) => rm.scopeMetrics.flatMap((sm: Json) => sm.metrics.map((m: Json) => m.name)))));

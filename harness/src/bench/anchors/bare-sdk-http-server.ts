@@ -9,7 +9,7 @@
  *
  * Prints `anchor MCP Streamable HTTP on http://127.0.0.1:PORT/mcp` on stderr.
  */
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -55,7 +55,7 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 }
 
 const sessions = new Map<string, StreamableHTTPServerTransport>();
-const server = createServer(async (req, res) => {
+async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
   try {
     const sid = req.headers['mcp-session-id'];
     const existing = typeof sid === 'string' ? sessions.get(sid) : undefined;
@@ -77,7 +77,9 @@ const server = createServer(async (req, res) => {
   } catch (err) {
     if (!res.headersSent) res.writeHead(400).end(String(err));
   }
-});
+}
+// handle() never rejects (it answers every error itself), so the promise is let go.
+const server = createServer((req, res) => { void handle(req, res); });
 server.keepAliveTimeout = 5_000;
 server.listen(0, '127.0.0.1', () => {
   const addr = server.address();

@@ -1,4 +1,5 @@
-// The server's layering (eslint.boundaries.js) fails the lint step on a violation:
+// The lint step fails on a layering violation (eslint.boundaries.js) and on the
+// type-aware rules of eslint.config.js:
 // checked on code given to ESLint as if it lived at a path in server/src.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,7 +9,15 @@ import { ESLint } from 'eslint';
 import { SERVER_LAYERS } from '../eslint.boundaries.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const eslint = new ESLint({ cwd: root });
+// The probes exist only in memory, so the type-aware parser takes them into a default
+// project built from the same tsconfig.
+const eslint = new ESLint({
+  cwd: root,
+  overrideConfig: {
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: { allowDefaultProject: ['server/src/*/probe.ts', 'server/src/*/probe.test.ts'], defaultProject: 'tsconfig.json' } } },
+  },
+});
 
 async function boundaryErrors(filePath: string, code: string): Promise<string[]> {
   const [result] = await eslint.lintText(code, { filePath: `${root}${filePath}` });
@@ -42,4 +51,14 @@ test('production code never imports the harness; tests may', { timeout: 60_000 }
   const code = "import { createFakeApi } from '@second-brain/harness';\nexport const x = createFakeApi;\n";
   assert.equal((await boundaryErrors('server/src/vector/probe.ts', code)).length, 1);
   assert.deepEqual(await boundaryErrors('server/src/vector/probe.test.ts', code), []);
+});
+
+test('type-aware rules run: a floating promise and an unneeded assertion are errors', { timeout: 60_000 }, async () => {
+  const [result] = await eslint.lintText(
+    "async function work(): Promise<void> {}\nwork();\nconst n: number = Date.now();\nexport const m = n as number;\n",
+    { filePath: `${root}server/src/runtime/probe.ts` },
+  );
+  const rules = result!.messages.map((m) => m.ruleId ?? m.message);
+  assert.ok(rules.includes('@typescript-eslint/no-floating-promises'), rules.join(', '));
+  assert.ok(rules.includes('@typescript-eslint/no-unnecessary-type-assertion'), rules.join(', '));
 });
