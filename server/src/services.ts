@@ -23,8 +23,7 @@ import { Janitor, VectorStoreManager, defaultVectorLimits, setVectorDefects } fr
 import type { JanitorOptions, VectorLimits } from './vector/index.ts';
 import { MemoryQueue, setMemoryDefects } from './memory/index.ts';
 
-/** How long closing the services may take at shutdown. */
-const SERVICES_CLOSE_MS = 2_000;
+const SERVICES_CLOSE_MS = DEFAULTS.SERVICES_CLOSE_MS;
 
 const JANITOR_KEYS = [
   'intervalMs', 'startupDelayMs', 'startupRunTimeoutMs', 'storeIdleTtlMs', 'deleteConcurrency', 'deleteTimeoutMs', 'deleteMaxAttempts', 'retryBaseMs',

@@ -28,6 +28,88 @@ export const DEFAULTS = {
   LOOP_STALL_THRESHOLD_MS: 200,
   /** Shutdown: how long in-flight calls and telemetry get to finish. */
   SHUTDOWN_GRACE_MS: 3_000,
+  // Internal tuning, one home for every figure with a unit (not settings: no environment variable).
+  /** The whole warm-up gives up after this long; a slow start must never block serving. */
+  WARM_UP_TIMEOUT_MS: 2_000,
+  /** Loop-stall profiler: CPU sampling interval while a capture runs (microseconds). */
+  STALL_PROFILE_SAMPLING_INTERVAL_US: 10_000,
+  /** Loop-stall profiler: how long one capture samples. */
+  STALL_PROFILE_WINDOW_MS: 10_000,
+  /** Loop-stall profiler: least time between two captures. */
+  STALL_PROFILE_MIN_GAP_MS: 60_000,
+  /** Loop-stall profiler: profile files kept (older ones are deleted). */
+  STALL_PROFILE_MAX_KEPT: 5,
+  /** The same message shape is logged at most once per interval; the rest are counted. */
+  OTEL_DIAG_REPORT_INTERVAL_MS: 30_000,
+  /** Grace the SDK processor gives the exporter beyond the exporter's own request timeout. */
+  OTEL_PROCESSOR_TIMEOUT_SLACK_MS: 1_000,
+  /** Spans tracked as in flight at most (for cancellation marks and diagnostics); the rest are counted, not tracked. */
+  ACTIVE_SPANS_MAX_TRACKED: 10_000,
+  /** Lines written per write call, at most (one larger line is written alone). */
+  TRACE_FILE_WRITE_CHUNK_BYTES: 262_144,
+  /** Default deadline of a telemetry flush. */
+  TELEMETRY_FLUSH_DEADLINE_MS: 2_000,
+  /** Delay histogram resolution, ms. */
+  LOOP_HISTOGRAM_RESOLUTION_MS: 20,
+  /** The delay figures cover the current window, or the previous one until the current has data. */
+  LOOP_HISTOGRAM_WINDOW_MS: 60_000,
+  /** SDK-level timeout; the call's own deadline (AbortSignal) is what actually bounds requests. */
+  SDK_REQUEST_TIMEOUT_MS: 3_600_000,
+  /** Deadline of the best-effort upstream cancel sent after an abort. */
+  CANCEL_UPSTREAM_TIMEOUT_MS: 5_000,
+  /** Smallest accepted buffer bound: one long record must still fit. */
+  LOG_BUFFER_MIN_BYTES: 4_096,
+  /** Janitor: most pages of the provider file list read per pass. */
+  JANITOR_MAX_FILE_LIST_PAGES: 20,
+  /** Clock skew allowed between us and the provider when matching journal rows to files. */
+  JANITOR_MATCH_SLACK_MS: 30_000,
+  /** Another host's instance is presumed dead after this long unseen (the janitor's default too). */
+  INSTANCE_STALE_MS: 3_600_000,
+  /** Least interval between "uploaded N/M files" progress messages. */
+  UPLOAD_PROGRESS_INTERVAL_MS: 100,
+  /** A store reused after this much idle time is first checked upstream (it may have expired). */
+  STORE_VERIFY_AFTER_IDLE_MS: 60_000,
+  /** Most provider store pages read when counting (100 stores a page). */
+  STORE_MAX_LIST_PAGES: 50,
+  /** A dead instance's store that never completed is debris once it is this old (creation race margin). */
+  STORE_ORPHAN_GRACE_MS: 60_000,
+  /** How long closing the services may take at shutdown. */
+  SERVICES_CLOSE_MS: 2_000,
+  /** Shared rate-limit board: retries of a throttle write that met a locked database, and their spacing. */
+  RATE_BOARD_WRITE_RETRIES: 5,
+  RATE_BOARD_WRITE_RETRY_MS: 20,
+  /** Milliseconds SQLite may block synchronously on a lock before reporting SQLITE_BUSY. */
+  STATE_BUSY_TIMEOUT_MS: 20,
+  /** Total time a transaction keeps retrying SQLITE_BUSY before failing. */
+  STATE_TX_RETRY_BUDGET_MS: 10_000,
+  /** How long a finished task's result is kept, ms. */
+  TASK_TTL_MS: 3_600_000,
+  /** Poll interval suggested to clients, ms. */
+  TASK_POLL_INTERVAL_MS: 1_000,
+  /** How long a roots/list request to the client may take. */
+  ROOTS_REQUEST_TIMEOUT_MS: 3_000,
+  /** Below this many content bytes in total, screening runs on the event loop. */
+  SECRET_SCAN_INLINE_MAX_BYTES: 262_144,
+  /** Content bytes per worker job (bounds the copy and the stale-progress window). */
+  SECRET_SCAN_JOB_BYTES: 4_194_304,
+  /** Bytes of text measured between two yields to the event loop in the inline paths. */
+  TOKENIZE_INLINE_SLICE_BYTES: 4 * 1_048_576,
+  /** Files per reader job (bounds the message and how stale the progress gets). */
+  READ_JOB_MAX_FILES: 512,
+  /** Content bytes after which a reader job returns. */
+  READ_JOB_BATCH_BYTES: 1_048_576,
+  /** Minimum time between two progress callbacks. */
+  GATHER_PROGRESS_MIN_INTERVAL_MS: 100,
+  /** Bytes examined at the start of a file. */
+  SNIFF_BYTES: 8_192,
+  /** Deadline of the delete that removes a half-written entry. */
+  MEMORY_CLEANUP_TIMEOUT_MS: 2_000,
+  /** Prior turns kept in the history sent to Chat Completions providers. */
+  SESSION_HISTORY_TURNS: 20,
+  /** Bytes kept from the start and from the end of an oversized line to find its id. */
+  STDIO_LOG_EDGE_BYTES: 4_096,
+  /** Deferred deletes: the longest wait before a retry, whatever the backoff says. */
+  DEFERRED_DELETE_MAX_WAIT_MS: 3_600_000,
   /** Context: fraction of the context window used for the prompt, and tokens reserved for instructions + output. */
   CONTEXT_BUDGET_FRACTION: 0.85,
   CONTEXT_RESERVE_TOKENS: 8_000,

@@ -47,8 +47,7 @@ export interface GatherStats {
 /** A file found by the walk, not read yet. */
 export interface Candidate { abs: string; rel: string; priority: boolean }
 
-/** Minimum time between two progress callbacks. */
-const PROGRESS_MIN_INTERVAL_MS = 100;
+const PROGRESS_MIN_INTERVAL_MS = DEFAULTS.GATHER_PROGRESS_MIN_INTERVAL_MS;
 
 export class GatherContext {
   readonly signal: AbortSignal;

@@ -24,10 +24,8 @@ import { logger } from '../logging/logger.ts';
 
 /** Below this many files the gatherer reads on the event loop: a thread round trip is not worth it. */
 const READ_IN_WORKER_MIN_FILES = 64;
-/** Files per reader job (bounds the message and how stale the progress gets). */
-const READ_JOB_MAX_FILES = 512;
-/** Content bytes after which a reader job returns. */
-const READ_JOB_BATCH_BYTES = 1_048_576;
+const READ_JOB_MAX_FILES = DEFAULTS.READ_JOB_MAX_FILES;
+const READ_JOB_BATCH_BYTES = DEFAULTS.READ_JOB_BATCH_BYTES;
 
 /**
  * Reads the candidates: priority first (so the byte cap cannot starve them), then by path.

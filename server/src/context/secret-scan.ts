@@ -14,10 +14,8 @@ import type { ScanJob, ScanJobResult, ScanOutcome } from './secret-scan-worker.t
 import { LazyWorkerPool } from './worker-pool.ts';
 import type { GatheredFile } from './types.ts';
 
-/** Below this many content bytes in total, screening runs on the event loop. */
-const SCAN_INLINE_MAX_BYTES = 262_144;
-/** Content bytes per worker job (bounds the copy and the stale-progress window). */
-const SCAN_JOB_BYTES = 4_194_304;
+const SCAN_INLINE_MAX_BYTES = DEFAULTS.SECRET_SCAN_INLINE_MAX_BYTES;
+const SCAN_JOB_BYTES = DEFAULTS.SECRET_SCAN_JOB_BYTES;
 const SCAN_JOB_MAX_FILES = 2_048;
 
 const pool = new LazyWorkerPool<ScanJob, ScanJobResult>(() => ({

@@ -13,9 +13,9 @@
  * as PDF start with a text header and turn binary after it.
  */
 import { isUtf8 } from 'node:buffer';
+import { DEFAULTS } from '../config/defaults.ts';
 
-/** Bytes examined at the start of a file. */
-export const SNIFF_BYTES = 8_192;
+export const SNIFF_BYTES = DEFAULTS.SNIFF_BYTES;
 /** Share of replacement characters above which non-UTF-8 content is treated as binary. */
 export const INVALID_UTF8_MAX_RATIO = 0.1;
 

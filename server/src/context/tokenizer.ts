@@ -28,8 +28,7 @@ import type { TokenizerFamily } from './types.ts';
 /** UTF-8 bytes per token assumed for the 'estimate' family (see the calibration above). */
 export const ESTIMATE_BYTES_PER_TOKEN = 3.0;
 
-/** Bytes of text measured between two yields to the event loop in the inline paths. */
-const INLINE_SLICE_BYTES = 4 * 1_048_576;
+const INLINE_SLICE_BYTES = DEFAULTS.TOKENIZE_INLINE_SLICE_BYTES;
 
 // One thread per spare core, capped: on this 2-core machine a single worker leaves a whole
 // core to the event loop, which is what keeps ping latency flat while a big tree is counted.

@@ -19,9 +19,9 @@ import type { App } from '../app.ts';
 import { chatArgsSchema } from './args.ts';
 import { parseRetryAfterMs } from '../resilience/retry-after.ts';
 import { countTokens } from '../context/index.ts';
+import { DEFAULTS } from '../config/defaults.ts';
 
-/** The whole warm-up gives up after this long; a slow start must never block serving. */
-export const WARM_UP_TIMEOUT_MS = 2_000;
+export const WARM_UP_TIMEOUT_MS = DEFAULTS.WARM_UP_TIMEOUT_MS;
 
 export interface WarmUpResult {
   ms: number;

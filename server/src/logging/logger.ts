@@ -37,8 +37,7 @@ export const REDACT_PATHS = [
 
 /** Environment variable that overrides the stderr buffer bound (bytes). */
 export const LOG_BUFFER_ENV = 'SECOND_BRAIN_LOG_BUFFER_BYTES';
-/** Smallest accepted buffer bound: one long record must still fit. */
-const MIN_LOG_BUFFER_BYTES = 4_096;
+const MIN_LOG_BUFFER_BYTES = DEFAULTS.LOG_BUFFER_MIN_BYTES;
 
 /**
  * The stderr buffer bound: SECOND_BRAIN_LOG_BUFFER_BYTES, else DEFAULTS.LOG_BUFFER_MAX_BYTES

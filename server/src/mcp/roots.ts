@@ -7,9 +7,9 @@
 import { fileURLToPath } from 'node:url';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { RootsListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { DEFAULTS } from '../config/defaults.ts';
 
-/** How long a roots/list request to the client may take. */
-const ROOTS_REQUEST_TIMEOUT_MS = 3_000;
+const ROOTS_REQUEST_TIMEOUT_MS = DEFAULTS.ROOTS_REQUEST_TIMEOUT_MS;
 
 export class RootsCache {
   readonly #server: Server;

@@ -10,11 +10,10 @@ import { InMemoryTaskStore } from '@modelcontextprotocol/sdk/experimental/tasks/
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult, Task } from '@modelcontextprotocol/sdk/types.js';
 import { ErrorCode, SbError } from '../errors.ts';
+import { DEFAULTS } from '../config/defaults.ts';
 
-/** How long a finished task's result is kept, ms. */
-export const TASK_TTL_MS = 3_600_000;
-/** Poll interval suggested to clients, ms. */
-export const TASK_POLL_INTERVAL_MS = 1_000;
+export const TASK_TTL_MS = DEFAULTS.TASK_TTL_MS;
+export const TASK_POLL_INTERVAL_MS = DEFAULTS.TASK_POLL_INTERVAL_MS;
 
 /** An in-memory task store whose tasks/cancel aborts the running work. */
 export class CancellableTaskStore extends InMemoryTaskStore {

@@ -52,8 +52,7 @@ export function projectKeyOf(root: string): string {
   return createHash('sha256').update(root).digest('hex').slice(0, 16);
 }
 
-/** Deadline of the delete that removes a half-written entry. */
-const CLEANUP_TIMEOUT_MS = 2_000;
+const CLEANUP_TIMEOUT_MS = DEFAULTS.MEMORY_CLEANUP_TIMEOUT_MS;
 
 export interface MemoryStoreOptions {
   client: OpenAI;

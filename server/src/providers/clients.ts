@@ -8,9 +8,9 @@ import OpenAI from 'openai';
 import { ErrorCode, SbError } from '../errors.ts';
 import type { ProviderConfig } from '../config/env.ts';
 import type { ProviderId } from '../config/models.ts';
+import { DEFAULTS } from '../config/defaults.ts';
 
-/** SDK-level timeout; the call's own deadline (AbortSignal) is what actually bounds requests. */
-const SDK_TIMEOUT_MS = 3_600_000;
+const SDK_TIMEOUT_MS = DEFAULTS.SDK_REQUEST_TIMEOUT_MS;
 
 export class ProviderClients {
   readonly #configs: Record<ProviderId, ProviderConfig>;

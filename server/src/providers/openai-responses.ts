@@ -23,8 +23,7 @@ import type { ProviderClients } from './clients.ts';
 import type { CallEnv, ChatProvider, ChatRequest, ChatResult } from './types.ts';
 import { sanitizeUsage } from './usage.ts';
 
-/** Deadline of the best-effort upstream cancel sent after an abort. */
-const CANCEL_UPSTREAM_TIMEOUT_MS = 5_000;
+const CANCEL_UPSTREAM_TIMEOUT_MS = DEFAULTS.CANCEL_UPSTREAM_TIMEOUT_MS;
 
 export interface OpenAIResponsesDeps {
   clients: ProviderClients;

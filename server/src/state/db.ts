@@ -17,10 +17,8 @@ import { ensurePrivateDir, ensurePrivateFile, tightenFile } from './private-file
 
 export type Db = DatabaseSync;
 
-/** Milliseconds SQLite may block synchronously on a lock before reporting SQLITE_BUSY. */
-const BUSY_TIMEOUT_MS = 20;
-/** Total time a transaction keeps retrying SQLITE_BUSY before failing. */
-const TX_RETRY_BUDGET_MS = 10_000;
+const BUSY_TIMEOUT_MS = DEFAULTS.STATE_BUSY_TIMEOUT_MS;
+const TX_RETRY_BUDGET_MS = DEFAULTS.STATE_TX_RETRY_BUDGET_MS;
 
 const schemas: Array<{ name: string; sql: string }> = [];
 

@@ -4,6 +4,7 @@
  * instead of each discovering the throttle with their own requests.
  */
 import { registerSchema, type Db } from './db.ts';
+import { DEFAULTS } from '../config/defaults.ts';
 
 registerSchema('rate_limits', `
 CREATE TABLE IF NOT EXISTS rate_limits (
@@ -21,9 +22,8 @@ export interface RateLimitState {
   updatedMs: number;
 }
 
-/** Retries of a throttle write that met a locked database, and their spacing. */
-const WRITE_RETRIES = 5;
-const WRITE_RETRY_MS = 20;
+const WRITE_RETRIES = DEFAULTS.RATE_BOARD_WRITE_RETRIES;
+const WRITE_RETRY_MS = DEFAULTS.RATE_BOARD_WRITE_RETRY_MS;
 
 /**
  * Best-effort by design: a locked or failing database never fails a call. Reads fall

@@ -5,6 +5,7 @@
 import { registerSchema, transactionSync, type Db } from './db.ts';
 import type { ChatMessage } from '../providers/types.ts';
 import type { SessionLeases } from './session-leases.ts';
+import { DEFAULTS } from '../config/defaults.ts';
 
 registerSchema('sessions', `
 CREATE TABLE IF NOT EXISTS sessions (
@@ -36,8 +37,7 @@ export interface SessionInfo {
   updated_at: string;
 }
 
-/** Prior turns kept in the history sent to Chat Completions providers. */
-const HISTORY_TURNS = 20;
+const HISTORY_TURNS = DEFAULTS.SESSION_HISTORY_TURNS;
 
 export class SessionStore {
   readonly #db: Db;

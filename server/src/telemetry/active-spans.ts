@@ -9,8 +9,9 @@
  */
 import type { Context } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace';
+import { DEFAULTS } from '../config/defaults.ts';
 
-const MAX_TRACKED_SPANS = 10_000;
+const MAX_TRACKED_SPANS = DEFAULTS.ACTIVE_SPANS_MAX_TRACKED;
 
 export class ActiveSpanTracker implements SpanProcessor {
   readonly #open = new Set<Span>();

@@ -16,9 +16,9 @@ import {
 import type { PushMetricExporter, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { BatchSettings } from './config.ts';
 import { redactSpan } from './redaction.ts';
+import { DEFAULTS } from '../config/defaults.ts';
 
-/** Grace the SDK processor gives the exporter beyond the exporter's own request timeout. */
-const PROCESSOR_TIMEOUT_SLACK_MS = 1_000;
+const PROCESSOR_TIMEOUT_SLACK_MS = DEFAULTS.OTEL_PROCESSOR_TIMEOUT_SLACK_MS;
 
 /** Running drop counts, by signal and reason. */
 export class DropCounters {

@@ -9,12 +9,12 @@ import { format } from 'node:util';
 import { diag, DiagLogLevel, type DiagLogger } from '@opentelemetry/api';
 import { loggingErrorHandler, setGlobalErrorHandler } from '@opentelemetry/core';
 import { logger } from '../logging/logger.ts';
+import { DEFAULTS } from '../config/defaults.ts';
 
 /** `component` value on records the SDK produced; the log bridge never re-exports them (no feedback loop). */
 export const OTEL_COMPONENT = 'otel';
 
-/** The same message shape is logged at most once per interval; the rest are counted. */
-const REPORT_INTERVAL_MS = 30_000;
+const REPORT_INTERVAL_MS = DEFAULTS.OTEL_DIAG_REPORT_INTERVAL_MS;
 const MESSAGE_MAX_CHARS = 500;
 /** Bound on distinct message shapes tracked; the table is cleared when it is reached. */
 const MAX_KEYS = 200;

@@ -15,6 +15,7 @@
  */
 import { mkdir, open, readdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DEFAULTS } from '../config/defaults.ts';
 
 export interface RotatingJsonlWriterOptions {
   dir: string;
@@ -27,8 +28,7 @@ export interface RotatingJsonlWriterOptions {
   onError?: (err: Error) => void;
 }
 
-/** Lines written per write call, at most (one larger line is written alone). */
-const WRITE_CHUNK_BYTES = 262_144;
+const WRITE_CHUNK_BYTES = DEFAULTS.TRACE_FILE_WRITE_CHUNK_BYTES;
 const NEWLINE = Buffer.from('\n');
 
 export class RotatingJsonlWriter {

@@ -12,11 +12,12 @@
 import { Session } from 'node:inspector';
 import { mkdir, readdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DEFAULTS } from '../config/defaults.ts';
 
-const SAMPLING_INTERVAL_US = 10_000;
-const WINDOW_MS = 10_000;
-const MIN_CAPTURE_GAP_MS = 60_000;
-const MAX_PROFILES = 5;
+const SAMPLING_INTERVAL_US = DEFAULTS.STALL_PROFILE_SAMPLING_INTERVAL_US;
+const WINDOW_MS = DEFAULTS.STALL_PROFILE_WINDOW_MS;
+const MIN_CAPTURE_GAP_MS = DEFAULTS.STALL_PROFILE_MIN_GAP_MS;
+const MAX_PROFILES = DEFAULTS.STALL_PROFILE_MAX_KEPT;
 
 export class StallProfiler {
   readonly dir: string;

@@ -46,6 +46,7 @@ import { SpanLogProcessor } from './span-log.ts';
 import { syncLogShipper } from './sync-log-shipper.ts';
 import { TRACER_NAME } from './spans.ts';
 import { LoopWatchdog } from './watchdog.ts';
+import { DEFAULTS } from '../config/defaults.ts';
 
 export interface StartTelemetryOptions {
   /** The server's home directory; local telemetry files go to `<home>/telemetry/`. */
@@ -93,7 +94,7 @@ export interface Telemetry {
   shutdown(deadlineMs: number): Promise<void>;
 }
 
-const DEFAULT_FLUSH_DEADLINE_MS = 2_000;
+const DEFAULT_FLUSH_DEADLINE_MS = DEFAULTS.TELEMETRY_FLUSH_DEADLINE_MS;
 
 let running: Telemetry | undefined;
 

@@ -55,10 +55,8 @@ export interface LoopWatchdogOptions {
   onQuietTick?: () => void;
 }
 
-/** Delay histogram resolution, ms. */
-const HISTOGRAM_RESOLUTION_MS = 20;
-/** The delay figures cover the current window, or the previous one until the current has data. */
-const HISTOGRAM_WINDOW_MS = 60_000;
+const HISTOGRAM_RESOLUTION_MS = DEFAULTS.LOOP_HISTOGRAM_RESOLUTION_MS;
+const HISTOGRAM_WINDOW_MS = DEFAULTS.LOOP_HISTOGRAM_WINDOW_MS;
 const NS_PER_MS = 1e6;
 
 function round1(n: number): number {

@@ -13,9 +13,9 @@
  * SDK offers no hook between reading and parsing.
  */
 import { Transform, type TransformCallback } from 'node:stream';
+import { DEFAULTS } from '../config/defaults.ts';
 
-/** Bytes kept from the start and from the end of an oversized line to find its id. */
-const EDGE_BYTES = 4_096;
+const EDGE_BYTES = DEFAULTS.STDIO_LOG_EDGE_BYTES;
 
 export interface OversizedMessage {
   /** Bytes of the dropped line (without its newline). */

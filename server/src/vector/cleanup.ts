@@ -10,6 +10,7 @@ import { withTransaction, type Db } from '../state/db.ts';
 import type { PendingDeleteKind, VectorState } from './state.ts';
 import { classifyFailure, cleanupSignal, isNotFound } from './upstream.ts';
 import { clientPermits, defectOn } from './defects.ts';
+import { DEFAULTS } from '../config/defaults.ts';
 
 export interface CleanupDeps {
   client: OpenAI;
@@ -92,7 +93,7 @@ export async function runOwedDelete(
           return;
         }
         const wait = f.retryAfterMs ?? retry.baseMs * 2 ** row.attempts;
-        deps.state.deferDelete(kind, targetId, storeId, reason, Date.now() + Math.min(wait, 3_600_000));
+        deps.state.deferDelete(kind, targetId, storeId, reason, Date.now() + Math.min(wait, DEFAULTS.DEFERRED_DELETE_MAX_WAIT_MS));
       });
       return { outcome: 'failed', freedFiles: 0, abandoned };
     }

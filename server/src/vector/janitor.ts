@@ -83,9 +83,8 @@ export interface JanitorReport {
   durationMs: number;
 }
 
-const MAX_FILE_LIST_PAGES = 20;
-/** Clock skew allowed between us and the provider when matching journal rows to files. */
-const MATCH_SLACK_MS = 30_000;
+const MAX_FILE_LIST_PAGES = DEFAULTS.JANITOR_MAX_FILE_LIST_PAGES;
+const MATCH_SLACK_MS = DEFAULTS.JANITOR_MATCH_SLACK_MS;
 
 function emptyReport(): JanitorReport {
   return {
@@ -132,7 +131,7 @@ export class Janitor {
       deleteTimeoutMs: options.deleteTimeoutMs ?? DEFAULTS.CLEANUP_REQUEST_TIMEOUT_MS,
       deleteMaxAttempts: options.deleteMaxAttempts ?? DEFAULTS.JANITOR_DELETE_MAX_ATTEMPTS,
       retryBaseMs: options.retryBaseMs ?? DEFAULTS.JANITOR_RETRY_BASE_MS,
-      instanceStaleMs: options.instanceStaleMs ?? 3_600_000,
+      instanceStaleMs: options.instanceStaleMs ?? DEFAULTS.INSTANCE_STALE_MS,
       orphanGraceMs: options.orphanGraceMs ?? 60_000,
       journalGraceMs: options.journalGraceMs ?? DEFAULTS.UPLOAD_LEASE_MS + DEFAULTS.UPLOAD_REQUEST_TIMEOUT_MS,
       uploadRequestTimeoutMs: options.uploadRequestTimeoutMs ?? DEFAULTS.UPLOAD_REQUEST_TIMEOUT_MS,

@@ -31,8 +31,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 
 type Hashed = AttachFile & { sha256: string };
 
-/** Least interval between "uploaded N/M files" progress messages. */
-const UPLOAD_PROGRESS_MS = 100;
+const UPLOAD_PROGRESS_MS = DEFAULTS.UPLOAD_PROGRESS_INTERVAL_MS;
 
 interface Plan {
   /** Already attached with this content. */

@@ -6,6 +6,7 @@
  */
 import { HOST, pidAlive } from '../runtime/process-identity.ts';
 import type { InstanceRow } from './state.ts';
+import { DEFAULTS } from '../config/defaults.ts';
 
 export const OWNER = 'second-brain';
 export const KIND_SESSION = 'session';
@@ -45,8 +46,7 @@ export function ownershipOf(store: ProviderStoreLike, knownStoreIds: Set<string>
   return md.instance !== undefined && knownInstances.has(md.instance) ? 'ours' : 'foreign';
 }
 
-/** Another host's instance is presumed dead after this long unseen (the janitor's default too). */
-export const INSTANCE_STALE_MS = 3_600_000;
+export const INSTANCE_STALE_MS = DEFAULTS.INSTANCE_STALE_MS;
 
 /**
  * Ids of instances that are gone (see instanceGone). A claim or lease such an instance

@@ -15,13 +15,11 @@ import type { VectorState } from './state.ts';
 import type { VectorEvent, VectorLimits } from './types.ts';
 import { isNotFound, isStoreLimitError, sleep, withRetry, type ThrottleGate } from './upstream.ts';
 import { defectOn, storeCreateLock } from './defects.ts';
+import { DEFAULTS } from '../config/defaults.ts';
 
-/** A store reused after this much idle time is first checked upstream (it may have expired). */
-const VERIFY_AFTER_IDLE_MS = 60_000;
-/** Most provider store pages read when counting (100 stores a page). */
-export const MAX_LIST_PAGES = 50;
-/** A dead instance's store that never completed is debris once it is this old (creation race margin). */
-const ORPHAN_GRACE_MS = 60_000;
+const VERIFY_AFTER_IDLE_MS = DEFAULTS.STORE_VERIFY_AFTER_IDLE_MS;
+export const MAX_LIST_PAGES = DEFAULTS.STORE_MAX_LIST_PAGES;
+const ORPHAN_GRACE_MS = DEFAULTS.STORE_ORPHAN_GRACE_MS;
 
 export interface StoreDeps {
   client: OpenAI;
