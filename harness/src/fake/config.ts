@@ -64,7 +64,7 @@ export type FakeConfig = z.infer<typeof fakeConfigSchema>;
 export function parseFakeConfig(input: unknown): FakeApiOptions {
   const result = fakeConfigSchema.safeParse(input ?? {});
   if (!result.success) throw new TypeError(`Invalid fake API config: ${z.prettifyError(result.error)}`);
-  return result.data as FakeApiOptions;
+  return result.data;
 }
 
 /**
