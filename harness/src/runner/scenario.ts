@@ -1,144 +1,20 @@
 import { z } from 'zod';
 import { parseFakeConfig } from '../fake/index.ts';
-import type { FaultRule } from '../fake/index.ts';
+import { faultRuleSchema } from '../fake/fault-schema.ts';
 import { assertRoute } from '../driver/journal-match.ts';
-import type { JournalMatch } from '../driver/journal-match.ts';
-import type { FileTreeSpec } from '../driver/file-tree.ts';
-import type { StderrPolicy } from '../driver/server-process.ts';
-import type { CallExpectation } from '../probes/calls.ts';
-import type { CancellationBounds } from '../probes/cancellation.ts';
-import type { DataBounds } from '../probes/data.ts';
-import type { LeakBounds } from '../probes/leaks.ts';
-import type { RecoveryBounds } from '../probes/recovery.ts';
 import type { StepContext } from './step-context.ts';
 
 /**
  * The scenario format: one typed object per catalogue experiment, in
  * `scenarios/KI-xx-<name>.ts`, exported as default through `defineScenario()`, which
  * validates it eagerly (a bad file fails the run with exit code 2 and names the field).
- * See scenarios/KI-05-provider-cancel.ts for a complete, commented example.
+ * See scenarios/KI-05-provider-cancel.ts for a complete, commented example. The types
+ * (`ScenarioInput`, `Scenario`, `Step`, …) are derived from the schemas below, where each
+ * field is documented, so what the runner accepts and what the types say cannot drift.
  */
 
 export const MODES = ['in-process', 'loopback'] as const;
 export type Mode = (typeof MODES)[number];
-
-/** When to cancel a call (see driver.ts). */
-export type CancelTriggerInput = { afterMs: number } | { when: JournalMatch; delayMs?: number; timeoutMs?: number } | { onProgress: { count?: number; messageMatches?: string } };
-
-export type CallExpect = Omit<CallExpectation, 'call'>;
-
-export interface CallStep {
-  do: 'call';
-  /** Names the call for expectations, `await` and `cancel`; repeats get `#1`, `#2`, … */
-  id?: string;
-  tool: string;
-  /** Tool arguments. `$PROJECT` in any string becomes the generated tree's root, `$WORK` the scenario's temp dir. */
-  args?: Record<string, unknown>;
-  /** Shorthand for `args.session_id`. */
-  session?: string;
-  /** Client request timeout. Default 60 000 ms. */
-  timeoutMs?: number;
-  resetTimeoutOnProgress?: boolean;
-  maxTotalTimeoutMs?: number;
-  /** The deadline the call must end by (the "bounded" rule). Default `timeoutMs`. */
-  deadlineMs?: number;
-  cancel?: CancelTriggerInput;
-  /** Start it and go on to the next step at once; `await` collects it. */
-  background?: boolean;
-  expect?: CallExpect;
-}
-
-export type Step =
-  | CallStep
-  /** Runs the steps at the same time and waits for all. */
-  | { do: 'parallel'; steps: Step[] }
-  /** Runs the steps `times` times, `gapMs` apart, sampling the server process after each round. */
-  | { do: 'repeat'; times: number; gapMs?: number; steps: Step[] }
-  | { do: 'wait'; ms: number }
-  /** Waits until the fake's journal shows a request. */
-  | { do: 'wait-for'; when: JournalMatch; timeoutMs?: number }
-  /** Waits for a background call to end. */
-  | { do: 'await'; call: string; timeoutMs?: number }
-  /** Cancels a background call now. */
-  | { do: 'cancel'; call: string }
-  /**
-   * Kills the server (SIGKILL by default) and starts it again on the same state dir. In
-   * `in-process` mode the fake lives inside the server and is born again empty (the
-   * journal before the kill is kept); use `loopback` when provider-side state (stores,
-   * responses) must outlive the restart.
-   */
-  | { do: 'restart'; signal?: 'SIGKILL' | 'SIGTERM' }
-  /** Changes the fake's faults mid-run. */
-  | { do: 'faults'; add?: FaultRule[]; replace?: FaultRule[]; clear?: boolean }
-  /** Changes the fake's account: limits, or a throttle window opening now (or after `startInMs`). */
-  | {
-      do: 'account';
-      limits?: { requestsPerSecond?: number; burst?: number; tokensPerMinute?: number; tokenBurst?: number };
-      throttle?: { durationMs: number; startInMs?: number; mode?: 'reject' | 'degrade'; multiplier?: number };
-      clearThrottle?: boolean;
-      reset?: boolean;
-    }
-  /** Takes a `server_diagnostics` snapshot. */
-  | { do: 'diagnostics'; label?: string }
-  /** Samples the server's descriptors and RSS. */
-  | { do: 'sample'; label: string }
-  /** Anything else, with the driver and the fake at hand. */
-  | { do: 'run'; label: string; run: (ctx: StepContext) => Promise<void> };
-
-/** A common rule's bound changed for this scenario: the reason is required and shown in the report. */
-type Because<T> = T & { reason: string };
-
-export interface ScenarioInput {
-  /** Catalogue id: `KI-07`. */
-  id: string;
-  /** Kebab-case name; the file is `scenarios/<id>-<name>.ts`. */
-  name: string;
-  title: string;
-  /**
-   * Factor by which the catalogue's durations are compressed (60: a minute becomes a
-   * second). Durations in the scenario are already scaled; the report shows both.
-   * Default 1.
-   */
-  timeScale?: number;
-  /** Default `['in-process']`. */
-  modes?: Mode[];
-  /** Hard timeout of the whole scenario. Default 60 000 ms. */
-  timeoutMs?: number;
-  /** The fake's config (seed, faults, account, seeded state…), as `SB_FAKE_CONFIG` takes it. */
-  fake?: Record<string, unknown>;
-  server?: {
-    env?: Record<string, string>;
-    /** Catalogue overrides written to `SECOND_BRAIN_MODELS`, e.g. `{'grok-4': {timeout_s: 2}}`. */
-    models?: Record<string, Record<string, unknown>>;
-    /** Default `info`. */
-    logLevel?: string;
-    /** Default `drain`. */
-    stderr?: StderrPolicy;
-    maxOpenFiles?: number;
-  };
-  /** A generated project passed as context (`$PROJECT`). */
-  tree?: FileTreeSpec;
-  steps: Step[];
-  /** Scenario-specific probes. */
-  assert?: {
-    calls?: CallExpectation[];
-    cancellation?: CancellationBounds;
-    recovery?: RecoveryBounds;
-    data?: DataBounds;
-    leaks?: LeakBounds;
-  };
-  /** Changes to the common rules, each with the measured reason. */
-  rules?: {
-    responsive?: Because<{ maxPingMs?: number; p99PingMs?: number }>;
-    leaks?: Because<LeakBounds>;
-    /** Replace the post-scenario call, or turn it off (`false`) for a server without chat tools. */
-    alive?: Because<{ tool: string; args: Record<string, unknown> }> | Because<{ skip: true }>;
-  };
-  /** What this scenario was seen failing against: a test-defect switch of the server, or a toy server. */
-  provenAgainst: { defect: string; note?: string } | { toy: string; note?: string };
-}
-
-export type Scenario = Required<Pick<ScenarioInput, 'timeScale' | 'modes' | 'timeoutMs'>> & Omit<ScenarioInput, 'timeScale' | 'modes' | 'timeoutMs'>;
 
 const positive = z.number().finite().positive();
 const ms = z.number().finite().min(0);
@@ -183,60 +59,96 @@ const expectFields = {
 const callExpect = z.strictObject(expectFields);
 const callExpectation = z.strictObject({ call: z.string().min(1), ...expectFields });
 
-const faultRules = z.array(z.record(z.string(), z.unknown())).superRefine((rules, ctx) => {
-  try {
-    parseFakeConfig({ faults: rules });
-  } catch (error) {
-    ctx.addIssue({ code: 'custom', message: (error as Error).message });
-  }
+/** Fault rules as the fake takes them (validated by the fake's own schema). */
+const faultRules = z.array(faultRuleSchema);
+
+const callStepSchema = z.strictObject({
+  do: z.literal('call'),
+  /** Names the call for expectations, `await` and `cancel`; repeats get `#1`, `#2`, … */
+  id: z.string().regex(/^[\w.:-]+$/, 'ids take letters, digits and . : - _').optional(),
+  tool: z.string().min(1),
+  /** Tool arguments. `$PROJECT` in any string becomes the generated tree's root, `$WORK` the scenario's temp dir. */
+  args: z.record(z.string(), z.unknown()).optional(),
+  /** Shorthand for `args.session_id`. */
+  session: z.string().min(1).optional(),
+  /** Client request timeout. Default 60 000 ms. */
+  timeoutMs: positive.optional(),
+  resetTimeoutOnProgress: z.boolean().optional(),
+  maxTotalTimeoutMs: positive.optional(),
+  /** The deadline the call must end by (the "bounded" rule). Default `timeoutMs`. */
+  deadlineMs: positive.optional(),
+  /** When to cancel the call (see driver.ts). */
+  cancel: cancelTrigger.optional(),
+  /** Start it and go on to the next step at once; `await` collects it. */
+  background: z.boolean().optional(),
+  expect: callExpect.optional(),
 });
 
-const stepSchema: z.ZodType<Step> = z.lazy(() =>
-  z.discriminatedUnion('do', [
-    z.strictObject({
-      do: z.literal('call'),
-      id: z.string().regex(/^[\w.:-]+$/, 'ids take letters, digits and . : - _').optional(),
-      tool: z.string().min(1),
-      args: z.record(z.string(), z.unknown()).optional(),
-      session: z.string().min(1).optional(),
-      timeoutMs: positive.optional(),
-      resetTimeoutOnProgress: z.boolean().optional(),
-      maxTotalTimeoutMs: positive.optional(),
-      deadlineMs: positive.optional(),
-      cancel: cancelTrigger.optional(),
-      background: z.boolean().optional(),
-      expect: callExpect.optional(),
-    }),
-    z.strictObject({ do: z.literal('parallel'), steps: z.array(stepSchema).min(1) }),
-    z.strictObject({ do: z.literal('repeat'), times: z.number().int().min(1).max(1_000), gapMs: ms.optional(), steps: z.array(stepSchema).min(1) }),
-    z.strictObject({ do: z.literal('wait'), ms }),
-    z.strictObject({ do: z.literal('wait-for'), when: journalMatch, timeoutMs: positive.optional() }),
-    z.strictObject({ do: z.literal('await'), call: z.string().min(1), timeoutMs: positive.optional() }),
-    z.strictObject({ do: z.literal('cancel'), call: z.string().min(1) }),
-    z.strictObject({ do: z.literal('restart'), signal: z.enum(['SIGKILL', 'SIGTERM']).optional() }),
-    z.strictObject({ do: z.literal('faults'), add: faultRules.optional(), replace: faultRules.optional(), clear: z.boolean().optional() }),
-    z.strictObject({
-      do: z.literal('account'),
-      limits: z.strictObject({ requestsPerSecond: positive.optional(), burst: positive.optional(), tokensPerMinute: positive.optional(), tokenBurst: positive.optional() }).optional(),
-      throttle: z.strictObject({ durationMs: ms, startInMs: ms.optional(), mode: z.enum(['reject', 'degrade']).optional(), multiplier: positive.optional() }).optional(),
-      clearThrottle: z.boolean().optional(),
-      reset: z.boolean().optional(),
-    }),
-    z.strictObject({ do: z.literal('diagnostics'), label: z.string().optional() }),
-    z.strictObject({ do: z.literal('sample'), label: z.string().min(1) }),
-    z.strictObject({ do: z.literal('run'), label: z.string().min(1), run: z.custom<(ctx: StepContext) => Promise<void>>((v) => typeof v === 'function', 'run must be an async function (ctx) => …') }),
-  ]),
-) as z.ZodType<Step>;
+const stepSchema = z.discriminatedUnion('do', [
+  callStepSchema,
+  /** Runs the steps at the same time and waits for all. */
+  z.strictObject({
+    do: z.literal('parallel'),
+    get steps(): z.ZodArray<typeof stepSchema> { return z.array(stepSchema).min(1); },
+  }),
+  /** Runs the steps `times` times, `gapMs` apart, sampling the server process after each round. */
+  z.strictObject({
+    do: z.literal('repeat'),
+    times: z.number().int().min(1).max(1_000),
+    gapMs: ms.optional(),
+    get steps(): z.ZodArray<typeof stepSchema> { return z.array(stepSchema).min(1); },
+  }),
+  z.strictObject({ do: z.literal('wait'), ms }),
+  /** Waits until the fake's journal shows a request. */
+  z.strictObject({ do: z.literal('wait-for'), when: journalMatch, timeoutMs: positive.optional() }),
+  /** Waits for a background call to end. */
+  z.strictObject({ do: z.literal('await'), call: z.string().min(1), timeoutMs: positive.optional() }),
+  /** Cancels a background call now. */
+  z.strictObject({ do: z.literal('cancel'), call: z.string().min(1) }),
+  /**
+   * Kills the server (SIGKILL by default) and starts it again on the same state dir. In
+   * `in-process` mode the fake lives inside the server and is born again empty (the
+   * journal before the kill is kept); use `loopback` when provider-side state (stores,
+   * responses) must outlive the restart.
+   */
+  z.strictObject({ do: z.literal('restart'), signal: z.enum(['SIGKILL', 'SIGTERM']).optional() }),
+  /** Changes the fake's faults mid-run. */
+  z.strictObject({ do: z.literal('faults'), add: faultRules.optional(), replace: faultRules.optional(), clear: z.boolean().optional() }),
+  /** Changes the fake's account: limits, or a throttle window opening now (or after `startInMs`). */
+  z.strictObject({
+    do: z.literal('account'),
+    limits: z.strictObject({ requestsPerSecond: positive.optional(), burst: positive.optional(), tokensPerMinute: positive.optional(), tokenBurst: positive.optional() }).optional(),
+    throttle: z.strictObject({ durationMs: ms, startInMs: ms.optional(), mode: z.enum(['reject', 'degrade']).optional(), multiplier: positive.optional() }).optional(),
+    clearThrottle: z.boolean().optional(),
+    reset: z.boolean().optional(),
+  }),
+  /** Takes a `server_diagnostics` snapshot. */
+  z.strictObject({ do: z.literal('diagnostics'), label: z.string().optional() }),
+  /** Samples the server's descriptors and RSS. */
+  z.strictObject({ do: z.literal('sample'), label: z.string().min(1) }),
+  /** Anything else, with the driver and the fake at hand. */
+  z.strictObject({ do: z.literal('run'), label: z.string().min(1), run: z.custom<(ctx: StepContext) => Promise<void>>((v) => typeof v === 'function', 'run must be an async function (ctx) => …') }),
+]);
 
+/** A common rule's bound changed for this scenario: the reason is required and shown in the report. */
 const reason = z.string().min(10, 'a changed bound needs the measured reason (at least a sentence)');
 
 const scenarioSchema = z.strictObject({
+  /** Catalogue id: `KI-07`. */
   id: z.string().regex(/^KI-\d{2}$/, 'id is the catalogue id, like "KI-07"'),
+  /** Kebab-case name; the file is `scenarios/<id>-<name>.ts`. */
   name: z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'name is kebab-case, like "string-booleans"'),
   title: z.string().min(1),
+  /**
+   * Factor by which the catalogue's durations are compressed (60: a minute becomes a
+   * second). Durations in the scenario are already scaled; the report shows both.
+   */
   timeScale: z.number().finite().min(1).default(1),
+  /** Default `['in-process']`. */
   modes: z.array(z.enum(MODES)).min(1).default(['in-process']),
+  /** Hard timeout of the whole scenario. */
   timeoutMs: positive.default(60_000),
+  /** The fake's config (seed, faults, account, seeded state…), as `SB_FAKE_CONFIG` takes it. */
   fake: z
     .record(z.string(), z.unknown())
     .superRefine((config, ctx) => {
@@ -250,8 +162,11 @@ const scenarioSchema = z.strictObject({
   server: z
     .strictObject({
       env: z.record(z.string(), z.string()).optional(),
+      /** Catalogue overrides written to `SECOND_BRAIN_MODELS`, e.g. `{'grok-4': {timeout_s: 2}}`. */
       models: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
+      /** Default `info`. */
       logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+      /** How the driver reads the server's stderr. Default `drain`. */
       stderr: z
         .discriminatedUnion('policy', [
           z.strictObject({ policy: z.literal('drain') }),
@@ -262,6 +177,7 @@ const scenarioSchema = z.strictObject({
       maxOpenFiles: z.number().int().min(16).optional(),
     })
     .optional(),
+  /** A generated project passed as context (`$PROJECT`). */
   tree: z
     .strictObject({
       files: z.number().int().min(0),
@@ -275,6 +191,7 @@ const scenarioSchema = z.strictObject({
     })
     .optional(),
   steps: z.array(stepSchema).min(1),
+  /** Scenario-specific probes. */
   assert: z
     .strictObject({
       calls: z.array(callExpectation).optional(),
@@ -304,20 +221,31 @@ const scenarioSchema = z.strictObject({
         .optional(),
     })
     .optional(),
+  /** Changes to the common rules, each with the measured reason. */
   rules: z
     .strictObject({
       responsive: z.strictObject({ maxPingMs: positive.optional(), p99PingMs: positive.optional(), reason }).optional(),
       leaks: z.strictObject({ maxInflight: z.number().int().min(0).optional(), maxFdGrowth: z.number().int().optional(), maxRssGrowthBytes: z.number().optional(), reason }).optional(),
+      /** Replace the post-scenario call, or turn it off (`skip`) for a server without chat tools. */
       alive: z
         .union([z.strictObject({ tool: z.string().min(1), args: z.record(z.string(), z.unknown()), reason }), z.strictObject({ skip: z.literal(true), reason })])
         .optional(),
     })
     .optional(),
+  /** What this scenario was seen failing against: a test-defect switch of the server, or a toy server. */
   provenAgainst: z.union([
     z.strictObject({ defect: z.string().min(1), note: z.string().optional() }),
     z.strictObject({ toy: z.string().min(1), note: z.string().optional() }),
   ]),
 });
+
+export type Step = z.output<typeof stepSchema>;
+export type CallStep = z.output<typeof callStepSchema>;
+export type CallExpect = z.output<typeof callExpect>;
+/** A scenario as written in `scenarios/` (defaults may be left out). */
+export type ScenarioInput = z.input<typeof scenarioSchema>;
+/** A scenario once validated, with its defaults filled. */
+export type Scenario = z.output<typeof scenarioSchema>;
 
 /** Thrown for a scenario that does not validate; the CLI turns it into exit code 2. */
 export class ScenarioError extends Error {
@@ -337,7 +265,7 @@ export function defineScenario(input: ScenarioInput): Scenario {
     const id = typeof input?.id === 'string' ? input.id : 'scenario';
     throw new ScenarioError(`${id}: invalid scenario:\n${z.prettifyError(result.error)}`);
   }
-  const scenario = result.data as Scenario;
+  const scenario = result.data;
   checkReferences(scenario);
   return scenario;
 }
