@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { context, diag, logs, metrics, propagation, trace, type TextMapPropagator } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
-import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
+import { defaultResource, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { LoggerProvider, type LogRecordExporter } from '@opentelemetry/sdk-logs';
 import { MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import {
@@ -33,6 +33,7 @@ import { BoundedBatchLogRecordProcessor, BoundedBatchSpanProcessor, DropCounters
 import { readTelemetryConfig, setCaptureContent, type Env, type SignalTarget, type TelemetryConfig } from './config.ts';
 import { installDiagnostics } from './diag.ts';
 import { FileLogRecordExporter, FileMetricExporter, FileSpanExporter } from './file-exporters.ts';
+import type { RotatingJsonlWriterOptions } from './file-writer.ts';
 import { enableInstrumentations, type Instrumentations } from './instrumentations.ts';
 import { bridgeLogs } from './log-bridge.ts';
 import { bindMetrics, countLoopStall } from './metrics.ts';
@@ -128,23 +129,8 @@ function deadline(ms: number): { promise: Promise<'deadline'>; clear: () => void
   return { promise, clear: () => clearTimeout(timer) };
 }
 
-/**
- * Starts telemetry. Call it first thing in main, before the app creates clients or does
- * any network I/O (undici requests started earlier are not traced). Throws SB_ERR_CONFIG
- * on an invalid OTEL_* / SECOND_BRAIN_* setting, and if telemetry is already running.
- *
- * @example
- * const telemetry = startTelemetry({ home: config.home, serviceVersion: '0.1.0', registry: app.inflight });
- * // … on SIGTERM:
- * await telemetry.shutdown(DEFAULTS.SHUTDOWN_GRACE_MS);
- */
-export function startTelemetry(options: StartTelemetryOptions): Telemetry {
-  if (running) throw new SbError(ErrorCode.CONFIG, 'Failed to start telemetry: it is already running in this process. Call shutdown() first.');
-  const env = options.env ?? process.env;
-  const config = readTelemetryConfig(env, options.home);
-  setCaptureContent(config.captureContent);
-
-  const drops = new DropCounters();
+/** Stage 1: the loop watchdog, the in-flight span tracker and the stall profiler (they run even with the SDK disabled). */
+function startLoopWatch(config: TelemetryConfig, options: StartTelemetryOptions): { tracker: ActiveSpanTracker; profiler?: StallProfiler; watchdog: LoopWatchdog } {
   const tracker = new ActiveSpanTracker();
   const profiler = config.profileOnStall ? new StallProfiler(join(config.files.dir, 'profiles')) : undefined;
   const watchdog = new LoopWatchdog({
@@ -157,101 +143,168 @@ export function startTelemetry(options: StartTelemetryOptions): Telemetry {
     },
     onQuietTick: profiler ? () => profiler.rotate() : undefined,
   });
+  return { tracker, profiler, watchdog };
+}
 
-  const cleanups: Array<() => void> = [];
-  let tracerProvider: TracerProvider | undefined;
-  let meterProvider: MeterProvider | undefined;
-  let loggerProvider: LoggerProvider | undefined;
-  let spanProcessor: BoundedBatchSpanProcessor | undefined;
-  let logProcessor: BoundedBatchLogRecordProcessor | undefined;
-  let metricExporter: ReturnType<typeof countingMetricExporter> | undefined;
-  let instrumentations: Instrumentations | undefined;
+/** Stage 2: the API globals (diag logger, context manager, propagators); returns the undo. */
+function installGlobals(config: TelemetryConfig): () => void {
+  const undoDiagnostics = installDiagnostics(config.diagLevel);
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  const propagator = buildPropagator(config.propagators);
+  if (propagator) propagation.setGlobalPropagator(propagator);
+  return () => {
+    // Release the globals so that later calls are cheap no-ops (and a restart works).
+    trace.disable();
+    metrics.disable();
+    logs.disable();
+    propagation.disable();
+    context.disable();
+    undoDiagnostics();
+  };
+}
+
+function buildResource(config: TelemetryConfig, serviceVersion: string): Resource {
+  return defaultResource().merge(resourceFromAttributes({
+    [ATTR_SERVICE_VERSION]: serviceVersion,
+    [ATTR_SERVICE_INSTANCE_ID]: randomUUID(),
+    [ATTR_PROCESS_PID]: process.pid,
+    [ATTR_PROCESS_RUNTIME_NAME]: 'nodejs',
+    [ATTR_PROCESS_RUNTIME_VERSION]: process.versions.node,
+    ...config.resourceAttributes,
+    [ATTR_SERVICE_NAME]: config.serviceName,
+  }));
+}
+
+/** What the signal stages share: settings, resource, drop counters, sockets, and the undo list. */
+interface SignalContext {
+  config: TelemetryConfig;
+  options: StartTelemetryOptions;
+  resource: Resource;
+  drops: DropCounters;
+  agents: ExporterAgents;
+  fileOptions: Omit<RotatingJsonlWriterOptions, 'prefix'>;
+  cleanups: Array<() => void>;
+}
+
+/** The parts a running pipeline keeps, for flushing, shutting down and cutting off. */
+interface Pipelines {
+  tracerProvider?: TracerProvider;
+  meterProvider?: MeterProvider;
+  loggerProvider?: LoggerProvider;
+  spanProcessor?: BoundedBatchSpanProcessor;
+  logProcessor?: BoundedBatchLogRecordProcessor;
+  metricExporter?: ReturnType<typeof countingMetricExporter>;
+  instrumentations?: Instrumentations;
+}
+
+/** Stage 3a: traces, through the tracker, the span log and the bounded processor. */
+function startTraces(c: SignalContext, tracker: ActiveSpanTracker, out: Pipelines): void {
+  if (c.config.traces.kind === 'none') return;
+  const exporter = c.options.exporters?.spans
+    ?? (c.config.traces.kind === 'otlp' ? otlpSpanExporter(c.config.traces, c.agents) : new FileSpanExporter(c.fileOptions));
+  out.spanProcessor = new BoundedBatchSpanProcessor(exporter, c.config.spanBatch, c.drops);
+  out.tracerProvider = new TracerProvider({
+    resource: c.resource,
+    sampler: buildSampler(c.config.sampler),
+    spanProcessors: [tracker, new SpanLogProcessor(), out.spanProcessor],
+  });
+  trace.setGlobalTracerProvider(out.tracerProvider);
+}
+
+/** Stage 3b: metrics, exported periodically and counted. */
+function startMetrics(c: SignalContext, out: Pipelines): void {
+  if (c.config.metrics.kind === 'none') return;
+  const exporter = c.options.exporters?.metrics
+    ?? (c.config.metrics.kind === 'otlp' ? otlpMetricExporter(c.config.metrics, c.agents) : new FileMetricExporter(c.fileOptions));
+  out.metricExporter = countingMetricExporter(exporter, c.drops);
+  const reader = new PeriodicExportingMetricReader({
+    exporter: out.metricExporter,
+    exportIntervalMillis: c.config.metricIntervalMs,
+    exportTimeoutMillis: c.config.metricTimeoutMs,
+  });
+  out.meterProvider = new MeterProvider({ resource: c.resource, readers: [reader] });
+  metrics.setGlobalMeterProvider(out.meterProvider);
+  c.cleanups.push(bindMetrics(out.meterProvider.getMeter(TRACER_NAME, c.options.serviceVersion), {
+    registry: c.options.registry,
+    drops: () => c.drops,
+    stderrDropped: droppedLogCount,
+  }));
+}
+
+/** Stage 3c: logs, bridged from the logger into the bounded processor. */
+function startLogs(c: SignalContext, out: Pipelines): void {
+  if (c.config.logs.kind === 'none') return;
+  const exporter = c.options.exporters?.logs
+    ?? (c.config.logs.kind === 'otlp' ? otlpLogExporter(c.config.logs, c.agents) : new FileLogRecordExporter(c.fileOptions));
+  out.logProcessor = new BoundedBatchLogRecordProcessor(exporter, c.config.logBatch, c.drops);
+  out.loggerProvider = new LoggerProvider({
+    resource: c.resource,
+    processors: [out.logProcessor],
+    logRecordLimits: { attributeValueLengthLimit: 4_096, attributeCountLimit: 64 },
+  });
+  logs.setGlobalLoggerProvider(out.loggerProvider);
+  c.cleanups.push(bridgeLogs(out.loggerProvider.getLogger(TRACER_NAME, c.options.serviceVersion)));
+  if (c.options.syncLogShipping && c.config.logs.kind === 'otlp') c.cleanups.push(syncLogShipper(c.config.logs.url, c.config.logs.timeoutMs));
+}
+
+/** Stage 4: the undici instrumentation (upstream requests then go untraced if it fails, but the server's own spans still work). */
+function startInstrumentations(out: Pipelines): void {
+  try {
+    out.instrumentations = enableInstrumentations(out.tracerProvider, out.meterProvider);
+  } catch (err) {
+    diag.warn(`instrumentations not enabled: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Starts telemetry. Call it first thing in main, before the app creates clients or does
+ * any network I/O (undici requests started earlier are not traced). Throws SB_ERR_CONFIG
+ * on an invalid OTEL_* / SECOND_BRAIN_* setting, and if telemetry is already running.
+ * Stages: watch the loop → install the API globals → start each signal's pipeline →
+ * instrument undici; shutdown runs them backwards.
+ *
+ * @example
+ * const telemetry = startTelemetry({ home: config.home, serviceVersion: '0.1.0', registry: app.inflight });
+ * // … on SIGTERM:
+ * await telemetry.shutdown(DEFAULTS.SHUTDOWN_GRACE_MS);
+ */
+export function startTelemetry(options: StartTelemetryOptions): Telemetry {
+  if (running) throw new SbError(ErrorCode.CONFIG, 'Failed to start telemetry: it is already running in this process. Call shutdown() first.');
+  const config = readTelemetryConfig(options.env ?? process.env, options.home);
+  setCaptureContent(config.captureContent);
+
+  const { tracker, profiler, watchdog } = startLoopWatch(config, options);
+  const drops = new DropCounters();
   const agents = new ExporterAgents();
+  const cleanups: Array<() => void> = [];
+  const pipes: Pipelines = {};
   const dir = config.files.dir;
-
-  let undoDiagnostics: (() => void) | undefined;
+  let undoGlobals: (() => void) | undefined;
   if (!config.disabled) {
-    undoDiagnostics = installDiagnostics(config.diagLevel);
-    const contextManager = new AsyncLocalStorageContextManager().enable();
-    context.setGlobalContextManager(contextManager);
-    const propagator = buildPropagator(config.propagators);
-    if (propagator) propagation.setGlobalPropagator(propagator);
-
-    const resource = defaultResource().merge(resourceFromAttributes({
-      [ATTR_SERVICE_VERSION]: options.serviceVersion,
-      [ATTR_SERVICE_INSTANCE_ID]: randomUUID(),
-      [ATTR_PROCESS_PID]: process.pid,
-      [ATTR_PROCESS_RUNTIME_NAME]: 'nodejs',
-      [ATTR_PROCESS_RUNTIME_VERSION]: process.versions.node,
-      ...config.resourceAttributes,
-      [ATTR_SERVICE_NAME]: config.serviceName,
-    }));
-    const fileOptions = {
-      dir,
-      maxFileBytes: config.files.maxFileBytes,
-      maxFiles: config.files.maxFiles,
-      maxBufferBytes: config.files.maxBufferBytes,
-      // Rate-limited by the diag logger; the lost lines are already counted as drops.
-      onError: (err: Error) => diag.warn(`local telemetry file write failed: ${err.message}`),
+    undoGlobals = installGlobals(config);
+    const c: SignalContext = {
+      config, options, drops, agents, cleanups,
+      resource: buildResource(config, options.serviceVersion),
+      fileOptions: {
+        dir,
+        maxFileBytes: config.files.maxFileBytes,
+        maxFiles: config.files.maxFiles,
+        maxBufferBytes: config.files.maxBufferBytes,
+        // Rate-limited by the diag logger; the lost lines are already counted as drops.
+        onError: (err: Error) => diag.warn(`local telemetry file write failed: ${err.message}`),
+      },
     };
-
-    if (config.traces.kind !== 'none') {
-      const exporter = options.exporters?.spans
-        ?? (config.traces.kind === 'otlp' ? otlpSpanExporter(config.traces, agents) : new FileSpanExporter(fileOptions));
-      spanProcessor = new BoundedBatchSpanProcessor(exporter, config.spanBatch, drops);
-      tracerProvider = new TracerProvider({
-        resource,
-        sampler: buildSampler(config.sampler),
-        spanProcessors: [tracker, new SpanLogProcessor(), spanProcessor],
-      });
-      trace.setGlobalTracerProvider(tracerProvider);
-    }
-
-    if (config.metrics.kind !== 'none') {
-      const exporter = options.exporters?.metrics
-        ?? (config.metrics.kind === 'otlp' ? otlpMetricExporter(config.metrics, agents) : new FileMetricExporter(fileOptions));
-      metricExporter = countingMetricExporter(exporter, drops);
-      const reader = new PeriodicExportingMetricReader({
-        exporter: metricExporter,
-        exportIntervalMillis: config.metricIntervalMs,
-        exportTimeoutMillis: config.metricTimeoutMs,
-      });
-      meterProvider = new MeterProvider({ resource, readers: [reader] });
-      metrics.setGlobalMeterProvider(meterProvider);
-      cleanups.push(bindMetrics(meterProvider.getMeter(TRACER_NAME, options.serviceVersion), {
-        registry: options.registry,
-        drops: () => drops,
-        stderrDropped: droppedLogCount,
-      }));
-    }
-
-    if (config.logs.kind !== 'none') {
-      const exporter = options.exporters?.logs
-        ?? (config.logs.kind === 'otlp' ? otlpLogExporter(config.logs, agents) : new FileLogRecordExporter(fileOptions));
-      logProcessor = new BoundedBatchLogRecordProcessor(exporter, config.logBatch, drops);
-      loggerProvider = new LoggerProvider({
-        resource,
-        processors: [logProcessor],
-        logRecordLimits: { attributeValueLengthLimit: 4_096, attributeCountLimit: 64 },
-      });
-      logs.setGlobalLoggerProvider(loggerProvider);
-      cleanups.push(bridgeLogs(loggerProvider.getLogger(TRACER_NAME, options.serviceVersion)));
-      if (options.syncLogShipping && config.logs.kind === 'otlp') cleanups.push(syncLogShipper(config.logs.url, config.logs.timeoutMs));
-    }
-
-    try {
-      instrumentations = enableInstrumentations(tracerProvider, meterProvider);
-    } catch (err) {
-      // Upstream requests then go untraced, but the server and its own spans still work.
-      diag.warn(`instrumentations not enabled: ${(err as Error).message}`);
-    }
+    startTraces(c, tracker, pipes);
+    startMetrics(c, pipes);
+    startLogs(c, pipes);
+    startInstrumentations(pipes);
   }
 
   watchdog.start();
   profiler?.start();
 
   let shuttingDown: Promise<void> | undefined;
-  const providers = () => [tracerProvider, loggerProvider, meterProvider].filter((p) => p !== undefined);
+  const providers = () => [pipes.tracerProvider, pipes.loggerProvider, pipes.meterProvider].filter((p) => p !== undefined);
 
   const telemetry: Telemetry = {
     enabled: !config.disabled,
@@ -286,24 +339,16 @@ export function startTelemetry(options: StartTelemetryOptions): Telemetry {
         d.clear();
         // Instrumentations stay on until the providers are down: the runtime metrics are
         // observed in the final collection.
-        instrumentations?.disable();
+        pipes.instrumentations?.disable();
         if (outcome === 'deadline') {
           // KI-21: a hung collector must not hold shutdown. Cut the sockets; what was not
           // delivered is dropped, and counted.
-          spanProcessor?.abandon();
-          logProcessor?.abandon();
-          metricExporter?.abandon();
+          pipes.spanProcessor?.abandon();
+          pipes.logProcessor?.abandon();
+          pipes.metricExporter?.abandon();
           agents.closeAll();
         }
-        if (!config.disabled) {
-          // Release the globals so that later calls are cheap no-ops (and a restart works).
-          trace.disable();
-          metrics.disable();
-          logs.disable();
-          propagation.disable();
-          context.disable();
-          undoDiagnostics?.();
-        }
+        undoGlobals?.();
         setCaptureContent(undefined);
         if (running === telemetry) running = undefined;
       })();
@@ -313,4 +358,3 @@ export function startTelemetry(options: StartTelemetryOptions): Telemetry {
   running = telemetry;
   return telemetry;
 }
-
