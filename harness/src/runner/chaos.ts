@@ -127,18 +127,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosOutcome
             ...(otlp ? { otlp } : {}),
             ...(options.keepWorkDirs ? { keepWorkDir: true } : {}),
           });
-        let result = await runOnce();
-        const busy: string[] = [];
-        let attempt = 1;
-        // Too busy to judge: say so and run it again, a bounded number of times.
-        while (notJudged(result) && attempt < attempts) {
-          busy.push(busyOf(result));
-          attempt += 1;
-          reporter.busy(result, attempt, attempts);
-          result = await runOnce();
-        }
-        if (notJudged(result)) busy.push(busyOf(result));
-        result.judging = { attempts: attempt, busy };
+        const result = await runUntilJudged(runOnce, attempts, (r, attempt) => reporter.busy(r, attempt, attempts));
         reporter.finished(result);
         results.push(result);
       }
@@ -161,6 +150,30 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosOutcome
 /** 1 when any run came out otherwise than it should; a run not judged counts only when strict. */
 export function exitCodeFor(results: ReadonlyArray<Pick<ScenarioResult, 'verdict' | 'proof'>>, strict: boolean): 0 | 1 {
   return results.some((r) => !asExpected(r) && (strict || !notJudged(r))) ? 1 : 0;
+}
+
+/**
+ * Runs a scenario again while the machine is too busy to judge it, at most `attempts`
+ * times in all, and records on the result how many runs it took and why each was not
+ * judged. `onBusy` hears of each new attempt (its number) before it starts.
+ */
+export async function runUntilJudged(
+  runOnce: () => Promise<ScenarioResult>,
+  attempts: number,
+  onBusy: (result: ScenarioResult, attempt: number) => void = () => {},
+): Promise<ScenarioResult> {
+  let result = await runOnce();
+  const busy: string[] = [];
+  let attempt = 1;
+  while (notJudged(result) && attempt < attempts) {
+    busy.push(busyOf(result));
+    attempt += 1;
+    onBusy(result, attempt);
+    result = await runOnce();
+  }
+  if (notJudged(result)) busy.push(busyOf(result));
+  result.judging = { attempts: attempt, busy };
+  return result;
 }
 
 /** Why a run was not judged, from its measurements' notes. */

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { splitBudget, type BudgetFile } from './budget.ts';
+import { bySizeThenPath, splitBudget, type BudgetFile } from './budget.ts';
 
 const f = (relPath: string, tokens: number, priority = false): BudgetFile => ({ relPath, tokens, priority });
 
@@ -73,4 +73,19 @@ test('properties: a partition, within budget, greedy-maximal, deterministic', ()
       assert.deepEqual(again.inline, s.inline);
     },
   ), { numRuns: 300 });
+});
+
+test('KI-12: the packed size sort orders exactly as the comparator sort (size, then path order)', () => {
+  fc.assert(fc.property(
+    fc.array(fc.oneof(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 2 ** 32 - 1 })), { maxLength: 300 }),
+    (tokens) => {
+      const files = tokens.map((t, i) => f(`f${String(i).padStart(4, '0')}`, t));
+      const indices = files.map((_, i) => i).reverse();
+      const expected = [...indices].sort((a, b) => files[a]!.tokens - files[b]!.tokens || a - b);
+      assert.deepEqual([...bySizeThenPath([...indices], files)], expected);
+    },
+  ), { numRuns: 500 });
+  // Counts that cannot be packed exactly take the comparator path, with the same order.
+  const odd = [f('a', 2.5), f('b', 1), f('c', 2.5)];
+  assert.deepEqual([...bySizeThenPath([2, 1, 0], odd)], [1, 0, 2]);
 });

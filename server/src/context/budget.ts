@@ -82,8 +82,7 @@ export function splitBudget<T extends BudgetFile>(input: BudgetInput<T>): Budget
     }
   }
   const overBudgetTokens = Math.max(0, used - budgetTokens);
-  rest.sort((a, b) => files[a]!.tokens - files[b]!.tokens || a - b);
-  for (const i of rest) {
+  for (const i of bySizeThenPath(rest, files)) {
     if (used + files[i]!.tokens > budgetTokens) break;
     isInline[i] = 1;
     used += files[i]!.tokens;
@@ -92,6 +91,24 @@ export function splitBudget<T extends BudgetFile>(input: BudgetInput<T>): Budget
   const overflow: T[] = [];
   for (let i = 0; i < files.length; i++) (isInline[i] ? inline : overflow).push(files[i]);
   return { inline, overflow, budgetTokens, usedTokens: used, overBudgetTokens };
+}
+
+/**
+ * `indices` ordered by token count, ties by index (path order). For integer counts the
+ * pair is packed into one float64 key (count * 2^20 + index, exact below 2^53) and sorted
+ * as numbers with no comparator: at 50,000 files the comparator sort alone held the
+ * event loop for ~20 ms of a 46 ms stall (KI-12, measured), the packed sort takes a few.
+ */
+export function bySizeThenPath(indices: number[], files: readonly BudgetFile[]): Iterable<number> {
+  const SHIFT = 1_048_576;
+  const packable = files.length < SHIFT && indices.every((i) => Number.isInteger(files[i]!.tokens) && files[i]!.tokens < 2 ** 32);
+  if (!packable) return indices.sort((a, b) => files[a]!.tokens - files[b]!.tokens || a - b);
+  const keys = new Float64Array(indices.length);
+  for (let k = 0; k < indices.length; k++) keys[k] = files[indices[k]!]!.tokens * SHIFT + indices[k]!;
+  keys.sort();
+  const out = new Uint32Array(keys.length);
+  for (let k = 0; k < keys.length; k++) out[k] = keys[k]! % SHIFT;
+  return out;
 }
 
 function isSortedByPath(files: readonly BudgetFile[]): boolean {

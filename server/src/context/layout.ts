@@ -80,6 +80,9 @@ export async function layoutPrompt(input: LayoutInput): Promise<Layout> {
   const render = async (entries: TreeEntry[]) => (treeCondensed ? renderCondensedTree(entries) : renderFullTreeAsync(entries, signal));
 
   const costed: Costed[] = input.files.map((f) => ({ file: f, relPath: f.relPath, priority: f.priority, tokens: f.tokens + delimiterTokens(f.relPath) }));
+  // Costing every path and splitting the budget each walk all the files: a turn between
+  // them keeps the two from holding the loop as one piece (~50 ms at 50,000 files, KI-12).
+  await turn(signal);
   const overflowMark: FileMark = input.overflowMode === 'vector-store' ? 'vector store' : 'not sent';
   // Files sent earlier in the session are still in the conversation, so they take room too.
   const split = (reserveForTree: number) => splitBudget({

@@ -66,6 +66,33 @@ const hasSlash = (p: string) => p.replace(/^!/, '').includes('/');
 const baseMatcher = ignore().add(SECRET_NAME_PATTERNS.filter((p) => !hasSlash(p)));
 const pathMatcher = ignore().add(SECRET_NAME_PATTERNS.filter(hasSlash));
 
+/**
+ * A cheap necessary condition for a positive rule to match, derived from the rules
+ * themselves: every path a glob matches contains, verbatim (case aside, as `ignore`
+ * ignores case), the longest literal piece of any one of its segments. A name holding none
+ * of those pieces can match no positive rule, so only negations could apply, and they
+ * cannot make a file secret. Without this, every file of a 50,000-file walk is tested
+ * against all ~200 rules one by one on the event loop (KI-12: 40-60 ms per slice of 256
+ * entries, measured); with it, almost every name costs one regular-expression test. Rules
+ * that have no literal piece disable the shortcut.
+ */
+function literalPrefilter(patterns: readonly string[]): RegExp | undefined {
+  const pieces: string[] = [];
+  for (const p of patterns) {
+    if (p.startsWith('!') || p.startsWith('#') || p.trim() === '') continue;
+    let best = '';
+    for (const segment of p.split('/')) {
+      for (const piece of segment.split(/[*?[\]\\]/)) if (piece.length > best.length) best = piece;
+    }
+    if (best === '') return undefined;
+    pieces.push(best.toLowerCase());
+  }
+  if (pieces.length === 0) return /(?!)/;
+  return new RegExp([...new Set(pieces)].map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'i');
+}
+const basePrefilter = literalPrefilter(SECRET_NAME_PATTERNS.filter((p) => !hasSlash(p)));
+const pathPrefilter = literalPrefilter(SECRET_NAME_PATTERNS.filter(hasSlash));
+
 function matches(m: ReturnType<typeof ignore>, path: string): boolean {
   try {
     return path !== '' && m.ignores(path);
@@ -83,7 +110,8 @@ function matches(m: ReturnType<typeof ignore>, path: string): boolean {
 export function isSecretName(relPath: string): boolean {
   const rel = relPath.replace(/\\/g, '/').replace(/^\/+/, '');
   const base = rel.split('/').pop() ?? '';
-  return matches(baseMatcher, base) || matches(pathMatcher, rel);
+  return ((basePrefilter?.test(base) ?? true) && matches(baseMatcher, base))
+    || ((pathPrefilter?.test(rel) ?? true) && matches(pathMatcher, rel));
 }
 
 /** Why a file's content keeps it out, or undefined. */
