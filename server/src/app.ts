@@ -19,6 +19,8 @@ import { OpenAIResponsesProvider } from './providers/openai-responses.ts';
 import { ChatCompletionsProvider } from './providers/chat-completions.ts';
 import type { ChatProvider } from './providers/types.ts';
 import { InflightRegistry } from './runtime/inflight.ts';
+import { DEFAULTS } from './config/defaults.ts';
+import { MemoryReclaimer } from './runtime/memory-reclaim.ts';
 import { LoopMonitor, type LoopStats } from './runtime/loop-monitor.ts';
 import { logger, type Logger } from './logging/logger.ts';
 import { registerSecret } from './logging/redact.ts';
@@ -82,6 +84,8 @@ export interface App {
   readonly rateLimits: SharedRateLimits;
   readonly inflight: InflightRegistry;
   readonly loop: LoopMonitor;
+  /** Gives a call's garbage back to the system once the server is idle. */
+  readonly reclaim: MemoryReclaimer;
   services: AppServices;
   /** Aborted at shutdown: stops new work and hands off jobs. */
   readonly lifetime: AbortController;
@@ -101,6 +105,7 @@ export async function stopApp(app: App, handOff: (ms: number) => Promise<void>, 
   await handOff(left()).catch(() => {});
   await app.services.close?.().catch(() => {});
   app.loop.close();
+  app.reclaim.close();
 }
 
 export interface CreateAppOptions {
@@ -140,10 +145,18 @@ export function createApp(config: ServerConfig, options: CreateAppOptions = {}):
   };
   const byTool = new Map([...config.catalogue.values()].map((m) => [m.tool, m]));
   const instanceId = `${process.pid}-${randomUUID().slice(0, 8)}`;
+  const inflight = new InflightRegistry();
+  const mb = (b: number | null) => (b === null ? null : Math.round(b / 1_048_576));
+  const reclaim = new MemoryReclaimer({
+    afterIdleMs: DEFAULTS.RECLAIM_AFTER_IDLE_MS,
+    minSlackBytes: DEFAULTS.RECLAIM_MIN_SLACK_BYTES,
+    onReclaim: (r) => log.info({ pauseMs: r.lastPauseMs, freedMb: mb(r.lastFreedBytes), rssBeforeMb: mb(r.lastRssBeforeBytes), rssAfterMb: mb(r.lastRssAfterBytes) }, 'idle: returned the last calls\' memory to the system'),
+  });
+  inflight.onActivity((busy) => (busy ? reclaim.busy() : reclaim.idle()));
   return {
     config, instanceId, startedAt: Date.now(), db, log, clients, resilience, providers, openai,
     sessions: new SessionStore(db), locks: new SessionLocks(new SessionLeases(db)), jobs: new JobStore(db, instanceId),
-    rateLimits, inflight: new InflightRegistry(), loop: new LoopMonitor(), services: {},
+    rateLimits, inflight, reclaim, loop: new LoopMonitor(), services: {},
     lifetime: new AbortController(),
     modelByTool: (tool) => byTool.get(tool),
   };

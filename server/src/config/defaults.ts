@@ -232,6 +232,18 @@ export const DEFAULTS = {
    * there; afterwards statements wait at most 20 ms and transactions retry asynchronously.
    */
   STATE_OPEN_BUSY_TIMEOUT_MS: 5_000,
+  /**
+   * After the last tool call ends, wait this long; if no call has started meanwhile and the
+   * JS heap holds at least RECLAIM_MIN_SLACK_BYTES it does not use (committed minus used,
+   * plus external buffers), run one memory-reducing collection so a large call's garbage goes
+   * back to the system instead of staying resident (runtime/memory-reclaim.ts). That
+   * collection pauses the loop (measured 90–130 ms after a 50,000-file call), so it waits
+   * for a real lull: 30 s without a call, not the gap between two back-to-back calls.
+   * 0 turns it off.
+   */
+  RECLAIM_AFTER_IDLE_MS: 30_000,
+  /** 64 MiB: below it the pause would buy little. */
+  RECLAIM_MIN_SLACK_BYTES: 67_108_864,
   /** `traces show --html` and the chaos report's trace pages: rows drawn at most per page (the rest are counted). */
   TRACE_PAGE_MAX_SPANS: 2_000,
 } as const;

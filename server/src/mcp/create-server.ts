@@ -293,5 +293,6 @@ export function diagnostics(app: App, jobs: JobRunner): Record<string, unknown> 
     // Heap and off-heap (Buffers) apart from RSS: tells retained objects from pages the allocator keeps.
     heap_used_mb: Math.round(process.memoryUsage().heapUsed / 1048576),
     external_mb: Math.round(process.memoryUsage().external / 1048576),
+    memory_reclaim: app.reclaim.stats(),
   };
 }

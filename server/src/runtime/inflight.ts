@@ -24,10 +24,12 @@ export class InflightRegistry {
   #next = 1;
   readonly #calls = new Map<number, InflightCall>();
   readonly #listeners = new Set<PhaseListener>();
+  readonly #activity = new Set<(busy: boolean) => void>();
 
   start(tool: string, init: { sessionId?: string; requestId?: string | number } = {}): InflightCall {
     const call: InflightCall = { id: this.#next++, tool, startedAt: Date.now(), phase: 'validate', ...init };
     this.#calls.set(call.id, call);
+    if (this.#calls.size === 1) for (const l of this.#activity) l(true);
     return call;
   }
 
@@ -39,7 +41,13 @@ export class InflightRegistry {
   }
 
   end(call: InflightCall): void {
-    this.#calls.delete(call.id);
+    if (this.#calls.delete(call.id) && this.#calls.size === 0) for (const l of this.#activity) l(false);
+  }
+
+  /** Hears when the first call starts (true) and when the last one ends (false). */
+  onActivity(listener: (busy: boolean) => void): () => void {
+    this.#activity.add(listener);
+    return () => this.#activity.delete(listener);
   }
 
   onPhaseChange(listener: PhaseListener): () => void {
