@@ -95,7 +95,7 @@ async function main(argv: string[]): Promise<void> {
     }));
     // eslint-disable-next-line no-restricted-properties -- the transport is what writes JSON-RPC to stdout
     const transport = new StdioServerTransport(input, process.stdout, { maxBufferSize: 2 * maxBytes + 1_048_576 });
-    await sb.mcp.connect(transport);
+    await sb.connect(transport);
     // Should the transport still close on its own, exit with one line rather than live on deaf.
     const onClose = transport.onclose;
     transport.onclose = () => {

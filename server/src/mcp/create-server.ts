@@ -5,6 +5,8 @@
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { NegotiatedVersion } from './protocol-version.ts';
 import type { App } from '../app.ts';
 import { ErrorCode, SbError } from '../errors.ts';
 import { droppedLogCount } from '../logging/logger.ts';
@@ -35,6 +37,8 @@ export interface SecondBrainServer {
   jobs: JobRunner;
   roots: RootsCache;
   tasks: CancellableTaskStore;
+  /** Connects the server to a transport (use this, not `mcp.connect`: it records the negotiated protocol version for spans). */
+  connect(transport: Transport): Promise<void>;
   /** Shutdown: hands jobs off, aborts running tasks and clears task timers, within `deadlineMs`. */
   handOff(deadlineMs: number): Promise<void>;
 }
@@ -68,10 +72,11 @@ export function createServer(app: App, options: CreateServerOptions = {}): Secon
   );
   const roots = new RootsCache(mcp.server, app.config.allowedPaths);
   const jobs = new JobRunner(app, (signal) => roots.get(signal));
+  const negotiated = new NegotiatedVersion();
   const info: TransportInfo = {
     transport: options.transport ?? 'pipe',
     sessionId: options.connectionId ?? app.instanceId,
-    protocolVersion: () => (mcp.server as unknown as { _protocolVersion?: string })._protocolVersion,
+    protocolVersion: () => negotiated.value,
   };
   const hooks: ToolCallHooks = { onToolEnd: options.onToolEnd };
 
@@ -241,6 +246,10 @@ export function createServer(app: App, options: CreateServerOptions = {}): Secon
 
   return {
     mcp, jobs, roots, tasks: taskStore,
+    async connect(transport: Transport) {
+      negotiated.watch(transport);
+      await mcp.connect(transport);
+    },
     async handOff(deadlineMs: number) {
       taskStore.abortAll(new SbError(ErrorCode.SHUTTING_DOWN, 'The server is shutting down.'));
       await jobs.handOff(deadlineMs);

@@ -45,11 +45,23 @@ export class CancellableTaskStore extends InMemoryTaskStore {
  * automatic task polling, whose sleeps ignore the request's AbortSignal and which sends
  * no progress (KI-03, KI-06). Plain calls keep the direct path instead: `direct` runs the
  * tool exactly as a non-task tool would.
+ *
+ * The SDK has no public switch for this, so its (private) `handleAutomaticTaskPolling` is
+ * replaced on this instance. The SDK version is pinned exactly in server/package.json, and
+ * this fails at start-up, naming the member, when an SDK no longer has it (tasks.test.ts
+ * checks the installed one), rather than silently falling back to the polling path.
  */
+export const SDK_TASK_POLLING_MEMBER = 'handleAutomaticTaskPolling';
+
 export function keepDirectPathForPlainCalls(
   mcp: McpServer,
   direct: (name: string, rawArgs: unknown, extra: unknown) => Promise<CallToolResult>,
 ): void {
-  (mcp as unknown as { handleAutomaticTaskPolling: (tool: unknown, request: { params: { name: string; arguments?: unknown } }, extra: unknown) => Promise<CallToolResult> })
-    .handleAutomaticTaskPolling = (_tool, request, extra) => direct(request.params.name, request.params.arguments, extra);
+  const target = mcp as unknown as Record<string, unknown>;
+  if (typeof target[SDK_TASK_POLLING_MEMBER] !== 'function') {
+    throw new Error(`The MCP SDK's McpServer has no ${SDK_TASK_POLLING_MEMBER} method any more: plain calls to task tools would lose cancellation and progress. Pin @modelcontextprotocol/sdk to the version in server/package.json or adapt server/src/mcp/tasks.ts.`);
+  }
+  const replacement = (_tool: unknown, request: { params: { name: string; arguments?: unknown } }, extra: unknown): Promise<CallToolResult> =>
+    direct(request.params.name, request.params.arguments, extra);
+  target[SDK_TASK_POLLING_MEMBER] = replacement;
 }

@@ -110,7 +110,7 @@ export async function serveHttp(app: App, port: number, options: ServeHttpOption
       });
       // Set before connect: the SDK chains its own onclose after ours.
       transport.onclose = () => { const id = transport.sessionId; const s = id ? sessions.get(id) : undefined; if (s) void sessions.close(s, 'shutdown'); };
-      await server.mcp.connect(transport);
+      await server.connect(transport);
       res.once('close', () => { if (session) sessions.end(session); });
       await transport.handleRequest(req, res, body);
     } finally {

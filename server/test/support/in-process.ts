@@ -73,7 +73,7 @@ export async function startRig(opts: RigOptions = {}): Promise<Rig> {
   if (opts.services !== false) await startServices(app);
   const sb = createServer(app);
   const [ct, st] = InMemoryTransport.createLinkedPair();
-  await sb.mcp.connect(st);
+  await sb.connect(st);
   const client = new Client({ name: 'test-client', version: '1.0.0' }, { capabilities: { roots: { listChanged: true } } });
   const roots = opts.roots ?? [process.cwd()];
   client.setRequestHandler(ListRootsRequestSchema, async () => ({ roots: roots.map((r) => ({ uri: `file://${r}`, name: r })) }));

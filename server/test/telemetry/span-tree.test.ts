@@ -2,6 +2,7 @@
 // the context phase, the upload, the GenAI CLIENT span with its retry wait, and every
 // upstream HTTP request with status and rate-limit headers; cancellation is marked; no
 // attribute carries the API key.
+import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -59,6 +60,8 @@ test('chat call with overflow and a 429 retry: the span tree by name, kind, pare
     assert.equal(root.attributes['network.transport'], 'pipe');
     assert.ok(root.attributes['jsonrpc.request.id'] !== undefined);
     assert.ok(root.attributes['mcp.session.id']);
+    // The version the server answered to the client's initialize (the SDK keeps no public record of it).
+    assert.equal(root.attributes['mcp.protocol.version'], LATEST_PROTOCOL_VERSION);
 
     const ctx = byName('context.prepare')[0]!;
     assert.equal(parentOf(ctx), root.spanContext().spanId);
