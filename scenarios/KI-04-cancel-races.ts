@@ -89,7 +89,7 @@ export default defineScenario({
     },
   ],
   provenAgainst: {
-    defect: 'throw-after-cancel,no-rejection-guard',
+    defect: ['throw-after-cancel', 'no-rejection-guard'],
     note: 'a cancelled call leaves a rejected promise behind and nothing catches it, so the process exits',
   },
 });

@@ -18,10 +18,11 @@
 import type { App } from './app.ts';
 import { DEFAULTS } from './config/defaults.ts';
 import { ErrorCode, SbError } from './errors.ts';
-import { closeContextWorkers, setContextDefects } from './context/index.ts';
-import { Janitor, VectorStoreManager, defaultVectorLimits, setVectorDefects } from './vector/index.ts';
+import { closeContextWorkers } from './context/index.ts';
+import { Janitor, VectorStoreManager, defaultVectorLimits } from './vector/index.ts';
 import type { JanitorOptions, VectorLimits } from './vector/index.ts';
-import { MemoryQueue, setMemoryDefects } from './memory/index.ts';
+import { MemoryQueue } from './memory/index.ts';
+import { installTestDefects } from './config/test-defects.ts';
 
 const SERVICES_CLOSE_MS = DEFAULTS.SERVICES_CLOSE_MS;
 
@@ -63,9 +64,7 @@ export function vectorSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): { l
 export async function startServices(app: App): Promise<void> {
   const closers: Array<() => Promise<void> | void> = [];
   closers.push(() => closeContextWorkers());
-  setVectorDefects(app.config.testDefects);
-  setMemoryDefects(app.config.testDefects);
-  setContextDefects(app.config.testDefects);
+  installTestDefects(app.config.testDefects);
   const tuning = vectorSettingsFromEnv();
 
   // Vector stores need an OpenAI key; without one, overflow is listed as left out.

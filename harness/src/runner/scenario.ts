@@ -1,3 +1,4 @@
+import { TEST_DEFECTS, type TestDefect } from '@second-brain/server/test-defects';
 import { z } from 'zod';
 import { parseFakeConfig } from '../fake/index.ts';
 import { faultRuleSchema } from '../fake/fault-schema.ts';
@@ -15,6 +16,9 @@ import type { StepContext } from './step-context.ts';
 
 export const MODES = ['in-process', 'loopback'] as const;
 export type Mode = (typeof MODES)[number];
+
+/** A test defect switch the server knows (config/test-defects.ts). */
+const defectName = z.enum(Object.keys(TEST_DEFECTS) as [TestDefect, ...TestDefect[]]);
 
 const positive = z.number().finite().positive();
 const ms = z.number().finite().min(0);
@@ -234,7 +238,13 @@ const scenarioSchema = z.strictObject({
     .optional(),
   /** What this scenario was seen failing against: a test-defect switch of the server, or a toy server. */
   provenAgainst: z.union([
-    z.strictObject({ defect: z.string().min(1), note: z.string().optional() }),
+    // Names from the server's own registry, so a misspelt defect fails to type-check and to
+    // load. Several switches at once are a list; the scenario keeps them comma-joined, as
+    // SECOND_BRAIN_TEST_DEFECTS takes them.
+    z.strictObject({
+      defect: z.union([defectName, z.array(defectName).min(1)]).transform((d) => (Array.isArray(d) ? d.join(',') : d)),
+      note: z.string().optional(),
+    }),
     z.strictObject({ toy: z.string().min(1), note: z.string().optional() }),
   ]),
 });

@@ -6,7 +6,7 @@ import { homedir } from 'node:os';
 import { join, resolve, delimiter } from 'node:path';
 import { ErrorCode, SbError } from '../errors.ts';
 import { DEFAULTS } from './defaults.ts';
-import { TEST_DEFECTS } from './test-defects.ts';
+import { TEST_DEFECTS, isTestDefect, type TestDefect } from './test-defects.ts';
 import { loadCatalogue, type Catalogue, type ProviderId } from './models.ts';
 
 export interface ProviderConfig {
@@ -38,7 +38,7 @@ export interface ServerConfig {
    */
   timeScale: number;
   /** Test-only fault switches (SECOND_BRAIN_TEST_DEFECTS=a,b) that reintroduce known defects to prove scenarios bite. */
-  testDefects: ReadonlySet<string>;
+  testDefects: ReadonlySet<TestDefect>;
   /** Largest JSON-RPC message (one line) read over stdio, bytes (SECOND_BRAIN_STDIO_MAX_MESSAGE_BYTES). */
   stdioMaxMessageBytes: number;
   /** Streamable HTTP mode (`--http`): access control and session bounds. */
@@ -84,12 +84,14 @@ function byteCount(env: NodeJS.ProcessEnv, name: string, dflt: number, min: numb
   return n;
 }
 
-function parseDefects(raw: string | undefined): ReadonlySet<string> {
+function parseDefects(raw: string | undefined): ReadonlySet<TestDefect> {
   const names = (raw || '').split(',').map((s) => s.trim()).filter(Boolean);
+  const out = new Set<TestDefect>();
   for (const n of names) {
-    if (!(n in TEST_DEFECTS)) throw new SbError(ErrorCode.CONFIG, `SECOND_BRAIN_TEST_DEFECTS: unknown defect "${n}". Known: ${Object.keys(TEST_DEFECTS).join(', ')}.`);
+    if (!isTestDefect(n)) throw new SbError(ErrorCode.CONFIG, `SECOND_BRAIN_TEST_DEFECTS: unknown defect "${n}". Known: ${Object.keys(TEST_DEFECTS).join(', ')}.`);
+    out.add(n);
   }
-  return new Set(names);
+  return out;
 }
 
 /** Reads the whole configuration. Throws SB_ERR_CONFIG on invalid settings; a missing API key is not an error. */

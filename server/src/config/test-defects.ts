@@ -38,3 +38,23 @@ export const TEST_DEFECTS = {
 } as const satisfies Record<string, string>;
 
 export type TestDefect = keyof typeof TEST_DEFECTS;
+
+export function isTestDefect(name: string): name is TestDefect {
+  return Object.hasOwn(TEST_DEFECTS, name);
+}
+
+/**
+ * The process's switched-on defects, for code that has no App at hand (the vector store,
+ * the context engine, the memory queue). Installed once at startup (services.ts) from the
+ * validated configuration; empty otherwise, so every `defectOn` is false in production.
+ */
+let installed: ReadonlySet<TestDefect> = new Set();
+
+export function installTestDefects(defects: ReadonlySet<TestDefect>): void {
+  installed = defects;
+}
+
+/** Whether a named defect is on. The name is typed: a misspelt one does not compile. */
+export function defectOn(name: TestDefect): boolean {
+  return installed.size > 0 && installed.has(name);
+}

@@ -33,7 +33,6 @@ export { resolveAllowedPaths, resolveRoots, isSecretPath } from './paths.ts';
 export { gatherFiles } from './gather.ts';
 export { countTokens, hashContent, estimateTokens, ESTIMATE_BYTES_PER_TOKEN } from './tokenizer.ts';
 export { closeContextWorkers } from './workers.ts';
-export { setContextDefects } from './defects.ts';
 export type { TextInput } from './tokenizer.ts';
 export { splitBudget } from './budget.ts';
 export { filterUnchanged, recordSent, forgetSent } from './sent-files.ts';

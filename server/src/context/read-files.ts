@@ -19,7 +19,7 @@ import { SNIFF_BYTES, looksBinary } from './sniff.ts';
 import { LazyWorkerPool, type WorkerPoolStats } from './worker-pool.ts';
 import type { ReadJob, ReadJobResult } from './file-reader-worker.ts';
 import type { GatheredFile, SkipReason } from './types.ts';
-import { contextDefectOn } from './defects.ts';
+import { defectOn } from '../config/test-defects.ts';
 import { logger } from '../logging/logger.ts';
 
 /** Below this many files the gatherer reads on the event loop: a thread round trip is not worth it. */
@@ -36,7 +36,7 @@ export async function readCandidates(ctx: GatherContext, candidates: Candidate[]
   const total = list.length;
   const out: Array<GatheredFile | undefined> = new Array(total);
   ctx.progress(0, total, `Reading ${total} files`, true);
-  if (contextDefectOn('unbounded-gather')) {
+  if (defectOn('unbounded-gather')) {
     // Test-only defect (KI-08, KI-12): every file opened at once, past the limiter and the reader thread.
     await Promise.all(list.map(async (c, i) => { out[i] = traceRead(c, await readOne(ctx, c, false)); }));
   } else if (total >= READ_IN_WORKER_MIN_FILES) await readInWorker(ctx, list, out);

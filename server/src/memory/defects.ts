@@ -1,21 +1,10 @@
 /**
- * Test-only defect switches of the memory queue (config/test-defects.ts is the registry).
- * services.ts hands the process's set over at startup; nothing here is active unless
- * named in SECOND_BRAIN_TEST_DEFECTS.
+ * Test-only defect implementations of the memory queue. Nothing here runs unless its
+ * switch is on (`defectOn` in config/test-defects.ts, the one registry).
  */
 import { execFileSync } from 'node:child_process';
 import type { GitInfo } from './git-info.ts';
 
-let active: ReadonlySet<string> = new Set();
-
-/** Installs the process's defect switches (services.ts, at startup). */
-export function setMemoryDefects(defects: ReadonlySet<string>): void {
-  active = defects;
-}
-
-export function memoryDefectOn(name: string): boolean {
-  return active.size > 0 && active.has(name);
-}
 
 function gitSync(args: string[], cwd: string): string | undefined {
   try {

@@ -20,7 +20,8 @@ import { logger, type Logger } from '../logging/logger.ts';
 import type { Db } from '../state/db.ts';
 import { boundItem, entryAttributes, formatEntry, type BoundedItem, type MemoryItem } from './entry.ts';
 import { readGitInfo, type GitInfo, type GitInfoFn } from './git-info.ts';
-import { gitInfoOnEventLoop, memoryDefectOn } from './defects.ts';
+import { gitInfoOnEventLoop } from './defects.ts';
+import { defectOn } from '../config/test-defects.ts';
 import { MemoryStore } from './memory-store.ts';
 import { deadline } from '../runtime/deadline.ts';
 
@@ -209,7 +210,7 @@ export class MemoryQueue {
   }
 
   async #write(item: BoundedItem, signal: AbortSignal): Promise<void> {
-    const git = memoryDefectOn('memory-on-event-loop')
+    const git = defectOn('memory-on-event-loop')
       // Test-only defect (KI-01, KI-11): synchronous git on the event loop, as the first version did.
       ? gitInfoOnEventLoop(this.#projectRoot, item.files)
       : await this.#gitInfo(signal);

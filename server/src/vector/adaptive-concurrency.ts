@@ -10,7 +10,7 @@
  * slot cannot leak or be freed twice (KI-02).
  */
 import { abortReasonToError } from '../errors.ts';
-import { defectOn } from './defects.ts';
+import { defectOn } from '../config/test-defects.ts';
 
 export type SlotOutcome =
   | { kind: 'ok'; latencyMs: number }

@@ -18,7 +18,7 @@ import { fullJitter } from '../resilience/sleep.ts';
 import { forEachLimit } from './pool.ts';
 import type { VectorLimits } from './types.ts';
 import { classifyFailure, cleanupSignal, sleep, withRetry, type ThrottleGate } from './upstream.ts';
-import { defectOn } from './defects.ts';
+import { defectOn } from '../config/test-defects.ts';
 
 export interface BatchDeps {
   client: OpenAI;

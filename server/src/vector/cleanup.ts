@@ -9,7 +9,8 @@ import type OpenAI from 'openai';
 import { withTransaction, type Db } from '../state/db.ts';
 import type { PendingDeleteKind, VectorState } from './state.ts';
 import { classifyFailure, cleanupSignal, isNotFound } from './upstream.ts';
-import { clientPermits, defectOn } from './defects.ts';
+import { clientPermits } from './defects.ts';
+import { defectOn } from '../config/test-defects.ts';
 import { DEFAULTS } from '../config/defaults.ts';
 
 export interface CleanupDeps {

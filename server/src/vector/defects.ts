@@ -1,22 +1,10 @@
 /**
- * Test-only defect switches of the vector-store code (config/test-defects.ts is the
- * registry). services.ts hands the process's set over once at startup; nothing here is
- * active unless a switch was named in SECOND_BRAIN_TEST_DEFECTS. Each branch guarded by
- * `defectOn()` reintroduces a failure of the first version, so a chaos scenario can be
- * shown to fail against it.
+ * Test-only defect implementations of the vector-store code. Nothing here runs unless its
+ * switch is on (`defectOn` in config/test-defects.ts, the one registry); each reintroduces
+ * a failure of the first version, so a chaos scenario can be shown to fail against it.
  */
 import { abortReasonToError } from '../errors.ts';
 
-let active: ReadonlySet<string> = new Set();
-
-/** Installs the process's defect switches (services.ts, at startup). */
-export function setVectorDefects(defects: ReadonlySet<string>): void {
-  active = defects;
-}
-
-export function defectOn(name: string): boolean {
-  return active.size > 0 && active.has(name);
-}
 
 /**
  * A small process-wide semaphore standing in for the first version's SDK-internal one

@@ -5,7 +5,6 @@
 export { VectorStoreManager } from './manager.ts';
 export { defaultVectorLimits } from './limits.ts';
 export { Janitor } from './janitor.ts';
-export { setVectorDefects } from './defects.ts';
 export type { JanitorOptions, JanitorReport } from './janitor.ts';
 export type {
   AttachFile, AttachRequest, AttachResult, AttachStats, OverflowResult, ProgressFn, VectorEvent, VectorLimits, VectorStats,

@@ -26,7 +26,7 @@ import { forEachLimit } from './pool.ts';
 import { VectorState, type JournalRow } from './state.ts';
 import { listProviderStores, MAX_LIST_PAGES } from './stores.ts';
 import { ThrottleGate, type RateLimitBoard } from './upstream.ts';
-import { defectOn } from './defects.ts';
+import { defectOn } from '../config/test-defects.ts';
 
 export interface JanitorOptions {
   client: OpenAI;

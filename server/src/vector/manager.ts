@@ -25,7 +25,7 @@ import type {
 import { uploadFile, type UploadDeps } from './uploader.ts';
 import { ThrottleGate, sleep, upstreamError } from './upstream.ts';
 import { resolveVectorLimits } from './limits.ts';
-import { defectOn } from './defects.ts';
+import { defectOn } from '../config/test-defects.ts';
 import { type Bundle, bundlesAsAttachFiles, isBundlePath, planBundles } from './bundles.ts';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 

@@ -14,7 +14,8 @@ import { goneInstances, instanceGone, KIND_MEMORY, KIND_SESSION, ownershipOf, se
 import type { VectorState } from './state.ts';
 import type { VectorEvent, VectorLimits } from './types.ts';
 import { isNotFound, isStoreLimitError, sleep, withRetry, type ThrottleGate } from './upstream.ts';
-import { defectOn, storeCreateLock } from './defects.ts';
+import { storeCreateLock } from './defects.ts';
+import { defectOn } from '../config/test-defects.ts';
 import { DEFAULTS } from '../config/defaults.ts';
 
 const VERIFY_AFTER_IDLE_MS = DEFAULTS.STORE_VERIFY_AFTER_IDLE_MS;

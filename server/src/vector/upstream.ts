@@ -10,7 +10,8 @@ import { parseRemainingRequests, parseRetryAfterMs } from '../resilience/retry-a
 import { fullJitter } from '../resilience/sleep.ts';
 import { DEFAULTS } from '../config/defaults.ts';
 import { setTimeout as delay } from 'node:timers/promises';
-import { clientPermits, defectOn } from './defects.ts';
+import { clientPermits } from './defects.ts';
+import { defectOn } from '../config/test-defects.ts';
 import { setRateLimitHeadroom } from '../telemetry/metrics.ts';
 
 /** What a process-shared rate-limit board must offer (state/rate-limits.ts fits; KI-18). */
