@@ -38,22 +38,24 @@ for (const shape of ['list', 'object'] as const) {
   });
 }
 
-test("Gemini's 429 is retried after the delay its RetryInfo states (no Retry-After header)", { timeout: 30_000 }, async () => {
-  const rig = await startRig({ fake: { faults: [{ route: GEMINI.route, calls: [1], fault: { type: 'rate-limit', retryAfterMs: 700 } }] } });
-  try {
-    const progress: string[] = [];
-    const r = await rig.call(GEMINI.tool, { instructions: 'q', session_id: 'gem-429' }, { onprogress: (p) => progress.push(p.message ?? '') });
-    assert.equal(r.isError, undefined, textOf(r));
-    const calls = rig.fake.journal.entries().filter((e) => e.route === GEMINI.route);
-    assert.deepEqual(calls.map((e) => e.status), [429, 200]);
-    const d = (await rig.call('server_diagnostics', {})).structuredContent as any;
-    assert.equal(d.providers.gemini.last_retry_after_ms, 700, 'the stated delay was read');
-    assert.ok(calls[1]!.startMs - calls[0]!.endMs! >= 650, 'and waited out');
-    assert.ok(progress.some((m) => /throttled by gemini, retrying in \d+ s/.test(m)), progress.join('|'));
-  } finally {
-    await rig.close();
-  }
-});
+for (const loopback of [false, true]) {
+  test(`Gemini's 429 is retried after the delay its RetryInfo states (no Retry-After header)${loopback ? ', over real sockets' : ''}`, { timeout: 30_000 }, async () => {
+    const rig = await startRig({ loopback, fake: { faults: [{ route: GEMINI.route, calls: [1], fault: { type: 'rate-limit', retryAfterMs: 700 } }] } });
+    try {
+      const progress: string[] = [];
+      const r = await rig.call(GEMINI.tool, { instructions: 'q', session_id: 'gem-429' }, { onprogress: (p) => progress.push(p.message ?? '') });
+      assert.equal(r.isError, undefined, textOf(r));
+      const calls = rig.fake.journal.entries().filter((e) => e.route === GEMINI.route);
+      assert.deepEqual(calls.map((e) => e.status), [429, 200]);
+      const d = (await rig.call('server_diagnostics', {})).structuredContent as any;
+      assert.equal(d.providers.gemini.last_retry_after_ms, 700, 'the stated delay was read');
+      assert.ok(calls[1]!.startMs - calls[0]!.endMs! >= 650, 'and waited out');
+      assert.ok(progress.some((m) => /throttled by gemini, retrying in \d+ s/.test(m)), progress.join('|'));
+    } finally {
+      await rig.close();
+    }
+  });
+}
 
 test("xAI's 429 is retried after its retry-after", { timeout: 30_000 }, async () => {
   const rig = await startRig({ fake: { faults: [{ route: GROK.route, calls: [1], fault: { type: 'rate-limit', retryAfterMs: 700 } }] } });
