@@ -37,6 +37,7 @@ export const fakeConfigSchema = z.strictObject({
   requireApiKey: z.boolean().optional(),
   specValidation: z.enum(['enforce', 'record', 'off']).optional(),
   previousResponseNotFoundStatus: z.union([z.literal(400), z.literal(404)]).optional(),
+  geminiErrorShape: z.enum(['list', 'object']).optional(),
   journalLimit: z.number().int().min(1).optional(),
   account: z
     .strictObject({

@@ -1,5 +1,6 @@
 import type { AccountModel } from './account.ts';
 import type { FakeClock } from './clock.ts';
+import type { GeminiErrorShape } from './dialects.ts';
 import type { ProviderError } from './errors.ts';
 import type { FaultRegistry, SelectedFault } from './faults.ts';
 import type { Journal, JournalEntry } from './journal.ts';
@@ -32,6 +33,8 @@ export interface FakeSettings {
   specValidation: SpecValidationMode;
   /** Status of the answer to an unknown or expired `previous_response_id`: the live API's 400, or 404. */
   previousResponseNotFoundStatus: 400 | 404;
+  /** Gemini's error body: `[{error}]` (default) or `{error}` (see `dialects.ts`). */
+  geminiErrorShape: GeminiErrorShape;
 }
 
 /** What a route handler sees of one request. */

@@ -4,7 +4,8 @@ import { fullLength, shapedBody } from './body.ts';
 import type { BodyShape } from './body.ts';
 import { ProviderHttpError } from './context.ts';
 import type { FakeRuntime, RouteContext, RouteDefinition, RouteResult } from './context.ts';
-import { errorResponse, insufficientQuota, missingApiKey, rateLimited, serverError } from './errors.ts';
+import { providerErrorResponse } from './dialects.ts';
+import { insufficientQuota, missingApiKey, rateLimited, serverError } from './errors.ts';
 import type { ProviderError } from './errors.ts';
 import { findFault, sampleLatencyMs } from './faults.ts';
 import type { SelectedFault } from './faults.ts';
@@ -46,6 +47,9 @@ export async function dispatch(runtime: FakeRuntime, def: RouteDefinition, reque
     ...keyFields(body.json, body.form, params),
   });
   const tracker = trackAbort(runtime, entry, request.signal);
+  // Every error goes out in the provider's own wire shape (dialects.ts).
+  const errorResponse = (error: ProviderError, headers?: Record<string, string>, retryAfterMs?: number): Response =>
+    providerErrorResponse(def.provider, error, headers, { geminiErrorShape: runtime.settings.geminiErrorShape, retryAfterMs });
 
   const finishWith = async (response: Response, error?: ProviderError): Promise<Response> => {
     // A request the client abandoned got no response; keep its status unknown.
@@ -81,7 +85,7 @@ export async function dispatch(runtime: FakeRuntime, def: RouteDefinition, reque
     if (!admit.ok) {
       entry.throttled = admit.reason;
       const error = rateLimited(throttleMessage(admit, entry.model));
-      return finishWith(errorResponse(error, { ...baseHeaders(requestId, admit), ...retryAfterHeaders(admit.retryAfterMs) }), error);
+      return finishWith(errorResponse(error, { ...baseHeaders(requestId, admit), ...retryAfterHeaders(admit.retryAfterMs) }, admit.retryAfterMs), error);
     }
 
     const faults = runtime.faults.select(def.route, { model: entry.model, fileName: entry.fileName, keyLast4: entry.keyLast4 ?? undefined });
@@ -94,7 +98,7 @@ export async function dispatch(runtime: FakeRuntime, def: RouteDefinition, reque
       return finishWith(Response.error());
     }
 
-    const replaced = replacementFor(faults, admit, requestId);
+    const replaced = replacementFor(faults, admit, requestId, errorResponse);
     if (replaced) return finishWith(replaced.response, replaced.error);
 
     const ctx: RouteContext = {
@@ -177,7 +181,14 @@ function latencyOf(faults: readonly SelectedFault[], baseMs: number, accountMult
   return total * multiplier;
 }
 
-function replacementFor(faults: readonly SelectedFault[], admit: Extract<AdmitResult, { ok: true }>, requestId: string): { response: Response; error?: ProviderError } | undefined {
+type ErrorResponder = (error: ProviderError, headers?: Record<string, string>, retryAfterMs?: number) => Response;
+
+function replacementFor(
+  faults: readonly SelectedFault[],
+  admit: Extract<AdmitResult, { ok: true }>,
+  requestId: string,
+  errorResponse: ErrorResponder,
+): { response: Response; error?: ProviderError } | undefined {
   for (const { fault } of faults) {
     switch (fault.type) {
       case 'network-error':
@@ -202,8 +213,9 @@ function replacementFor(faults: readonly SelectedFault[], admit: Extract<AdmitRe
         headers['x-ratelimit-remaining-requests'] = '0';
         // As documented: `retry-after` (integer seconds ≥ 1) with `retry-after-ms` alongside;
         // both absent on a 429 that needs the user to act (quota, or `omitRetryAfter`).
-        if (!quota && !fault.omitRetryAfter) Object.assign(headers, retryAfterHeaders(retryMs));
-        return { response: errorResponse(error, headers), error };
+        const stated = !quota && !fault.omitRetryAfter;
+        if (stated) Object.assign(headers, retryAfterHeaders(retryMs));
+        return { response: errorResponse(error, headers, stated ? retryMs : undefined), error };
       }
       case 'html': {
         const headers = new Headers(baseHeaders(requestId, admit));

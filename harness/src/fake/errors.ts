@@ -1,8 +1,7 @@
 /**
- * Provider-shaped error bodies. Every error the fake returns has the wire shape
- * `{error: {message, type, param, code}}` that OpenAI, xAI's and Gemini's
- * OpenAI-compatible endpoints use, so clients parse them exactly as they would in
- * production.
+ * Provider errors. Each is built here in OpenAI's wire shape `{error: {message, type,
+ * param, code}}`; the dispatcher sends xAI's and Gemini's in their own shapes instead
+ * (`dialects.ts`), so clients parse them exactly as they would in production.
  */
 
 export interface ProviderErrorBody {

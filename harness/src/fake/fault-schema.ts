@@ -96,6 +96,11 @@ export const faultSchema = z.discriminatedUnion('type', [
     inProgressMs: ms.optional(),
     final: z.enum(['completed', 'failed', 'incomplete', 'cancelled']).optional(),
   }),
+  /**
+   * `chat.*`: the answer stops early with this `finish_reason` and its text cut to the
+   * first half of its words (`emptyContent`: `content: null`, as a blocked answer may be).
+   */
+  z.strictObject({ type: z.literal('finish'), reason: z.enum(['length', 'content_filter']), emptyContent: z.boolean().optional() }),
   /** `responses.create`, `chat.*`: report these token counts (negative or absurd ones included) instead of the estimate. */
   z.strictObject({ type: z.literal('usage'), inputTokens: z.number().int().optional(), outputTokens: z.number().int().optional() }),
 ]);

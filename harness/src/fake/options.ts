@@ -1,5 +1,6 @@
 import type { AccountOptions } from './account.ts';
 import type { FakeClock } from './clock.ts';
+import type { GeminiErrorShape } from './dialects.ts';
 import type { FakeSettings } from './context.ts';
 import { FAKE_DEFAULTS } from './defaults.ts';
 import type { FaultRule } from './fault-types.ts';
@@ -35,6 +36,8 @@ export interface FakeApiOptions {
   specValidation?: SpecValidationMode;
   /** Status for an unknown or expired `previous_response_id`: 400 (the live API, default) or 404. */
   previousResponseNotFoundStatus?: 400 | 404;
+  /** Gemini's error body: Google's error in a list, `[{error}]` (what its OpenAI-compatible endpoint sends, default), or `{error}`. */
+  geminiErrorShape?: GeminiErrorShape;
   account?: AccountOptions;
   /** Fault rules installed at creation. */
   faults?: FaultRule[];
@@ -57,6 +60,7 @@ export function resolveSettings(options: FakeApiOptions): FakeSettings {
     requireApiKey: options.requireApiKey ?? true,
     specValidation: options.specValidation ?? 'enforce',
     previousResponseNotFoundStatus: options.previousResponseNotFoundStatus ?? 400,
+    geminiErrorShape: options.geminiErrorShape ?? 'list',
   };
   validateSettings(settings);
   return settings;
@@ -81,6 +85,9 @@ export function validateSettings(settings: FakeSettings): void {
   }
   if (settings.previousResponseNotFoundStatus !== 400 && settings.previousResponseNotFoundStatus !== 404) {
     throw new RangeError(`previousResponseNotFoundStatus must be 400 or 404; got ${settings.previousResponseNotFoundStatus}`);
+  }
+  if (settings.geminiErrorShape !== 'list' && settings.geminiErrorShape !== 'object') {
+    throw new RangeError(`geminiErrorShape must be 'list' or 'object'; got ${String(settings.geminiErrorShape)}`);
   }
 }
 

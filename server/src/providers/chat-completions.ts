@@ -29,20 +29,42 @@ export interface ChatCompletionsDeps {
   defects?: ReadonlySet<string>;
 }
 
+/**
+ * Whether the provider documents `reasoning_effort` as refused (a 400) for this model,
+ * whatever a catalogue override claims: xAI's grok-3, grok-4 and grok-4-fast-reasoning
+ * refuse it, grok-3-mini and grok-4.3 take it (https://docs.x.ai/docs/guides/reasoning,
+ * https://docs.x.ai/developers/model-capabilities/text/reasoning). Gemini takes `low`,
+ * `medium` and `high`, all the efforts a request can name
+ * (https://ai.google.dev/gemini-api/docs/openai#thinking).
+ */
+function refusesReasoningEffort(provider: ProviderId, apiModel: string): boolean {
+  return provider === 'xai' && !/^grok-3-mini/.test(apiModel) && !/^grok-4\.3/.test(apiModel);
+}
+
+/** Why the answer stopped early, worded for the user; undefined for a complete answer. */
+const EARLY_STOPS: Record<string, string> = {
+  length: 'it reached the output limit',
+  content_filter: "the provider's content filter stopped it",
+};
+
 export class ChatCompletionsProvider implements ChatProvider {
   readonly #deps: ChatCompletionsDeps;
   constructor(deps: ChatCompletionsDeps) { this.#deps = deps; }
 
-  buildParams(req: ChatRequest): ChatCompletionCreateParamsNonStreaming {
+  /** The request body; a parameter asked for but not sent (the model does not take it) gets a line in `notes`. */
+  buildParams(req: ChatRequest, notes: string[] = []): ChatCompletionCreateParamsNonStreaming {
     const m = req.model;
     const messages: ChatCompletionMessageParam[] = [{ role: 'system', content: req.system }];
     for (const h of req.history ?? []) messages.push({ role: h.role, content: h.content });
     messages.push({ role: 'user', content: req.contextText ? `${req.contextText}\n\n---\n\n${req.instructions}` : req.instructions });
+    const effort = req.reasoningEffort && m.reasoning_efforts.includes(req.reasoningEffort) && !refusesReasoningEffort(m.provider, m.api_model)
+      ? req.reasoningEffort : undefined;
+    if (req.reasoningEffort && !effort) notes.push(`reasoning_effort "${req.reasoningEffort}" is not supported by ${m.api_model} (${m.provider}); it was not sent.`);
     return {
       model: m.api_model,
       messages,
       ...(req.temperature !== undefined && m.supports_temperature ? { temperature: req.temperature } : {}),
-      ...(req.reasoningEffort && m.reasoning_efforts.includes(req.reasoningEffort) ? { reasoning_effort: req.reasoningEffort } : {}),
+      ...(effort ? { reasoning_effort: effort } : {}),
       ...(req.structuredOutputSchema ? { response_format: { type: 'json_schema', json_schema: { name: 'output', schema: req.structuredOutputSchema, strict: false } } } : {}),
     };
   }
@@ -62,7 +84,8 @@ export class ChatCompletionsProvider implements ChatProvider {
       },
     }, async (span) => {
       env.setPhase('provider');
-      const params = this.buildParams(req);
+      const notes: string[] = [];
+      const params = this.buildParams(req, notes);
       const t0 = performance.now();
       const data = await resilience.run(async (signal) => {
         const { data, response } = await client.chat.completions.create(params, { signal: ignoreSignal ? undefined : signal }).withResponse();
@@ -75,7 +98,10 @@ export class ChatCompletionsProvider implements ChatProvider {
       const clean = sanitizeUsage(data.usage?.prompt_tokens, data.usage?.completion_tokens, provider);
       if (clean.usage) recordTokenUsage(provider, req.model.api_model, { input: clean.usage.input_tokens, output: clean.usage.output_tokens });
       const choice = data.choices?.[0];
-      const text = choice?.message?.content;
+      const finish = choice?.finish_reason ?? undefined;
+      const stoppedEarly = finish !== undefined && finish in EARLY_STOPS;
+      // A filtered answer may carry no content at all; it is still an (empty) incomplete answer.
+      const text = choice?.message?.content ?? (stoppedEarly ? '' : undefined);
       if (typeof text !== 'string') {
         throw new SbError(ErrorCode.UPSTREAM_BAD_RESPONSE, `Failed to read the answer from ${provider}: the response had no message content. Try again.`, { provider });
       }
@@ -85,7 +111,8 @@ export class ChatCompletionsProvider implements ChatProvider {
         span.setAttribute(ATTR_GEN_AI_USAGE_INPUT_TOKENS, clean.usage.input_tokens);
         span.setAttribute(ATTR_GEN_AI_USAGE_OUTPUT_TOKENS, clean.usage.output_tokens);
       }
-      const notes = choice?.finish_reason === 'length' ? ['The answer was cut at the output limit.'] : [];
+      // As the Responses path does for `status: incomplete`: partial text, flagged, with the reason.
+      if (stoppedEarly) notes.push(`The answer is incomplete: ${provider} stopped early (${finish}: ${EARLY_STOPS[finish]}); the text below is partial.`);
       if (clean.note) notes.push(clean.note);
       return {
         text,
@@ -93,7 +120,7 @@ export class ChatCompletionsProvider implements ChatProvider {
         responseId: data.id,
         usage: clean.usage,
         notes,
-        ...(choice?.finish_reason === 'length' ? { incomplete: { reason: 'length' } } : {}),
+        ...(stoppedEarly ? { incomplete: { reason: finish } } : {}),
       };
     });
   }

@@ -9,6 +9,7 @@ import { ErrorCode, SbError } from '../errors.ts';
 import type { ProviderConfig } from '../config/env.ts';
 import type { ProviderId } from '../config/models.ts';
 import { DEFAULTS } from '../config/defaults.ts';
+import { errorDialectFetch } from './error-bodies.ts';
 
 const SDK_TIMEOUT_MS = DEFAULTS.SDK_REQUEST_TIMEOUT_MS;
 
@@ -38,7 +39,8 @@ export class ProviderClients {
     }
     let client = this.#clients.get(provider);
     if (!client) {
-      client = new OpenAI({ apiKey: cfg.apiKey, baseURL: cfg.baseURL, maxRetries: 0, timeout: SDK_TIMEOUT_MS });
+      // xAI's and Gemini's error bodies are read as OpenAI-shaped ones (error-bodies.ts).
+      client = new OpenAI({ apiKey: cfg.apiKey, baseURL: cfg.baseURL, maxRetries: 0, timeout: SDK_TIMEOUT_MS, fetch: errorDialectFetch(provider) });
       this.#clients.set(provider, client);
     }
     return client;

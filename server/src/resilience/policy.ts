@@ -18,7 +18,7 @@ import { APIConnectionError, APIError, APIUserAbortError } from 'openai';
 import { DEFAULTS } from '../config/defaults.ts';
 import { ErrorCode, SbError, abortReasonToError, isAbortError, isSbError, localFailure } from '../errors.ts';
 import { fullJitter, sleepWithProgress } from './sleep.ts';
-import { parseRemainingRequests, parseRetryAfterMs } from './retry-after.ts';
+import { parseRemainingRequests, parseRetryAfterMs, parseRetryInfoMs } from './retry-after.ts';
 import type { SharedRateLimits } from '../state/rate-limits.ts';
 import { activeSpan, withSpan } from '../telemetry/spans.ts';
 import {
@@ -196,7 +196,8 @@ export class ProviderResilience {
           throw new SbError(ErrorCode.QUOTA_EXCEEDED, `Failed to ${what} with ${this.provider}: the account has no quota left (insufficient_quota). Check the plan and billing of the key.`, { provider: this.provider, status: 429, cause: err });
         }
         if (!c.retryable) throw toUpstreamError(this.provider, what, err);
-        const retryAfterMs = this.#opts.ignoreRetryAfter ? undefined : parseRetryAfterMs(c.headers);
+        // The header, or the delay stated in the body (Gemini's RetryInfo).
+        const retryAfterMs = this.#opts.ignoreRetryAfter ? undefined : parseRetryAfterMs(c.headers) ?? (err instanceof APIError ? parseRetryInfoMs(err.error) : undefined);
         if (c.rateLimited) {
           this.#rateLimited++;
           count429(this.provider);

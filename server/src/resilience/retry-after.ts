@@ -25,3 +25,21 @@ export function parseRemainingRequests(headers: Headers | undefined | null): num
   const n = Number.parseInt(v, 10);
   return Number.isFinite(n) ? n : undefined;
 }
+
+const RETRY_INFO_TYPE = 'type.googleapis.com/google.rpc.RetryInfo';
+
+/**
+ * Google's `RetryInfo.retryDelay` (a protobuf Duration such as `"22s"` or `"0.5s"`) from an
+ * error's `details`, in ms: Gemini states its 429 delay there and sends no Retry-After.
+ * Takes the SDK error's parsed `error` object.
+ */
+export function parseRetryInfoMs(error: unknown): number | undefined {
+  const details = (error as { details?: unknown } | null | undefined)?.details;
+  if (!Array.isArray(details)) return undefined;
+  for (const d of details as Array<{ '@type'?: unknown; retryDelay?: unknown } | null>) {
+    if (d?.['@type'] !== RETRY_INFO_TYPE || typeof d.retryDelay !== 'string') continue;
+    const m = /^(\d+(?:\.\d+)?)s$/.exec(d.retryDelay);
+    if (m) return Math.ceil(Number(m[1]) * 1000);
+  }
+  return undefined;
+}
