@@ -244,6 +244,29 @@ export const DEFAULTS = {
   RECLAIM_AFTER_IDLE_MS: 30_000,
   /** 64 MiB: below it the pause would buy little. */
   RECLAIM_MIN_SLACK_BYTES: 67_108_864,
+  /** How long a read of the shared throttle deadline is trusted (another process's 429 reaches us this late at most). */
+  RATE_BOARD_READ_TTL_MS: 50,
+  /** Least interval between headroom writes to the shared board, unless the headroom halved. */
+  RATE_BOARD_HEADROOM_WRITE_MS: 250,
+  /** Overflow bundles: bytes hashed per turn of the loop (KI-12). */
+  BUNDLE_HASH_BYTES_PER_TURN: 1_048_576,
+  /**
+   * Worker pacing (context/worker-pool.ts explains it): the lateness probe's interval, a
+   * probe late by more than LATE raises the pause, one within ON_TIME counts as calm, CALM
+   * probes in a row halve it; the pause runs from MIN to MAX; workers pause after every
+   * SLICE of work.
+   */
+  WORKER_PACE_PROBE_MS: 10,
+  WORKER_PACE_LATE_MS: 10,
+  WORKER_PACE_ON_TIME_MS: 4,
+  WORKER_PACE_CALM_PROBES: 20,
+  WORKER_PACE_MIN_PAUSE_MS: 2,
+  WORKER_PACE_MAX_PAUSE_MS: 40,
+  WORKER_PACE_SLICE_MS: 5,
+  /** Young-generation size of a worker isolate (context/worker-pool.ts says why it is small). */
+  WORKER_YOUNG_GENERATION_MB: 8,
+  /** Tokens of the prompt's fixed headings, legend and file_search instruction (measured about 190 with o200k; rounded up). */
+  PROMPT_FRAME_TOKENS: 256,
   /** `traces show --html` and the chaos report's trace pages: rows drawn at most per page (the rest are counted). */
   TRACE_PAGE_MAX_SPANS: 2_000,
 } as const;

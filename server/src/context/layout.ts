@@ -17,8 +17,7 @@ import { type OverflowMode, delimiterTokens } from './prompt.ts';
 import { countTokens } from './tokenizer.ts';
 import type { TokenizedFile, TokenizerFamily } from './types.ts';
 
-/** Tokens of the prompt's fixed headings, legend and file_search instruction (measured about 190 with o200k; rounded up). */
-export const PROMPT_FRAME_TOKENS = 256;
+export const PROMPT_FRAME_TOKENS = DEFAULTS.PROMPT_FRAME_TOKENS;
 
 /**
  * Bytes per token that tree lines (name and mark, indentation left out) stay below with

@@ -12,6 +12,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { ErrorCode, SbError, abortReasonToError, throwIfAborted } from '../errors.ts';
+import { DEFAULTS } from '../config/defaults.ts';
 
 /** Message a worker receives. */
 export interface WorkerRequest<J> { id: number; job: J }
@@ -64,14 +65,14 @@ export interface WorkerPoolOptions {
  * PACE_CALM_PROBES probes in a row that are on time. Contention tends to last, so the pause
  * lingers for a while. An idle machine never sees a pause.
  */
-const PACE_PROBE_MS = 10;
-const PACE_LATE_MS = 10;
-const PACE_ON_TIME_MS = 4;
-const PACE_CALM_PROBES = 20;
-const PACE_MIN_PAUSE_MS = 2;
-const PACE_MAX_PAUSE_MS = 40;
+const PACE_PROBE_MS = DEFAULTS.WORKER_PACE_PROBE_MS;
+const PACE_LATE_MS = DEFAULTS.WORKER_PACE_LATE_MS;
+const PACE_ON_TIME_MS = DEFAULTS.WORKER_PACE_ON_TIME_MS;
+const PACE_CALM_PROBES = DEFAULTS.WORKER_PACE_CALM_PROBES;
+const PACE_MIN_PAUSE_MS = DEFAULTS.WORKER_PACE_MIN_PAUSE_MS;
+const PACE_MAX_PAUSE_MS = DEFAULTS.WORKER_PACE_MAX_PAUSE_MS;
 /** Work a worker does between two pauses, in ms (read by `worker-protocol.ts`). */
-export const PACE_SLICE_MS = 5;
+export const PACE_SLICE_MS = DEFAULTS.WORKER_PACE_SLICE_MS;
 
 /**
  * Young-generation size of a worker isolate. Scavenges run on V8's helper threads, which are
@@ -79,7 +80,7 @@ export const PACE_SLICE_MS = 5;
  * short (V8 otherwise grows it to tens of MB while tokenising and single scavenges took
  * 13–60 ms on this 2-core machine, competing with the event loop for a core).
  */
-const YOUNG_GENERATION_MB = 8;
+const YOUNG_GENERATION_MB = DEFAULTS.WORKER_YOUNG_GENERATION_MB;
 
 interface Job<J, R> {
   id: number;

@@ -4,11 +4,12 @@
  */
 import { execFileSync } from 'node:child_process';
 import type { GitInfo } from './git-info.ts';
+import { DEFAULTS } from '../config/defaults.ts';
 
 
 function gitSync(args: string[], cwd: string): string | undefined {
   try {
-    return execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5_000 }).trim() || undefined;
+    return execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: DEFAULTS.GIT_TIMEOUT_MS }).trim() || undefined;
   } catch {
     return undefined;
   }

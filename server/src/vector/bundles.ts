@@ -25,6 +25,7 @@ import { readFile } from 'node:fs/promises';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { ErrorCode, SbError, abortReasonToError, throwIfAborted } from '../errors.ts';
 import type { AttachFile } from './types.ts';
+import { DEFAULTS } from '../config/defaults.ts';
 
 /** Upload-path prefix of bundles (never a project path: it has no root prefix and a fixed name). */
 export const BUNDLE_PREFIX = 'second-brain-bundles/';
@@ -149,7 +150,7 @@ export async function bundleContent(bundle: Bundle, signal: AbortSignal): Promis
 
 /** Parts copied per turn of the loop, and bytes hashed per turn (KI-12). */
 const PARTS_PER_TURN = 1_024;
-const HASH_BYTES_PER_TURN = 1_048_576;
+const HASH_BYTES_PER_TURN = DEFAULTS.BUNDLE_HASH_BYTES_PER_TURN;
 
 /**
  * `Buffer.concat`, with a turn of the loop every PARTS_PER_TURN parts: one concat of a

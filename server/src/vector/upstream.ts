@@ -99,10 +99,8 @@ export function isNotFound(err: unknown): boolean {
   return err instanceof APIError && err.status === 404;
 }
 
-/** How long a read of the shared throttle deadline is trusted (another process's 429 reaches us this late at most). */
-const BOARD_READ_TTL_MS = 50;
-/** Least interval between headroom writes to the shared board, unless the headroom halved. */
-const BOARD_HEADROOM_WRITE_MS = 250;
+const BOARD_READ_TTL_MS = DEFAULTS.RATE_BOARD_READ_TTL_MS;
+const BOARD_HEADROOM_WRITE_MS = DEFAULTS.RATE_BOARD_HEADROOM_WRITE_MS;
 
 function clockTime(ms: number): string {
   return new Date(ms).toISOString().slice(11, 19);
