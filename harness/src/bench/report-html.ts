@@ -65,7 +65,7 @@ function targetsTable(name: string, rows: readonly BenchRow[]): string {
     .map(({ row, t }) => {
       const f = row.figures[t.column];
       const rounds = row.rounds?.length ? `${fmt(Math.min(...row.rounds))}–${fmt(Math.max(...row.rounds))} (${row.rounds.length})` : '';
-      return `<tr><td>${esc(row.case)}</td><td>${esc(t.column)}</td><td class="num">${esc(String(f?.value ?? '—'))}${f?.unit ? ` ${esc(f.unit)}` : ''}</td><td class="num">${esc(rounds)}</td><td>${esc(t.op)} ${esc(String(t.bound))}</td><td>${t.pass ? 'met' : '<strong>missed</strong>'}</td></tr>`;
+      return `<tr><td>${esc(row.case)}</td><td>${esc(t.column)}</td><td class="num">${esc(fmt(f?.value, f?.unit))}</td><td class="num">${esc(rounds)}</td><td>${esc(t.op)} ${esc(String(t.bound))}</td><td>${t.pass ? 'met' : '<strong>missed</strong>'}</td></tr>`;
     })
     .join('');
   return `<table><caption>Targets of ${esc(name)}</caption><thead><tr><th>case</th><th>figure</th><th>value</th><th>rounds (range, count)</th><th>bound</th><th>verdict</th></tr></thead><tbody>${body}</tbody></table>`;
@@ -88,9 +88,7 @@ function spreadCharts(name: string, rows: readonly BenchRow[]): string {
   }
   return [...byUnit].map(([unit, spreadRows]) => {
     const title = unit === RATIO_UNIT ? `${name}: ratios against the anchor, per round` : `${name}: ${unit || 'figures'} per round`;
-    const caption = unit === RATIO_UNIT
-      ? 'Ratios against the anchor (1 = the anchor): a dot per round, the whisker from the lowest to the highest, the tick at the median, the dashed line the target.'
-      : `In ${unit || 'units'}: a dot per round, the whisker from the lowest to the highest, the tick at the median, the dashed line the target.`;
+    const caption = unit === RATIO_UNIT ? 'Ratios against the anchor (1 = the anchor), per round' : `In ${unit || 'units'}, per round`;
     return `<figure><figcaption>${esc(caption)}</figcaption>${spreadChart({ label: title, rows: spreadRows, unit, reference: unit === RATIO_UNIT ? { value: 1, label: 'anchor' } : undefined })}</figure>`;
   }).join('');
 }
@@ -174,6 +172,7 @@ function section(name: string, title: string, rows: readonly BenchRow[]): string
 /** bench.json → an HTML page. */
 export function benchReportHtml(report: BenchReport): string {
   const sections = report.benchmarks.map((b) => section(b.name, b.title, b.rows)).join('');
-  const facts = `<p class="meta">Node ${esc(report.node)}; ${report.quick ? 'quick run (targets not judged)' : 'full run'}; measured at ${esc(report.at)}.</p>`;
+  const facts = `<p class="meta">Node ${esc(report.node)}; ${report.quick ? 'quick run (targets not judged)' : 'full run'}; measured at ${esc(report.at)}.</p>`
+    + '<p class="small">Figures measured in interleaved rounds: a dot per round, the whisker from the lowest round to the highest, the tick at the median (green: target met, red: missed), the dashed red line the target. Cost against size: a point per case, a line per kind of tree, both axes from zero.</p>';
   return htmlPage({ title: 'Benchmark report', css: CSS, body: `<h1>Benchmark report</h1>${facts}${sections}` });
 }

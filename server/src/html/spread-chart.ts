@@ -26,16 +26,16 @@ export interface SpreadChartOptions {
   unit?: string;
   /** A vertical line across every row, e.g. `{ value: 1, label: 'anchor' }`. */
   reference?: { value: number; label: string };
-  /** Width in px (default 960); the chart scales down with its container. */
+  /** Width in px (default 1040); the chart scales down with its container. */
   widthPx?: number;
-  /** Width of the row labels in px (default 300). */
+  /** Width of the row labels in px (default 340). */
   labelWidthPx?: number;
 }
 
 const ROW_HEIGHT_PX = 34;
 const TOP_PX = 8;
 const AXIS_PX = 22;
-const SUMMARY_WIDTH_PX = 250;
+const SUMMARY_WIDTH_PX = 300;
 /** Dots of equal rounds would hide each other: they step up and down by this much. */
 const DOT_OFFSETS_PX = [0, -5, 5];
 
@@ -45,8 +45,8 @@ const DOT_OFFSETS_PX = [0, -5, 5];
  *   rows: [{ label: 'chat p50 vs direct SDK call', rounds: [1.08, 1.19, 1.1], value: 1.1, target: { op: '<=', bound: 1.03, pass: false } }] })
  */
 export function spreadChart(o: SpreadChartOptions): string {
-  const width = o.widthPx ?? 960;
-  const labelWidth = o.labelWidthPx ?? 300;
+  const width = o.widthPx ?? 1040;
+  const labelWidth = o.labelWidthPx ?? 340;
   const unit = o.unit ? ` ${o.unit}` : '';
   const all = o.rows.flatMap((r) => [...r.rounds, r.value, ...(r.target ? [r.target.bound] : [])]);
   const axis = niceAxis(o.reference ? [...all, o.reference.value] : all, false);
