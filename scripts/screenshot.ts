@@ -5,6 +5,7 @@
  *
  *   node scripts/screenshot.ts reports/chaos/traces/KI-05-provider-cancel.html docs/images/trace-page.png --click "tools/call chat_with_grok4"
  *   node scripts/screenshot.ts reports/chaos/index.html docs/images/chaos-report.png --height 900
+ *   node scripts/screenshot.ts reports/bench/bench.html docs/images/bench-report.png --height 1000
  *
  * Options: --width PX (default 1280), --height PX (default 800; the viewport, not the
  * whole page unless --full), --full, --click NAME (a button to press first, by its

@@ -5,7 +5,7 @@
  * layers; `chat_with_gpt41` adds one upstream call to the fake (its own process).
  * Rounds interleave server and anchor; ratios are per round, then the median.
  */
-import { median, round, spread, target } from './stats.ts';
+import { median, medianTarget, round, spread } from './stats.ts';
 import { startFakeProcess, tempHome, type Child } from './processes.ts';
 import { startHttpPair } from './http-pair.ts';
 import { runLoad, type LoadFigures } from './load.ts';
@@ -92,9 +92,9 @@ export async function run(opts: HttpLoadOptions): Promise<BenchResult> {
       summary[`${w.key}_sb_loop_p99_ms`] = median(col(`${w.key}_sb_loop_p99_ms`));
       summary[`${w.key}_sb_errors`] = col(`${w.key}_sb_errors`).reduce((a, b) => a + b, 0) + col(`${w.key}_sb_non2xx`).reduce((a, b) => a + b, 0);
       summary[`${w.key}_fake_service_p50_ms`] = round(median(col(`${w.key}_fake_p50_ms`)), 2);
-      targets.push(target(`HTTP ${w.tool} req/s vs bare SDK server`, median(col(`${w.key}_rps_ratio`)), '>=', 0.8));
-      targets.push(target(`HTTP ${w.tool} p99 vs bare SDK server`, median(col(`${w.key}_p99_ratio`)), '<=', 1.5));
-      targets.push(target(`HTTP ${w.tool} server loop delay p99 ms`, median(col(`${w.key}_sb_loop_p99_ms`)), '<=', 20));
+      targets.push(medianTarget(`HTTP ${w.tool} req/s vs bare SDK server`, col(`${w.key}_rps_ratio`), '>=', 0.8, '×'));
+      targets.push(medianTarget(`HTTP ${w.tool} p99 vs bare SDK server`, col(`${w.key}_p99_ratio`), '<=', 1.5, '×'));
+      targets.push(medianTarget(`HTTP ${w.tool} server loop delay p99 ms`, col(`${w.key}_sb_loop_p99_ms`), '<=', 20, 'ms'));
     }
     return { name: 'http-load', rounds: out, summary, targets };
   } finally {

@@ -4,7 +4,7 @@
  * latency on a server whose memory holds 5,000 entries (500 in --quick) against one
  * whose memory is (nearly) empty, in interleaved rounds, with the fake's service time.
  */
-import { median, percentile, round, spread, target } from './stats.ts';
+import { median, medianTarget, percentile, round, roundsSpread, spread } from './stats.ts';
 import { cpuMsOf, serverEnv, startFakeProcess, startHttpServer, tempHome, type Child, type FakeProcess } from './processes.ts';
 import { benchToken, callTool, closeSession, openSession, type HttpTarget } from './mcp-http.ts';
 import type { BenchOptions, BenchResult } from './types.ts';
@@ -117,7 +117,8 @@ export async function run(opts: BenchOptions & { entries?: number }): Promise<Be
         fake_service_p50_ms_full: round(median(col('full_fake_p50_ms')), 2),
         fake_service_p50_ms_empty: round(median(col('empty_fake_p50_ms')), 2),
       },
-      targets: [target(`chat latency with ${entries} memory entries vs none`, median(col('ratio')), '<=', 1.1)],
+      targets: [medianTarget(`chat latency with ${entries} memory entries vs none`, col('ratio'), '<=', 1.1, '×')],
+      spreads: [roundsSpread(`server CPU per call with ${entries} memory entries vs none`, col('cpu_ratio'), '×')],
     };
   } finally {
     for (const c of children) await c.stop();

@@ -90,8 +90,8 @@ export async function run(opts: BenchOptions & { token?: string; total?: number;
         fake_service_p50_ms: round(rounds.map((r) => r.fake_p50_ms).sort((a, b) => a - b)[Math.floor(chunks / 2)]!, 2),
       },
       targets: [
-        target(`RSS after ${total} HTTP chats over idle, MB`, overIdle, '<=', 100),
-        target('RSS growth over the last half, %', growthLastHalf * 100, '<=', 5),
+        { ...target(`RSS after ${total} HTTP chats over idle, MB`, overIdle, '<=', 100), unit: 'MB' },
+        { ...target('RSS growth over the last half, %', growthLastHalf * 100, '<=', 5), unit: '%' },
       ],
     };
   } finally {

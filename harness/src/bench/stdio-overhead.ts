@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { median, round, spread, target } from './stats.ts';
+import { median, medianTarget, round, spread } from './stats.ts';
 import { REPO_ROOT, serverEnv, startFakeProcess, tempHome } from './processes.ts';
 import { directSdkCaller } from './anchors/direct-sdk-call.ts';
 import type { BenchOptions, BenchResult } from './types.ts';
@@ -70,7 +70,7 @@ export async function run(opts: BenchOptions & { serverEnv?: Record<string, stri
         ratio: spread(col('ratio')),
         fake_service_p50_ms: round(median(col('sb_fake_p50_ms')), 2),
       },
-      targets: [target('stdio chat p50 vs direct SDK call (fake latency 50 ms)', median(col('ratio')), '<=', 1.03)],
+      targets: [medianTarget('stdio chat p50 vs direct SDK call (fake latency 50 ms)', col('ratio'), '<=', 1.03, '×')],
     };
   } finally {
     await client.close().catch(() => undefined);

@@ -19,6 +19,11 @@ export interface BenchRow {
   /** Targets this row is held to: a column, a comparison, a bound, and the verdict. */
   targets?: Array<{ column: string; op: '<' | '<=' | '>=' | '=='; bound: number; pass: boolean }>;
   note?: string;
+  /**
+   * Every round's value of the `value` figure, in the order the rounds ran, when that
+   * figure is the median of interleaved rounds: the page draws it with its spread.
+   */
+  rounds?: number[];
   /** The benchmark's own full result (every round), kept in bench.json. */
   raw?: unknown;
 }
@@ -53,6 +58,18 @@ export interface BenchTarget {
   bound: number;
   op: '<=' | '>=';
   met: boolean;
+  /** Unit of the value and the bound: `×` for a ratio against an anchor, `ms`, `MB`, `%`. */
+  unit?: string;
+  /** Every round's value when `value` is their median ({@link BenchResult.rounds} order). */
+  rounds?: number[];
+}
+
+/** A figure measured in rounds that no target judges (e.g. a second ratio beside the judged one). */
+export interface BenchSpread {
+  name: string;
+  unit: string;
+  /** Every round's value; the row shows their median. */
+  rounds: number[];
 }
 
 /**
@@ -66,6 +83,8 @@ export interface BenchResult {
   /** Medians, ratios and their ranges, the fake's service time, machine facts. */
   summary: Record<string, number | string>;
   targets: BenchTarget[];
+  /** Other figures measured in rounds, shown with their spread beside the targets. */
+  spreads?: BenchSpread[];
 }
 
 /** A round-based benchmark module: `export async function run(opts)`. */

@@ -28,7 +28,7 @@ export const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; script-s
 
 /**
  * Styles shared by every page: type, tables, status badges, the legend, and the
- * classes of {@link barChart} (`svg.chart …`). Pages add their own after these.
+ * classes of the charts (`svg.chart …`: bar, spread and line charts). Pages add their own after these.
  */
 export const PAGE_CSS = `
 :root{--ok:#0969da;--ok-soft:#ddf4ff;--good:#1f883d;--bad:#cf222e;--bad-soft:#ffebe9;--warn:#9a6700;--warn-soft:#fff8c5;--muted:#57606a;--faint:#8c959f;--line:#dde1e7;--bg:#fafbfc;--ink:#1d2330;--violet:#8250df}
@@ -49,6 +49,11 @@ svg .label{font-size:12px;font-weight:600;fill:#445}svg .sub{font-size:10px;fill
 svg .row{font-size:11px;fill:#445;text-anchor:end}svg .row.left{text-anchor:start}
 svg .bar.ok{fill:var(--ok)}svg .bar.good{fill:var(--good)}svg .bar.bad{fill:var(--bad)}svg .bar.warn{fill:#d4a72c}svg .bar.neutral{fill:var(--faint)}
 svg .spread{stroke:#1d2330;stroke-width:1.2}svg .reference{stroke:var(--bad);stroke-dasharray:5 4}svg .value{font-size:10px;fill:#445}
+svg .tick.y{text-anchor:end}svg .sub.end{text-anchor:end}svg .value.missed{fill:var(--bad);font-weight:600}
+svg .dot{fill:var(--ok);fill-opacity:.55;stroke:#fff;stroke-width:.8}svg .median{stroke-width:3}svg .median.ok{stroke:var(--ink)}svg .median.good{stroke:var(--good)}svg .median.bad{stroke:var(--bad)}
+svg .target{stroke:var(--bad);stroke-width:1.5;stroke-dasharray:4 3}svg .anchor{stroke:var(--faint);stroke-width:1.2}
+svg .line{fill:none;stroke-width:1.8}svg .line.s0{stroke:var(--ok)}svg .line.s1{stroke:#bf5b04}svg .line.s2{stroke:var(--good)}svg .line.s3{stroke:var(--violet)}
+svg .point.s0{fill:var(--ok)}svg .point.s1{fill:#bf5b04}svg .point.s2{fill:var(--good)}svg .point.s3{fill:var(--violet)}
 `;
 
 export interface PageOptions {
