@@ -157,7 +157,7 @@ export const DEFAULTS = {
    * The largest send without `confirm_large: true`, in input tokens (SECOND_BRAIN_CONFIRM_ABOVE_TOKENS).
    * 200,000: o3 and o3-pro have 200,000-token windows, so their calls never ask; Gemini 2.5 Pro
    * bills input above 200,000 tokens at twice the rate; and a whole-package send to a
-   * 1M-window model (244,000 tokens for this repository's `server/`) asks before it spends.
+   * 1M-window model asks before it spends (this repository's `server/`: 241 files, 350,316 tokens).
    */
   CONFIRM_ABOVE_TOKENS: 200_000,
   /**
