@@ -68,7 +68,8 @@ export default defineScenario({
   timeoutMs: 30_000,
   fake: { faults: [modelLatency, ...slowMemory] },
   server: {
-    env: { SECOND_BRAIN_MEMORY: 'true', GIT_DIR: HISTORY_GIT_DIR },
+    // The 5 MiB question is large on purpose: no confirmation step in front of it.
+    env: { SECOND_BRAIN_MEMORY: 'true', GIT_DIR: HISTORY_GIT_DIR, SECOND_BRAIN_CONFIRM_ABOVE_TOKENS: '10000000' },
   },
   tree: { files: 40, sizeBytes: { min: 500, max: 3_000 }, depth: 2 },
   steps: [

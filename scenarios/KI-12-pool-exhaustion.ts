@@ -40,7 +40,8 @@ export default defineScenario({
     logLevel: 'trace',
     stderr: { policy: 'never-read' },
     // The stderr buffer bound is lowered from 1 MiB so the blocked pipe reaches it within the run (see KI-10).
-    env: { SECOND_BRAIN_TIME_SCALE: String(1 / TIME_SCALE), SECOND_BRAIN_MEMORY: 'false', SECOND_BRAIN_LOG_BUFFER_BYTES: '32768' },
+    // The calls fill a 1M-token window on purpose: no confirmation step in front of them.
+    env: { SECOND_BRAIN_TIME_SCALE: String(1 / TIME_SCALE), SECOND_BRAIN_MEMORY: 'false', SECOND_BRAIN_LOG_BUFFER_BYTES: '32768', SECOND_BRAIN_CONFIRM_ABOVE_TOKENS: '10000000' },
     // Overflow is left out rather than uploaded: the load here is the file work itself.
     models: { 'gpt-4.1': { vector_stores: false } },
   },

@@ -151,6 +151,21 @@ export const DEFAULTS = {
   GATHER_EMFILE_BASE_DELAY_MS: 20,
   /** Context: skipped entries listed one by one; past this they are only counted. */
   CONTEXT_SKIPPED_LIST_MAX: 1_000,
+  /** Context report text (and `count_project_tokens`): files named per class (inline, vector store, left out); the rest are counted. structuredContent names them all. */
+  CONTEXT_REPORT_NAMES_MAX: 20,
+  /**
+   * The largest send without `confirm_large: true`, in input tokens (SECOND_BRAIN_CONFIRM_ABOVE_TOKENS).
+   * 200,000: o3 and o3-pro have 200,000-token windows, so their calls never ask; Gemini 2.5 Pro
+   * bills input above 200,000 tokens at twice the rate; and a whole-package send to a
+   * 1M-window model asks before it spends (this repository's `server/`: 241 files, 350,316 tokens).
+   */
+  CONFIRM_ABOVE_TOKENS: 200_000,
+  /**
+   * The output a cost estimate assumes, in tokens (reasoning included): the same 8,000 the
+   * budget reserves for the answer (CONTEXT_RESERVE_TOKENS). A stated assumption, not a
+   * prediction: reasoning models may write several times more.
+   */
+  COST_ESTIMATE_OUTPUT_TOKENS: 8_000,
   /** Context: tokenizer/hash worker threads (capped at cores - 1, at least 1), queued jobs, and characters of text per job. */
   CONTEXT_WORKERS_MAX: 2,
   CONTEXT_WORKER_QUEUE_MAX: 64,

@@ -41,6 +41,8 @@ export interface ServerConfig {
   testDefects: ReadonlySet<TestDefect>;
   /** Largest JSON-RPC message (one line) read over stdio, bytes (SECOND_BRAIN_STDIO_MAX_MESSAGE_BYTES). */
   stdioMaxMessageBytes: number;
+  /** The largest send, in input tokens, made without `confirm_large: true` (SECOND_BRAIN_CONFIRM_ABOVE_TOKENS). */
+  confirmAboveTokens: number;
   /** Streamable HTTP mode (`--http`): access control and session bounds. */
   http: HttpConfig;
 }
@@ -125,6 +127,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     timeScale: positiveNumber(env, 'SECOND_BRAIN_TIME_SCALE', 1),
     testDefects: parseDefects(env.SECOND_BRAIN_TEST_DEFECTS),
     stdioMaxMessageBytes: byteCount(env, 'SECOND_BRAIN_STDIO_MAX_MESSAGE_BYTES', DEFAULTS.STDIO_MAX_MESSAGE_BYTES, 65_536),
+    confirmAboveTokens: positiveInteger(env, 'SECOND_BRAIN_CONFIRM_ABOVE_TOKENS', DEFAULTS.CONFIRM_ABOVE_TOKENS),
     http: readHttpConfig(env),
   };
 }

@@ -11,6 +11,28 @@ import builtin from './models.json' with { type: 'json' };
 export const PROVIDERS = ['openai', 'xai', 'gemini'] as const;
 export type ProviderId = (typeof PROVIDERS)[number];
 
+/** A price in US dollars, or "unknown" where no list price was found (never a guess). */
+const Usd = z.union([z.number().nonnegative(), z.literal('unknown')]);
+
+const PriceSchema = z.object({
+  input_usd_per_mtok: Usd.describe('Input tokens, USD per million'),
+  cached_input_usd_per_mtok: Usd.describe('Input tokens served from the provider\'s prompt cache, USD per million'),
+  output_usd_per_mtok: Usd.describe('Output tokens (reasoning included), USD per million'),
+  above_input_tokens: z.object({
+    tokens: z.number().int().positive().describe('Prompts of more input tokens than this are billed at the rates below'),
+    input_usd_per_mtok: Usd,
+    output_usd_per_mtok: Usd,
+  }).strict().optional(),
+  file_search_usd_per_1k_calls: Usd.optional().describe('Vector stores: file_search tool calls, USD per thousand'),
+  vector_storage_usd_per_gb_day: Usd.optional().describe('Vector stores: storage, USD per GB and day'),
+  vector_storage_free_gb: z.number().nonnegative().optional().describe('Vector stores: storage not billed, GB'),
+  source: z.string().min(1).describe('Where the figures were read'),
+}).strict();
+
+const UNKNOWN_PRICE: z.infer<typeof PriceSchema> = {
+  input_usd_per_mtok: 'unknown', cached_input_usd_per_mtok: 'unknown', output_usd_per_mtok: 'unknown', source: 'none',
+};
+
 const ModelEntrySchema = z.object({
   api_model: z.string().min(1).describe('Model name sent to the provider API'),
   provider: z.enum(PROVIDERS),
@@ -23,9 +45,12 @@ const ModelEntrySchema = z.object({
   reasoning_efforts: z.array(z.enum(['low', 'medium', 'high'])),
   supports_temperature: z.boolean(),
   vector_stores: z.boolean().describe('Overflow goes to an OpenAI vector store'),
+  price: PriceSchema.default(UNKNOWN_PRICE).describe('List prices, for cost estimates; "unknown" where none was found'),
+  prices_checked: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).optional().describe('Date (YYYY-MM-DD) the prices were last checked against the source'),
 }).strict();
 
 export type ModelEntry = z.infer<typeof ModelEntrySchema> & { id: string };
+export type ModelPrice = z.infer<typeof PriceSchema>;
 export type Catalogue = ReadonlyMap<string, ModelEntry>;
 
 /** Loads the built-in catalogue merged with the override file, if any. Throws SB_ERR_CONFIG with the offending field. */

@@ -33,6 +33,9 @@ export interface CountProjectTokensOptions {
   limits?: Partial<GatherLimits>;
   /** Entries in `largestFiles` and `largestDirs`. Default 20. */
   top?: number;
+  /** gitignore-syntax patterns, as a chat call takes them (see `GatherOptions.include` / `exclude`). Default []. */
+  include?: readonly string[];
+  exclude?: readonly string[];
 }
 
 /** What a call would send if every file went inline, by part, in one tokenizer family. */
@@ -84,8 +87,12 @@ export interface ProjectTokenCount {
   largestFiles: Array<{ path: string; tokens: number }>;
   /** Directories by tokens of everything under them, largest first (`dir/`). */
   largestDirs: Array<{ path: string; tokens: number }>;
+  /** Entries left out with their reason (bounded at CONTEXT_SKIPPED_LIST_MAX; `skippedTotal` counts them all). */
   skipped: SkippedEntry[];
+  skippedTotal: number;
   gitignored: number;
+  /** Files no `include` pattern matched (counted, not listed). */
+  notIncluded: number;
   elapsedMs: number;
 }
 
@@ -119,7 +126,7 @@ export async function countProjectTokens(opts: CountProjectTokensOptions): Promi
   const family = opts.tokenizerFamily ?? opts.model?.tokenizerFamily ?? 'o200k';
   const top = opts.top ?? 20;
   if (!Number.isInteger(top) || top < 0) throw invalid('top', `a non-negative integer (got ${String(top)})`);
-  const g = await gatherFiles({ paths: opts.paths, roots: opts.roots, signal, limits: opts.limits, onProgress: opts.onProgress });
+  const g = await gatherFiles({ paths: opts.paths, roots: opts.roots, signal, limits: opts.limits, onProgress: opts.onProgress, include: opts.include, exclude: opts.exclude });
   const files = g.files;
   const texts = files.map(fileContent);
   const exact = (await analyzeTexts(texts, { count: true, hash: false }, signal,
@@ -170,7 +177,9 @@ export async function countProjectTokens(opts: CountProjectTokensOptions): Promi
     largestFiles: perFile.sort(byTokens).slice(0, top),
     largestDirs: [...dirs].map(([path, t]) => ({ path, tokens: t })).sort(byTokens).slice(0, top),
     skipped: g.skipped,
+    skippedTotal: g.stats.skipped,
     gitignored: g.stats.gitignored,
+    notIncluded: g.stats.notIncluded,
     elapsedMs: Math.round(performance.now() - started),
   };
 }

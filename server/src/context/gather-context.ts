@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULTS } from '../config/defaults.ts';
 import { ErrorCode, SbError, isAbortError, throwIfAborted } from '../errors.ts';
 import { errnoCode, isDescriptorExhaustion, reasonForWalkError } from './io-errors.ts';
+import type { PathFilter } from './ignore-rules.ts';
 import { gatherIoLimiter, type Limiter } from './limiter.ts';
 import type { ProgressFn, SkipReason, SkippedEntry } from './types.ts';
 
@@ -31,6 +32,8 @@ export interface GatherStats {
   directories: number;
   /** Files and directories left out by `.gitignore` rules (counted, not listed). */
   gitignored: number;
+  /** Files left out because no `include` pattern matched them (counted, not listed: they can be most of a tree). */
+  notIncluded: number;
   /** Entries skipped, including those past the list bound. */
   skipped: number;
   /** Skipped entries counted but not listed, past DEFAULTS.CONTEXT_SKIPPED_LIST_MAX (1,000). */
@@ -53,18 +56,21 @@ export class GatherContext {
   readonly signal: AbortSignal;
   readonly limits: GatherLimits;
   readonly limiter: Limiter = gatherIoLimiter;
+  /** The call's `include` / `exclude` patterns, if any. */
+  readonly filter: PathFilter | undefined;
   readonly skipped: SkippedEntry[] = [];
   readonly stats: GatherStats = {
-    files: 0, totalBytes: 0, directories: 0, gitignored: 0, skipped: 0, skippedNotListed: 0,
+    files: 0, totalBytes: 0, directories: 0, gitignored: 0, notIncluded: 0, skipped: 0, skippedNotListed: 0,
     emfileRetries: 0, readerFallbacks: 0, truncated: false, elapsedMs: 0,
   };
   readonly #onProgress: ProgressFn | undefined;
   #lastProgress = 0;
 
-  constructor(signal: AbortSignal, limits: Partial<GatherLimits> | undefined, onProgress: ProgressFn | undefined) {
+  constructor(signal: AbortSignal, limits: Partial<GatherLimits> | undefined, onProgress: ProgressFn | undefined, filter?: PathFilter) {
     this.signal = signal;
     this.limits = validateLimits(limits);
     this.#onProgress = onProgress;
+    this.filter = filter;
   }
 
   /**

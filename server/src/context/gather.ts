@@ -15,6 +15,7 @@
  */
 import { ErrorCode, SbError, throwIfAborted } from '../errors.ts';
 import { GatherContext, type GatherLimits, type GatherStats } from './gather-context.ts';
+import { compilePathFilter } from './ignore-rules.ts';
 import { type ResolvedRoot, resolveAllowedPaths, resolveRoots } from './paths.ts';
 import { readCandidates } from './read-files.ts';
 import { listCandidates } from './walk.ts';
@@ -36,6 +37,14 @@ export interface GatherOptions {
   limits?: Partial<GatherLimits>;
   /** Called while listing (total grows) and while reading (total fixed), at most every 100 ms. */
   onProgress?: ProgressFn;
+  /**
+   * gitignore-syntax patterns matched against display paths: only files an `include` pattern
+   * matches are gathered (the rest are counted in `stats.notIncluded`), and files or
+   * directories an `exclude` pattern matches are skipped as `excluded-by-pattern`. They apply to
+   * named files too. Default [] (no filtering).
+   */
+  include?: readonly string[];
+  exclude?: readonly string[];
 }
 
 export interface GatherResult {
@@ -65,7 +74,7 @@ export async function gatherFiles(options: GatherOptions): Promise<GatherResult>
   if (!Array.isArray(options.paths)) {
     throw new SbError(ErrorCode.INVALID_ARGUMENT, 'Failed to gather context: `paths` must be an array of strings. Try ["src"].', { details: { option: 'paths' } });
   }
-  const ctx = new GatherContext(signal, options.limits, options.onProgress);
+  const ctx = new GatherContext(signal, options.limits, options.onProgress, compilePathFilter(options.include, options.exclude));
   const roots = isResolved(options.roots) ? [...options.roots] : await resolveRoots(options.roots, signal);
   const priority = await resolveAllowedPaths(options.priorityPaths ?? [], roots, signal);
   const regular = await resolveAllowedPaths(options.paths, roots, signal);

@@ -58,3 +58,37 @@ export function isIgnored(level: IgnoreLevel | undefined, relPath: string, isDir
   }
   return false;
 }
+
+/**
+ * The caller's own `include` / `exclude` patterns for one call, in gitignore syntax (the same
+ * `ignore` library as `.gitignore`, so `*.test.ts`, `docs/`, `/build.ts` and `!keep.ts`
+ * mean what they mean there). Patterns match display paths (relative to the root, POSIX).
+ */
+export interface PathFilter {
+  /** True when an `exclude` pattern matches the file or directory. */
+  excludes(relPath: string, isDirectory: boolean): boolean;
+  /** True when there are no `include` patterns, or one matches the file. */
+  includes(relPath: string): boolean;
+}
+
+/** Compiles `include` / `exclude` patterns; undefined when both are empty (nothing to filter). */
+export function compilePathFilter(include: readonly string[] = [], exclude: readonly string[] = []): PathFilter | undefined {
+  if (include.length === 0 && exclude.length === 0) return undefined;
+  const inc = include.length > 0 ? ignore({ ignorecase: CASE_INSENSITIVE_FS }).add([...include]) : undefined;
+  const exc = exclude.length > 0 ? ignore({ ignorecase: CASE_INSENSITIVE_FS }).add([...exclude]) : undefined;
+  return {
+    excludes: (relPath, isDirectory) => matches(exc, relPath + (isDirectory ? '/' : '')),
+    includes: (relPath) => !inc || matches(inc, relPath),
+  };
+}
+
+function matches(rules: Ignore | undefined, path: string): boolean {
+  if (!rules || path === '' || path === '/') return false;
+  try {
+    // `ignores` also answers for a file under a matching directory pattern (`docs/` matches `docs/a.md`).
+    return rules.ignores(path);
+  } catch {
+    // A name `ignore` cannot express as a relative path (such as '...') matches no pattern.
+    return false;
+  }
+}

@@ -65,6 +65,10 @@ export interface PrepareContextOptions {
   overflow?: OverflowMode;
   /** Gathering caps; defaults from DEFAULTS (MAX_FILE_BYTES, MAX_TOTAL_BYTES, MAX_FILES). */
   limits?: Partial<GatherLimits>;
+  /** gitignore-syntax patterns: gather only files these match (see `GatherOptions.include`). Default []. */
+  include?: readonly string[];
+  /** gitignore-syntax patterns: files and directories these match are skipped as `excluded-by-pattern`. Default []. */
+  exclude?: readonly string[];
   /** Budget overrides; defaults DEFAULTS.CONTEXT_BUDGET_FRACTION (0.85) and CONTEXT_RESERVE_TOKENS (8,000). */
   budget?: { fraction?: number; reserveTokens?: number };
 }
@@ -77,6 +81,8 @@ export interface PreparedContextStats {
   overflowFiles: number;
   /** Entries skipped while gathering (including those not itemised). */
   skipped: number;
+  /** Files no `include` pattern matched (counted, not listed). */
+  notIncluded: number;
   elapsedMs: number;
   budgetTokens: number;
   /** Tokens by which priority files alone exceed the budget (0 when they fit). */
@@ -132,6 +138,7 @@ export async function prepareContext(opts: PrepareContextOptions): Promise<Prepa
 
   const gathered = await gatherFiles({
     paths: opts.paths, priorityPaths: opts.priorityPaths ?? [], roots: opts.roots, signal, limits: opts.limits, onProgress,
+    include: opts.include, exclude: opts.exclude,
   });
   const files = gathered.files;
   // A cancel that landed while the last read batch finished must not go on to counting.
@@ -170,12 +177,12 @@ export async function prepareContext(opts: PrepareContextOptions): Promise<Prepa
     totalFiles: files.length, inlineFiles: inline.length, overflowFiles: overflow.length, overflowMode,
     alreadySentFiles: alreadySent.length, alreadySentTokens, inlineTokens: s.usedTokens, budgetTokens: s.budgetTokens, contextWindow,
     tokenizerFamily: family, overBudgetTokens: s.overBudgetTokens, treeCondensed, skipped: gathered.skipped,
-    skippedTotal: gathered.stats.skipped, gitignored: gathered.stats.gitignored, elapsedMs,
+    skippedTotal: gathered.stats.skipped, gitignored: gathered.stats.gitignored, notIncluded: gathered.stats.notIncluded, elapsedMs,
   }) + secretsReport(gathered.redactions, gathered.skipped);
   return {
     promptText, contextReport, inline, overflow, skipped: gathered.skipped, alreadySent, redactions: gathered.redactions,
     stats: {
-      files: files.length, inlineTokens: s.usedTokens, overflowFiles: overflow.length, skipped: gathered.stats.skipped, elapsedMs,
+      files: files.length, inlineTokens: s.usedTokens, overflowFiles: overflow.length, skipped: gathered.stats.skipped, notIncluded: gathered.stats.notIncluded, elapsedMs,
       budgetTokens: s.budgetTokens, overBudgetTokens: s.overBudgetTokens, instructionsTokens, treeTokens, treeCondensed,
       promptTokens: treeTokens + PROMPT_FRAME_TOKENS + s.usedTokens, alreadySentTokens,
     },

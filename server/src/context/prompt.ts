@@ -94,6 +94,8 @@ export interface ReportParts {
   /** Skipped entries in total, including those not listed. */
   skippedTotal: number;
   gitignored: number;
+  /** Files no `include` pattern matched. Default 0. */
+  notIncluded?: number;
   elapsedMs: number;
 }
 
@@ -109,6 +111,7 @@ export function buildContextReport(r: ReportParts): string {
   if (r.overBudgetTokens > 0) lines.push(`Priority files exceed the budget by ${n(r.overBudgetTokens)} tokens; they were sent in full anyway. Narrow priority_context if the model rejects the request.`);
   if (r.treeCondensed) lines.push('The file tree was condensed to per-directory counts because the full tree would have crowded out file content.');
   if (r.gitignored > 0) lines.push(`${n(r.gitignored)} entr${r.gitignored === 1 ? 'y' : 'ies'} left out by .gitignore.`);
+  if (r.notIncluded) lines.push(`${n(r.notIncluded)} file${r.notIncluded === 1 ? '' : 's'} left out: not matched by include.`);
   if (r.skippedTotal > 0) {
     const byReason = new Map<SkipReason, number>();
     for (const s of r.skipped) byReason.set(s.reason, (byReason.get(s.reason) ?? 0) + 1);

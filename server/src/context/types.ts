@@ -46,6 +46,7 @@ export type SkipReason =
   | 'total-size-cap'
   | 'file-count-cap'
   | 'excluded-dir'
+  | 'excluded-by-pattern'
   | 'symlink-loop'
   | 'symlink-outside-roots'
   | 'broken-symlink'

@@ -77,6 +77,17 @@ class Walker {
   addCandidate(abs: string, rel: string): void {
     if (this.#byAbs.has(abs)) return;
     const ctx = this.#ctx;
+    // The call's own patterns apply to named files too: an explicit exclude is the caller's last word.
+    if (ctx.filter) {
+      if (ctx.filter.excludes(rel, false)) {
+        ctx.skip(rel, 'excluded-by-pattern');
+        return;
+      }
+      if (!ctx.filter.includes(rel)) {
+        ctx.stats.notIncluded++;
+        return;
+      }
+    }
     if (this.candidates.length >= ctx.limits.maxFiles) {
       ctx.stats.truncated = true;
       ctx.skip(rel, 'file-count-cap');
@@ -173,6 +184,7 @@ class Walker {
         if (VCS_DIR_NAMES.has(name)) ctx.skip(rel + '/', 'vcs-internal');
         else if (EXCLUDED_DIR_NAMES.has(name)) ctx.skip(rel + '/', 'excluded-dir');
         else if (isIgnored(level, rel, true)) ctx.stats.gitignored++;
+        else if (ctx.filter?.excludes(rel, true)) ctx.skip(rel + '/', 'excluded-by-pattern');
         else this.#pushDir(abs, rel, level, task.ancestors);
       } else if (entry.isFile()) {
         if (isIgnored(level, rel, false)) ctx.stats.gitignored++;
@@ -242,6 +254,10 @@ class Walker {
     }
     if (isIgnored(level, link.rel, true)) {
       ctx.stats.gitignored++;
+      return;
+    }
+    if (ctx.filter?.excludes(link.rel, true)) {
+      ctx.skip(link.rel + '/', 'excluded-by-pattern');
       return;
     }
     for (let a = task.ancestors; a; a = a.parent) {

@@ -27,16 +27,34 @@ export function lenientNumber(name: string, min: number, max: number, int = fals
 
 /** A list of paths; a single string is accepted as a one-element list, and a JSON array string is parsed. */
 export function pathList(name: string) {
-  const msg = `${name} accepts a list of file or directory paths, e.g. ["src", "README.md"]`;
+  return stringList(name, `${name} accepts a list of file or directory paths, e.g. ["src", "README.md"]`, 10_000, 'paths');
+}
+
+/** Longest accepted include/exclude pattern, in characters, and most patterns per list. */
+const PATTERN_MAX_CHARS = 1_000;
+const PATTERNS_MAX = 1_000;
+
+/** A list of gitignore-syntax patterns, in the same lenient forms as a path list. */
+export function patternList(name: string) {
+  const msg = `${name} accepts a list of gitignore-style patterns (at most ${PATTERN_MAX_CHARS} characters each), e.g. ["*.test.ts", "docs/"]`;
+  return stringList(name, msg, PATTERNS_MAX, 'patterns', PATTERN_MAX_CHARS);
+}
+
+function stringList(name: string, msg: string, maxItems: number, noun: string, maxChars = Number.MAX_SAFE_INTEGER) {
+  const item = z.string().min(1, { error: msg }).max(maxChars, { error: msg });
   return z.union([
-    z.array(z.string().min(1, { error: msg }), { error: msg }).max(10_000, { error: `${name} accepts at most 10000 paths` }),
+    z.array(item, { error: msg }).max(maxItems, { error: `${name} accepts at most ${maxItems} ${noun}` }),
     z.string().min(1, { error: msg }).transform((s, ctx) => {
       const t = s.trim();
       if (t.startsWith('[')) {
         try {
           const v = JSON.parse(t);
-          if (Array.isArray(v) && v.every((x) => typeof x === 'string' && x.length > 0)) return v as string[];
+          if (Array.isArray(v) && v.length <= maxItems && v.every((x) => typeof x === 'string' && x.length > 0 && x.length <= maxChars)) return v as string[];
         } catch { /* fall through */ }
+        ctx.addIssue({ code: 'custom', message: msg });
+        return z.NEVER;
+      }
+      if (t.length > maxChars) {
         ctx.addIssue({ code: 'custom', message: msg });
         return z.NEVER;
       }
@@ -108,6 +126,14 @@ export const chatArgsShape = {
     .describe('true keeps the model from searching the project history of earlier conversations. Default false.'),
   structured_output_schema: structuredSchemaArg.optional()
     .describe('A JSON Schema the answer must follow (an object, or a JSON string of one). The answer text is then JSON.'),
+  include: patternList('include').optional()
+    .describe('gitignore-style patterns: of the files under context and priority_context, only those matching one are sent, e.g. ["*.ts", "docs/"]. Default: all.'),
+  exclude: patternList('exclude').optional()
+    .describe('gitignore-style patterns: matching files and directories are left out (reason "excluded-by-pattern"), named files too, e.g. ["*.test.ts", "fixtures/"].'),
+  dry_run: lenientBoolean('dry_run').optional()
+    .describe('true does all the local work (paths, gathering, budget, secrets) and answers with what would be sent — files inline, to the vector store, left out with reasons — the token count and a cost estimate, without sending anything. Default false.'),
+  confirm_large: lenientBoolean('confirm_large').optional()
+    .describe('true sends a call larger than the server\'s confirmation threshold (SECOND_BRAIN_CONFIRM_ABOVE_TOKENS). Without it such a call answers with its estimate and sends nothing. Default false.'),
 };
 
 export const chatArgsSchema = z.object(chatArgsShape);
@@ -117,6 +143,10 @@ export const countTokensShape = {
   paths: pathList('paths').describe('Files or directories to count, absolute or relative to the project root.'),
   model: z.string().min(1).max(100).optional()
     .describe('A model id (e.g. "gpt-4.1", "o3", "grok-4") or chat tool name (e.g. "chat_with_o3"): also says how much of the context would go inline and how much would overflow for that model.'),
+  include: patternList('include').optional()
+    .describe('gitignore-style patterns: count only files matching one, as a chat call with the same include would send.'),
+  exclude: patternList('exclude').optional()
+    .describe('gitignore-style patterns: leave matching files and directories out, as a chat call with the same exclude would.'),
 };
 
 export const historyShape = {

@@ -8,7 +8,7 @@
 import type { App } from '../app.ts';
 import { ErrorCode, SbError, isSbError, toSbError } from '../errors.ts';
 import { chatArgsSchema } from './args.ts';
-import { runChatCall, type ChatCallResult } from './chat-call.ts';
+import { runChatCall, type ChatCallOutcome, type ChatCallResult } from './chat-call.ts';
 import type { JobRow } from '../state/jobs.ts';
 
 export interface JobView {
@@ -148,7 +148,7 @@ export class JobRunner {
     }
   }
 
-  #launch(row: JobRow, work: (signal: AbortSignal) => Promise<ChatCallResult>): void {
+  #launch(row: JobRow, work: (signal: AbortSignal) => Promise<ChatCallOutcome>): void {
     const controller = new AbortController();
     const done = (async () => {
       try {

@@ -11,7 +11,9 @@ import type { App } from '../app.ts';
 import { ErrorCode, SbError } from '../errors.ts';
 import { droppedLogCount } from '../logging/logger.ts';
 import { PROVIDERS } from '../config/models.ts';
-import { runChatCall, contextAttributes, type ChatCallResult } from '../flow/chat-call.ts';
+import { runChatCall, contextAttributes, isChatPreview, type ChatCallOutcome, type ChatCallResult, type ChatPreview } from '../flow/chat-call.ts';
+import { describeContextFiles } from '../flow/context-files.ts';
+import { DEFAULTS } from '../config/defaults.ts';
 import { JobRunner } from '../flow/jobs.ts';
 import { countProjectTokens } from '../context/index.ts';
 import { tokenizerFamilyOf } from '../flow/input-limits.ts';
@@ -56,8 +58,24 @@ function formatAnswer(r: ChatCallResult): string {
   const lines = [r.text, '', '---', `model: ${r.model} (${r.model_id}) · session: ${r.session_id}${r.usage ? ` · tokens in/out: ${r.usage.input_tokens}/${r.usage.output_tokens}` : ''} · ${Math.round(r.elapsed_ms / 100) / 10} s`];
   if (r.incomplete) lines.push(`status: incomplete (${r.incomplete.reason}): the answer above is partial`);
   for (const n of r.notes) lines.push(`note: ${n}`);
-  if (r.context) lines.push(r.context.report);
+  if (r.context) {
+    lines.push(r.context.report);
+    // Older stored job results have no file lists.
+    if (r.context.files) lines.push(...describeContextFiles(r.context.files, { skippedListedAbove: true }));
+  }
   return lines.join('\n');
+}
+
+/** A dry run's or a held-back call's answer: what would be sent, the estimate, and how to go ahead. */
+function formatPreview(r: ChatPreview): string {
+  const head = r.status === 'dry_run' ? `Dry run for ${r.model_id}: nothing was sent.` : `Not sent: confirmation needed for ${r.model_id}.`;
+  const lines = [head, ...r.notes, r.next_step];
+  if (r.context) lines.push('', r.context.report, ...describeContextFiles(r.context.files, { skippedListedAbove: true }));
+  return lines.join('\n');
+}
+
+function formatOutcome(r: ChatCallOutcome): string {
+  return isChatPreview(r) ? formatPreview(r) : formatAnswer(r);
 }
 
 export function createServer(app: App, options: CreateServerOptions = {}): SecondBrainServer {
@@ -87,13 +105,13 @@ export function createServer(app: App, options: CreateServerOptions = {}): Secon
       const r = await runChatCall(app, model, args, {
         signal: ctx.signal, roots: await roots.get(ctx.signal), call: ctx.call, progress: ctx.progress,
       });
-      for (const [k, v] of Object.entries(contextAttributes(r))) ctx.span.setAttribute(k, v);
-      return text(formatAnswer(r), { ...r });
+      if (!isChatPreview(r)) for (const [k, v] of Object.entries(contextAttributes(r))) ctx.span.setAttribute(k, v);
+      return text(formatOutcome(r), { ...r });
     });
     direct.set(model.tool, run);
     mcp.experimental.tasks.registerToolTask(model.tool, {
       title: `Ask ${model.id}`,
-      description: `${model.description} Context window ${model.context_window.toLocaleString('en-US')} tokens; default deadline ${model.timeout_s} s${model.background ? '; runs in background mode with progress' : ''}. Returns the answer with the model name, token usage and what context was sent. Clients that support MCP tasks may run it as a task.`,
+      description: `${model.description} Context window ${model.context_window.toLocaleString('en-US')} tokens; default deadline ${model.timeout_s} s${model.background ? '; runs in background mode with progress' : ''}. Returns the answer with the model name, token usage and the files sent inline, to the vector store and left out. dry_run: true answers with what would be sent and a cost estimate, sending nothing; a call above SECOND_BRAIN_CONFIRM_ABOVE_TOKENS input tokens needs confirm_large: true. Clients that support MCP tasks may run it as a task.`,
       inputSchema: chatArgsShape,
       // Not read-only: a call uploads files to the provider and spends money; open world: it talks to the provider.
       annotations: CHAT_TOOL_HINTS,
@@ -152,7 +170,9 @@ export function createServer(app: App, options: CreateServerOptions = {}): Secon
       id: entry.id, contextWindow: entry.context_window, tokenizerFamily: tokenizerFamilyOf(entry),
       overflow: entry.vector_stores && app.services.vectorStores ? 'vector-store' as const : 'omitted' as const,
     } : undefined;
-    const r = await countProjectTokens({ paths: args.paths, roots: await roots.get(ctx.signal), signal: ctx.signal, ...(model ? { model } : {}) });
+    const r = await countProjectTokens({
+      paths: args.paths, roots: await roots.get(ctx.signal), signal: ctx.signal, include: args.include, exclude: args.exclude, ...(model ? { model } : {}),
+    });
     const n = (x: number) => x.toLocaleString('en-US');
     const f = r.families;
     const lines = [`${n(r.totalTokens)} tokens in ${n(r.totalFiles)} files as a call would send them with everything inline (${r.tokenizerFamily}): ${n(r.contentTokens)} content, ${n(f[r.tokenizerFamily].framingTokens)} per-file framing, ${n(f[r.tokenizerFamily].treeTokens)} file tree, ${n(f[r.tokenizerFamily].frameTokens)} prompt text`,
@@ -164,7 +184,12 @@ export function createServer(app: App, options: CreateServerOptions = {}): Secon
     }
     lines.push('largest files:', ...r.largestFiles.slice(0, 10).map((x: { path: string; tokens: number }) => `  ${n(x.tokens)}  ${x.path}`),
       'largest directories:', ...r.largestDirs.slice(0, 10).map((d: { path: string; tokens: number }) => `  ${n(d.tokens)}  ${d.path}`));
-    if (r.skipped.length) lines.push(`skipped ${r.skipped.length} file(s)`);
+    if (r.notIncluded) lines.push(`${n(r.notIncluded)} file(s) not matched by include`);
+    if (r.skippedTotal) {
+      const max = DEFAULTS.CONTEXT_REPORT_NAMES_MAX;
+      lines.push(`skipped ${n(r.skippedTotal)} file(s) or directories:`, ...r.skipped.slice(0, max).map((x) => `  ${x.path} (${x.reason})`));
+      if (r.skippedTotal > max) lines.push(`  … and ${n(r.skippedTotal - Math.min(max, r.skipped.length))} more (structuredContent.skipped lists ${r.skipped.length === r.skippedTotal ? 'them all' : `the first ${n(r.skipped.length)}`})`);
+    }
     return text(lines.join('\n'), { ...r });
   }));
 
@@ -226,8 +251,8 @@ export function createServer(app: App, options: CreateServerOptions = {}): Secon
     annotations: LOCAL_READ_HINTS,
   }, (args, extra) => runTool(app, hooks, info, 'poll_job', extra, async () => {
     const v = jobs.poll(args.job_id);
-    const r = v.result as ChatCallResult | undefined;
-    const body = v.status === 'completed' && r ? formatAnswer(r)
+    const r = v.result as ChatCallOutcome | undefined;
+    const body = v.status === 'completed' && r ? formatOutcome(r)
       : v.status === 'failed' || v.status === 'cancelled' ? `${v.status}: ${v.error?.message ?? ''}`
         : `${v.status}${v.progress ? `: ${v.progress}` : ''}. Poll again in a few seconds.`;
     return text(body, { ...v });
