@@ -9,7 +9,7 @@
  * release function that must be called exactly once; a second call is ignored, so a
  * slot cannot leak or be freed twice (KI-02).
  */
-import { abortReasonToError } from '../errors.ts';
+import { Semaphore } from '../runtime/semaphore.ts';
 import { defectOn } from '../config/test-defects.ts';
 
 export type SlotOutcome =
@@ -35,8 +35,6 @@ export interface AdaptiveConcurrencyOptions {
   onChange?: (from: number, to: number, reason: 'increase' | 'rate_limited' | 'latency') => void;
 }
 
-interface Waiter { resolve: (r: ReleaseSlot) => void; reject: (e: unknown) => void; signal: AbortSignal; onAbort: () => void }
-
 /** Samples needed before the latency rule may shrink the level. */
 const MIN_LATENCY_SAMPLES = 5;
 
@@ -47,9 +45,8 @@ export class AdaptiveConcurrency {
   readonly #latencyMinExcessMs: number;
   readonly #onChange?: AdaptiveConcurrencyOptions['onChange'];
   #level: number;
-  #inFlight = 0;
-  #maxInFlight = 0;
-  #waiters: Waiter[] = [];
+  /** The slots, limited by the current level (read whenever a slot could be granted). */
+  readonly #slots = new Semaphore(() => this.level);
   /** Slots acquired before this moment do not shrink the level again (one decrease per congestion event). */
   #lastDecreaseAt = 0;
   #shortMs: number | undefined;
@@ -72,10 +69,10 @@ export class AdaptiveConcurrency {
 
   /** The current level (integer number of uploads allowed at once). */
   get level(): number { return Math.floor(this.#level); }
-  get inFlight(): number { return this.#inFlight; }
+  get inFlight(): number { return this.#slots.inUse; }
   /** Largest number of slots held at once since construction. */
-  get maxInFlight(): number { return this.#maxInFlight; }
-  get waiting(): number { return this.#waiters.length; }
+  get maxInFlight(): number { return this.#slots.maxInUse; }
+  get waiting(): number { return this.#slots.waiting; }
   get headroom(): number | undefined { return this.#headroom; }
 
   /** Latest `x-ratelimit-remaining-requests`; a low value stops growth before the 429 comes. */
@@ -84,44 +81,16 @@ export class AdaptiveConcurrency {
   }
 
   /** Waits for a slot. Rejects with SB_ERR_CANCELLED at once when `signal` aborts. */
-  acquire(signal: AbortSignal): Promise<ReleaseSlot> {
-    if (signal.aborted) return Promise.reject(abortReasonToError(signal.reason));
-    if (this.#waiters.length === 0 && this.#inFlight < this.level) return Promise.resolve(this.#grant());
-    return new Promise<ReleaseSlot>((resolve, reject) => {
-      const waiter: Waiter = {
-        resolve, reject, signal,
-        onAbort: () => {
-          const i = this.#waiters.indexOf(waiter);
-          if (i >= 0) this.#waiters.splice(i, 1);
-          reject(abortReasonToError(signal.reason));
-        },
-      };
-      signal.addEventListener('abort', waiter.onAbort, { once: true });
-      this.#waiters.push(waiter);
-    });
-  }
-
-  #grant(): ReleaseSlot {
-    this.#inFlight++;
-    if (this.#inFlight > this.#maxInFlight) this.#maxInFlight = this.#inFlight;
+  async acquire(signal: AbortSignal): Promise<ReleaseSlot> {
+    await this.#slots.acquire(signal);
     const acquiredAt = performance.now();
     let released = false;
     return (outcome) => {
       if (released) return;
       released = true;
-      this.#inFlight--;
       this.#adjust(outcome, acquiredAt);
-      this.#pump();
+      this.#slots.release();
     };
-  }
-
-  #pump(): void {
-    while (this.#waiters.length > 0 && this.#inFlight < this.level) {
-      const w = this.#waiters.shift()!;
-      w.signal.removeEventListener('abort', w.onAbort);
-      if (w.signal.aborted) { w.reject(abortReasonToError(w.signal.reason)); continue; }
-      w.resolve(this.#grant());
-    }
   }
 
   #set(next: number, reason: 'increase' | 'rate_limited' | 'latency'): void {

@@ -3,48 +3,27 @@
  * switch is on (`defectOn` in config/test-defects.ts, the one registry); each reintroduces
  * a failure of the first version, so a chaos scenario can be shown to fail against it.
  */
-import { abortReasonToError } from '../errors.ts';
-
+import { Semaphore } from '../runtime/semaphore.ts';
 
 /**
- * A small process-wide semaphore standing in for the first version's SDK-internal one
+ * A small process-wide permit standing in for the first version's SDK-internal semaphore
  * (KI-01, KI-02): `acquire` resolves with a release function, and a caller that never
  * calls it keeps its permit for good. Waiters leave on abort.
  */
 export class DefectSemaphore {
-  #free: number;
-  readonly #waiters: Array<() => void> = [];
+  readonly #slots: Semaphore;
 
   constructor(permits: number) {
-    this.#free = permits;
+    this.#slots = new Semaphore(permits);
   }
 
   async acquire(signal: AbortSignal): Promise<() => void> {
-    if (signal.aborted) throw abortReasonToError(signal.reason);
-    if (this.#free > 0) {
-      this.#free--;
-      return this.#releaser();
-    }
-    await new Promise<void>((resolve, reject) => {
-      const wake = () => { signal.removeEventListener('abort', onAbort); resolve(); };
-      const onAbort = () => {
-        const i = this.#waiters.indexOf(wake);
-        if (i >= 0) this.#waiters.splice(i, 1);
-        reject(abortReasonToError(signal.reason));
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.#waiters.push(wake);
-    });
-    return this.#releaser();
-  }
-
-  #releaser(): () => void {
+    await this.#slots.acquire(signal);
     let done = false;
     return () => {
       if (done) return;
       done = true;
-      const next = this.#waiters.shift();
-      if (next) next(); else this.#free++;
+      this.#slots.release();
     };
   }
 }
