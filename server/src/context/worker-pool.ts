@@ -9,6 +9,13 @@
  * while the worker is told through a shared flag to stop at its next item boundary.
  * Idle workers are unref'd so they never keep the process alive; `close()` terminates them.
  * Worker entry points use `serveJobs` from `worker-protocol.ts`.
+ *
+ * Hand-written rather than piscina or tinypool: both cancel a running task by terminating
+ * its thread, which would throw away the tokenizer each thread loaded at warm-up (KI-20)
+ * on every cancelled call; here a cancel is cooperative (a shared flag checked between
+ * items) and the thread lives on. They also have no way to pace workers when the event
+ * loop runs late (below), and no niced threads (`worker-protocol.ts`). Tested directly in
+ * worker-pool.test.ts.
  */
 import { Worker } from 'node:worker_threads';
 import { ErrorCode, SbError, abortReasonToError, throwIfAborted } from '../errors.ts';
