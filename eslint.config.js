@@ -38,5 +38,18 @@ export default [
         { object: 'process', property: 'stdout', message: 'stdout carries JSON-RPC only; log through logging/logger.ts' }],
     },
   },
+  {
+    // One way to listen for an abort: events.addAbortListener, whose disposer cannot be
+    // forgotten the way a removeEventListener can (a listener left on a long-lived signal
+    // keeps its closure alive for the signal's lifetime).
+    files: ['server/src/**/*.ts'],
+    ignores: ['server/src/**/*.test.ts'],
+    rules: {
+      'no-restricted-syntax': ['error', {
+        selector: "CallExpression[callee.property.name='addEventListener'][arguments.0.value='abort']",
+        message: "use addAbortListener from 'node:events' (it returns a disposer)",
+      }],
+    },
+  },
   ...boundaries,
 ];

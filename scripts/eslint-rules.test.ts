@@ -62,3 +62,9 @@ test('type-aware rules run: a floating promise and an unneeded assertion are err
   assert.ok(rules.includes('@typescript-eslint/no-floating-promises'), rules.join(', '));
   assert.ok(rules.includes('@typescript-eslint/no-unnecessary-type-assertion'), rules.join(', '));
 });
+
+test('a raw abort listener is an error in the server; addAbortListener is the way', { timeout: 60_000 }, async () => {
+  const lint = async (code: string) => (await eslint.lintText(code, { filePath: `${root}server/src/runtime/probe.ts` }))[0]!.messages.filter((m) => m.ruleId === 'no-restricted-syntax');
+  assert.equal((await lint("export function f(s: AbortSignal): void { s.addEventListener('abort', () => {}, { once: true }); }\n")).length, 1);
+  assert.equal((await lint("import { addAbortListener } from 'node:events';\nexport function f(s: AbortSignal): Disposable { return addAbortListener(s, () => {}); }\n")).length, 0);
+});

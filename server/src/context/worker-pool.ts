@@ -17,6 +17,7 @@
  * loop runs late (below), and no niced threads (`worker-protocol.ts`). Tested directly in
  * worker-pool.test.ts.
  */
+import { addAbortListener } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { ErrorCode, SbError, abortReasonToError, throwIfAborted } from '../errors.ts';
 import { DEFAULTS } from '../config/defaults.ts';
@@ -96,7 +97,8 @@ interface Job<J, R> {
   resolve: (r: R) => void;
   reject: (err: unknown) => void;
   signal: AbortSignal;
-  onAbort: () => void;
+  /** Stops listening to the job's signal. */
+  detach?: Disposable;
   slot?: Slot<J, R>;
   settled: boolean;
 }
@@ -110,7 +112,7 @@ interface Slot<J, R> {
   runningId: number;
 }
 
-interface RoomWaiter { resolve: () => void; reject: (err: unknown) => void; signal: AbortSignal; onAbort: () => void }
+interface RoomWaiter { resolve: () => void; reject: (err: unknown) => void; detach?: Disposable }
 
 export class WorkerPool<J, R> {
   readonly #opts: WorkerPoolOptions;
@@ -147,9 +149,8 @@ export class WorkerPool<J, R> {
     return new Promise<R>((resolve, reject) => {
       const job: Job<J, R> = {
         id: this.#nextId++, payload, transfer, resolve, reject, signal, settled: false,
-        onAbort: () => this.#abortJob(job),
       };
-      signal.addEventListener('abort', job.onAbort, { once: true });
+      job.detach = addAbortListener(signal, () => this.#abortJob(job));
       this.#queue.push(job);
       this.#dispatch();
     });
@@ -171,7 +172,7 @@ export class WorkerPool<J, R> {
     const err = this.#shuttingDown();
     for (const job of this.#queue.splice(0)) this.#settle(job, err);
     for (const w of this.#roomWaiters.splice(0)) {
-      w.signal.removeEventListener('abort', w.onAbort);
+      w.detach?.[Symbol.dispose]();
       w.reject(err);
     }
     const exits: Promise<number>[] = [];
@@ -194,15 +195,12 @@ export class WorkerPool<J, R> {
 
   #waitForRoom(signal: AbortSignal): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const w: RoomWaiter = {
-        resolve, reject, signal,
-        onAbort: () => {
-          const i = this.#roomWaiters.indexOf(w);
-          if (i >= 0) this.#roomWaiters.splice(i, 1);
-          reject(abortReasonToError(signal.reason));
-        },
-      };
-      signal.addEventListener('abort', w.onAbort, { once: true });
+      const w: RoomWaiter = { resolve, reject };
+      w.detach = addAbortListener(signal, () => {
+        const i = this.#roomWaiters.indexOf(w);
+        if (i >= 0) this.#roomWaiters.splice(i, 1);
+        reject(abortReasonToError(signal.reason));
+      });
       this.#roomWaiters.push(w);
     });
   }
@@ -211,7 +209,7 @@ export class WorkerPool<J, R> {
   #wakeRoomWaiter(): void {
     if (this.#roomWaiters.length > 0 && this.#queue.length < this.#opts.queueMax) {
       const w = this.#roomWaiters.shift()!;
-      w.signal.removeEventListener('abort', w.onAbort);
+      w.detach?.[Symbol.dispose]();
       w.resolve();
     }
   }
@@ -334,7 +332,7 @@ export class WorkerPool<J, R> {
   #settle(job: Job<J, R>, err: unknown, result?: R): void {
     if (job.settled) return;
     job.settled = true;
-    job.signal.removeEventListener('abort', job.onAbort);
+    job.detach?.[Symbol.dispose]();
     if (err !== undefined) job.reject(err);
     else job.resolve(result as R);
   }

@@ -10,6 +10,7 @@
  * await takes the call's signal, which combines the client's cancel with the call's
  * deadline (KI-03, KI-05).
  */
+import { addAbortListener } from 'node:events';
 import type { App } from '../app.ts';
 import type { ModelEntry } from '../config/models.ts';
 import { ErrorCode, SbError, abortReasonToError, isSbError } from '../errors.ts';
@@ -316,7 +317,7 @@ async function send(run: Run, first: PreparedContext | undefined, attached: Atta
   // Test-only defect switch (KI-06): the answer of a background response is lost between
   // the poller and the reply; only the cancel or the deadline ends the wait.
   if (app.config.testDefects.has('lose-background-result') && background) {
-    await new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(abortReasonToError(signal.reason)), { once: true }));
+    await new Promise<never>((_, reject) => addAbortListener(signal, () => reject(abortReasonToError(signal.reason))));
   }
   return { result, ctx, background };
 }

@@ -3,6 +3,7 @@
  * `_meta.traceparent`), the in-flight registry, progress, and the mapping of errors to
  * `isError` results with an actionable message and a stable code.
  */
+import { addAbortListener } from 'node:events';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { App } from '../app.ts';
@@ -67,7 +68,7 @@ export async function runTool(
   // KI-03/KI-04: once the client cancelled, its progress token is dead. Work still winding
   // down must not report on it (the client treats that as a protocol error).
   const stopProgress = () => progress.stop();
-  extra.signal.addEventListener('abort', stopProgress, { once: true });
+  const detachProgress = addAbortListener(extra.signal, stopProgress);
   let errorType: string | undefined;
   try {
     return await withSpan(`tools/call ${tool}`, {
@@ -104,7 +105,7 @@ export async function runTool(
       }
     });
   } finally {
-    extra.signal.removeEventListener('abort', stopProgress);
+    detachProgress[Symbol.dispose]();
     progress.stop();
     app.inflight.end(call);
     // Test-only defect switch (KI-04): cleanup of a cancelled call that fails after the

@@ -8,6 +8,7 @@
  * This helper aborts with the same `TimeoutError` DOMException, and `dispose()` frees
  * the timer (and with it the signals) as soon as the call ends.
  */
+import { addAbortListener } from 'node:events';
 
 export interface Deadline extends Disposable {
   /** Aborted when any parent aborts or `ms` pass, whichever is first. */
@@ -66,12 +67,11 @@ const RELEASED = new DOMException('The request ended; its signal was released', 
 export function requestSignal(parent: AbortSignal): { signal: AbortSignal; release(): void } {
   const controller = new AbortController();
   if (parent.aborted) controller.abort(parent.reason);
-  const onAbort = () => controller.abort(parent.reason);
-  parent.addEventListener('abort', onAbort, { once: true });
+  const detach = addAbortListener(parent, () => controller.abort(parent.reason));
   return {
     signal: controller.signal,
     release: () => {
-      parent.removeEventListener('abort', onAbort);
+      detach[Symbol.dispose]();
       if (!controller.signal.aborted) controller.abort(RELEASED);
     },
   };

@@ -2,6 +2,7 @@
  * Session state in SQLite: the last response id (OpenAI chains) and the message history
  * (Chat Completions providers), per (session, model). Survives restarts (KI-15).
  */
+import { addAbortListener } from 'node:events';
 import { registerSchema, transactionSync, type Db } from './db.ts';
 import type { ChatMessage } from '../providers/types.ts';
 import type { SessionLeases } from './session-leases.ts';
@@ -115,18 +116,17 @@ export class SessionLocks {
       if (this.#tails.get(key) === tail) this.#tails.delete(key);
     };
     if (signal.aborted) { done(); throw signal.reason; }
-    let onAbort: (() => void) | undefined;
+    let detach: Disposable | undefined;
     try {
       await Promise.race([prev, new Promise<never>((_, reject) => {
-        onAbort = () => reject(signal.reason);
-        signal.addEventListener('abort', onAbort, { once: true });
+        detach = addAbortListener(signal, () => reject(signal.reason));
       })]);
     } catch (err) {
       // Our slot still has to pass in order; release it once the predecessor ends.
       prev.then(done, done);
       throw err;
     } finally {
-      if (onAbort) signal.removeEventListener('abort', onAbort);
+      detach?.[Symbol.dispose]();
     }
     if (!this.#leases) return done;
     let releaseLease: () => void;
