@@ -90,14 +90,6 @@ export async function describeFds(pid: number): Promise<string> {
   return [...kinds].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ');
 }
 
-/** Time the process's threads spent runnable but waiting for a CPU (ms), from /proc/PID/task/* /schedstat; null off Linux. */
-export async function runQueueWaitMs(pid: number): Promise<number | null> {
-  const tasks = await readdir(`/proc/${pid}/task`).catch(() => null);
-  if (!tasks) return null;
-  const waits = await Promise.all(tasks.map((t) => readFile(`/proc/${pid}/task/${t}/schedstat`, 'utf8').then((s) => Number(s.split(' ')[1] ?? 0), () => 0)));
-  return waits.reduce((a, b) => a + b, 0) / 1e6;
-}
-
 /** The same for the process's main thread only (the event loop). */
 export async function mainThreadRunQueueWaitMs(pid: number): Promise<number | null> {
   const text = await readFile(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').catch(() => null);

@@ -59,7 +59,6 @@ export const fakeConfigSchema = z.strictObject({
   seedState: z.strictObject({ files: z.array(seedFile).optional(), vectorStores: z.array(seedStore).optional() }).optional(),
 });
 
-export type FakeConfig = z.infer<typeof fakeConfigSchema>;
 
 /** Validates a config object; throws a `TypeError` naming each bad field. */
 export function parseFakeConfig(input: unknown): FakeApiOptions {

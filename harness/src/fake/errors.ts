@@ -97,22 +97,3 @@ export function unsupportedParameter(param: string, model: string): ProviderErro
   return { status: 400, message: `Unsupported parameter: '${param}' is not supported with this model (${model}).`, type: 'invalid_request_error', param, code: 'unsupported_parameter' };
 }
 
-/** Reads a JSON request body; `undefined` when it is absent or not JSON. */
-export async function readJsonBody(request: Request): Promise<Record<string, unknown> | undefined> {
-  try {
-    const text = await request.text();
-    if (!text) return undefined;
-    const parsed: unknown = JSON.parse(text);
-    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-export function invalidJsonBody(): ProviderError {
-  return invalidRequest(
-    "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)",
-    null,
-    null,
-  );
-}

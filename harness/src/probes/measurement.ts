@@ -69,11 +69,6 @@ export function info(probe: string, metric: string, value: number | null, unit: 
   return { probe, metric, value, unit, verdict: 'info', ...(scaled ? { scaled: true } : {}), ...(note ? { note } : {}) };
 }
 
-export function formatBound(bound: Bound | undefined, unit: string): string {
-  if (!bound) return '';
-  return `${bound.op} ${bound.value}${unit === 'count' || unit === 'bool' ? '' : ` ${unit}`}`;
-}
-
 /** The p-th percentile (0–100) by nearest rank; null for no values. */
 export function percentile(values: readonly number[], p: number): number | null {
   if (values.length === 0) return null;

@@ -286,4 +286,3 @@ export const DEFAULTS = {
   TRACE_PAGE_MAX_SPANS: 2_000,
 } as const;
 
-export type Defaults = { -readonly [K in keyof typeof DEFAULTS]: (typeof DEFAULTS)[K] extends number ? number : (typeof DEFAULTS)[K] };

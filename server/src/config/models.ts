@@ -50,7 +50,6 @@ const ModelEntrySchema = z.object({
 }).strict();
 
 export type ModelEntry = z.infer<typeof ModelEntrySchema> & { id: string };
-export type ModelPrice = z.infer<typeof PriceSchema>;
 export type Catalogue = ReadonlyMap<string, ModelEntry>;
 
 /** Loads the built-in catalogue merged with the override file, if any. Throws SB_ERR_CONFIG with the offending field. */

@@ -20,25 +20,16 @@ import { secretsReport } from './secrets.ts';
 import type { WorkerPoolStats } from './worker-pool.ts';
 import type { GatheredFile, ProgressFn, SkippedEntry, TokenizedFile, TokenizerFamily } from './types.ts';
 
-export type { GatheredFile, ProgressFn, SkippedEntry, SkipReason, TokenizedFile, TokenizerFamily } from './types.ts';
-export type { GatherLimits, GatherOptions, GatherResult, GatherStats } from './gather.ts';
-export type { BudgetFile, BudgetInput, BudgetSplit } from './budget.ts';
-export type { SentFilter } from './sent-files.ts';
+export type { GatheredFile, ProgressFn, SkippedEntry, TokenizedFile, TokenizerFamily } from './types.ts';
+export type { GatherLimits } from './gather.ts';
 export type { OverflowMode } from './prompt.ts';
-export type { FileMark } from './file-tree.ts';
-export type { AllowedPath, ResolvedRoot } from './paths.ts';
 export type { WorkerPoolStats } from './worker-pool.ts';
 export type { LimiterStats } from './limiter.ts';
-export { resolveAllowedPaths, resolveRoots, isSecretPath } from './paths.ts';
-export { gatherFiles } from './gather.ts';
-export { countTokens, hashContent, estimateTokens, ESTIMATE_BYTES_PER_TOKEN } from './tokenizer.ts';
+export { countTokens } from './tokenizer.ts';
 export { closeContextWorkers } from './workers.ts';
-export type { TextInput } from './tokenizer.ts';
-export { splitBudget } from './budget.ts';
-export { filterUnchanged, recordSent, forgetSent } from './sent-files.ts';
+export { recordSent, forgetSent } from './sent-files.ts';
 export { fileContent } from './content.ts';
 export { countProjectTokens } from './count-project.ts';
-export type { CountProjectTokensOptions, ProjectTokenCount, FamilyCount, ModelSplit } from './count-project.ts';
 
 export interface PrepareContextOptions {
   /** State database; needed only with `sessionId`. */

@@ -13,7 +13,7 @@
 import { addAbortListener } from 'node:events';
 import type { App } from '../app.ts';
 import type { ModelEntry } from '../config/models.ts';
-import { ErrorCode, SbError, abortReasonToError, isSbError } from '../errors.ts';
+import { ErrorCode, abortReasonToError, isSbError } from '../errors.ts';
 import type { ChatArgs } from './args.ts';
 import type { InflightCall } from '../runtime/inflight.ts';
 import type { ChatRequest, ChatResult, ChatUsage } from '../providers/types.ts';
@@ -383,4 +383,3 @@ export function contextAttributes(r: ChatCallResult): Record<string, number> {
   };
 }
 
-export { SbError };

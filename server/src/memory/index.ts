@@ -3,6 +3,3 @@
  * and searchable later. Everything exported here is public API.
  */
 export { MemoryQueue } from './queue.ts';
-export type { MemoryQueueOptions, MemoryStats, HistoryResult } from './queue.ts';
-export type { MemoryItem } from './entry.ts';
-export type { GitInfo, GitInfoFn } from './git-info.ts';

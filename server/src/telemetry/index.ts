@@ -10,16 +10,7 @@
  * await telemetry.shutdown(DEFAULTS.SHUTDOWN_GRACE_MS);
  */
 export { startTelemetry } from './start.ts';
-export type { StartTelemetryOptions, Telemetry, TelemetryDrops } from './start.ts';
-export { captureContentEnabled } from './config.ts';
-export {
-  recordToolDuration, recordGenAiDuration, recordTokenUsage, countRetry, count429, countCircuitOpen, countUpload,
-  setRateLimitHeadroom, rateLimitHeadroom,
-} from './metrics.ts';
+export type { Telemetry } from './start.ts';
+export { recordToolDuration, recordGenAiDuration, recordTokenUsage, countRetry } from './metrics.ts';
 export { testBlockLoop } from './watchdog.ts';
-export type { LoopWatchdog, LoopWatchdogSnapshot, LoopStall } from './watchdog.ts';
-export {
-  withSpan, contextFromMeta, markCancelled, recordError, recordRateLimitHeaders, errorType, tracer, activeSpan,
-  SpanKind, SpanStatusCode,
-} from './spans.ts';
-export type { Span, Attributes, Context } from './spans.ts';
+export { withSpan, recordError, SpanKind } from './spans.ts';

@@ -7,7 +7,6 @@
 import {
   ATTR_ERROR_TYPE,
   ATTR_SERVER_ADDRESS,
-  ATTR_SERVER_PORT,
   ATTR_HTTP_RESPONSE_STATUS_CODE,
   ATTR_HTTP_REQUEST_METHOD,
   ATTR_SERVICE_NAME,
@@ -18,13 +17,12 @@ import {
   ATTR_EXCEPTION_MESSAGE,
   ATTR_EXCEPTION_TYPE,
   ATTR_EXCEPTION_STACKTRACE,
-  METRIC_HTTP_CLIENT_REQUEST_DURATION,
 } from '@opentelemetry/semantic-conventions';
 
 export {
-  ATTR_ERROR_TYPE, ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_HTTP_REQUEST_METHOD,
+  ATTR_ERROR_TYPE, ATTR_SERVER_ADDRESS, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_HTTP_REQUEST_METHOD,
   ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION, ATTR_SERVICE_INSTANCE_ID, ATTR_URL_FULL, ATTR_URL_QUERY,
-  ATTR_EXCEPTION_MESSAGE, ATTR_EXCEPTION_TYPE, ATTR_EXCEPTION_STACKTRACE, METRIC_HTTP_CLIENT_REQUEST_DURATION,
+  ATTR_EXCEPTION_MESSAGE, ATTR_EXCEPTION_TYPE, ATTR_EXCEPTION_STACKTRACE,
 };
 
 /** Process id (resource attribute; development in semconv, stable in practice). */
@@ -55,9 +53,6 @@ export const ATTR_GEN_AI_USAGE_INPUT_TOKENS = 'gen_ai.usage.input_tokens' as con
 export const ATTR_GEN_AI_USAGE_OUTPUT_TOKENS = 'gen_ai.usage.output_tokens' as const;
 export const ATTR_GEN_AI_CONVERSATION_ID = 'gen_ai.conversation.id' as const;
 export const ATTR_GEN_AI_TOOL_NAME = 'gen_ai.tool.name' as const;
-export const ATTR_GEN_AI_REQUEST_TEMPERATURE = 'gen_ai.request.temperature' as const;
-export const ATTR_GEN_AI_INPUT_MESSAGES = 'gen_ai.input.messages' as const;
-export const ATTR_GEN_AI_OUTPUT_MESSAGES = 'gen_ai.output.messages' as const;
 
 /** Values of gen_ai.operation.name. */
 export const GEN_AI_OPERATION = { CHAT: 'chat', EXECUTE_TOOL: 'execute_tool' } as const;
@@ -109,10 +104,7 @@ export const ATTR_SB_TOKENS_INLINE = 'second_brain.context.tokens_inline' as con
 export const ATTR_SB_BUDGET_TOKENS = 'second_brain.context.budget_tokens' as const;
 export const ATTR_SB_UPLOAD_FILES = 'second_brain.upload.files' as const;
 export const ATTR_SB_UPLOAD_FAILED = 'second_brain.upload.failed' as const;
-export const ATTR_SB_UPLOAD_BATCHES = 'second_brain.upload.batches' as const;
-export const ATTR_SB_UPLOAD_RETRIES = 'second_brain.upload.retries' as const;
 export const ATTR_SB_RATELIMIT_PREFIX = 'second_brain.ratelimit.' as const;
-export const ATTR_SB_PROVIDER = 'second_brain.provider' as const;
 /** Why telemetry was dropped: `queue_full` or `export_failed`. */
 export const ATTR_SB_DROP_REASON = 'second_brain.drop.reason' as const;
 /** Which log sink dropped records: `stderr` or `otlp`. */

@@ -17,7 +17,7 @@ export function sessionStoreMetadata(instanceId: string, sessionId: string): Rec
   return { owner: OWNER, kind: KIND_SESSION, instance: instanceId, session: sessionId.slice(0, 512) };
 }
 
-export { HOST, pidAlive } from '../runtime/process-identity.ts';
+export { HOST } from '../runtime/process-identity.ts';
 
 /**
  * An instance is gone when its process no longer runs on this host, or (for another
