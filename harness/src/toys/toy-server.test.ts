@@ -48,8 +48,8 @@ test('the healthy toy passes the responsiveness and cancellation probes', { time
   assert.ok(figure(result.measurements, 'cancellation', /upstream aborted/).value! <= 50);
 });
 
-test('a server that blocks its event loop for 300 ms per call fails the responsiveness probe', { timeout: 20_000 }, async () => {
-  const result = await runAgainst('block-loop');
+test('a server that blocks its event loop for 300 ms per call fails the responsiveness probe', { timeout: 40_000 }, async () => {
+  const result = await runUntilJudged(() => runAgainst('block-loop'), MAX_JUDGING_ATTEMPTS);
   const ping = figure(result.measurements, 'responsive', /^ping max$/);
   assert.equal(ping.verdict, 'fail');
   assert.ok(ping.value! >= 250, `ping max ${ping.value} ms`);
@@ -77,7 +77,5 @@ test('a server that ignores cancellation fails the cancellation probe', { timeou
   const abort = figure(result.measurements, 'cancellation', /upstream aborted/);
   assert.equal(abort.verdict, 'fail');
   assert.match(abort.note ?? '', /never ended/);
-  // The rest of the toy still works: only the cancellation probe is what catches it.
-  assert.equal(figure(result.measurements, 'responsive', /^ping max$/).verdict, 'pass');
   assert.equal(result.verdict, 'fail');
 });

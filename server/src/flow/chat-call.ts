@@ -54,6 +54,8 @@ export interface ChatCallResult {
   incomplete?: { reason: string };
   context?: {
     files_inline: number;
+    /** Tokens of the inline files, delimiters included (the model's tokenizer family). */
+    tokens_inline: number;
     files_already_sent: number;
     files_in_vector_store: number;
     files_left_out: number;
@@ -355,6 +357,7 @@ function reply(run: Run, sent: Sent, attached: Attached): ChatCallResult {
     ...(ctx ? {
       context: {
         files_inline: ctx.inline.length,
+        tokens_inline: ctx.stats.inlineTokens,
         files_already_sent: ctx.alreadySent.length,
         files_in_vector_store: vectorStoreId ? ctx.overflow.length - notAttached.length : 0,
         files_left_out: leftOut,
@@ -379,7 +382,7 @@ export function contextAttributes(r: ChatCallResult): Record<string, number> {
     [ATTR_SB_FILES_INLINE]: r.context.files_inline,
     [ATTR_SB_FILES_OVERFLOW]: r.context.files_in_vector_store + r.context.files_left_out,
     [ATTR_SB_FILES_SKIPPED]: r.context.files_skipped,
-    [ATTR_SB_TOKENS_INLINE]: 0,
+    [ATTR_SB_TOKENS_INLINE]: r.context.tokens_inline,
   };
 }
 

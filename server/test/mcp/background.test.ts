@@ -63,9 +63,13 @@ test('cancel_job cancels the running job and its upstream response', { timeout: 
     await rig.fake.journal.waitFor((e) => e.route === 'responses.retrieve', 5_000);
     await rig.call('cancel_job', { job_id: jobId });
     await rig.fake.journal.waitFor((e) => e.route === 'responses.cancel', 3_000);
-    await new Promise((r) => setTimeout(r, 100));
-    const p = await rig.call('poll_job', { job_id: jobId });
-    assert.equal((p.structuredContent as any).status, 'cancelled');
+    // The job's row turns 'cancelled' once its run has unwound; wait for that (bounded), not a fixed time.
+    let status = 'running';
+    for (const until = Date.now() + 10_000; status === 'running' && Date.now() < until;) {
+      status = ((await rig.call('poll_job', { job_id: jobId })).structuredContent as any).status;
+      if (status === 'running') await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(status, 'cancelled');
     const bad = await rig.call('start_job', { tool: 'nope', args: {} });
     assert.equal(bad.isError, true);
     assert.match(textOf(bad), /Use one of: chat_with_o3/);

@@ -62,6 +62,9 @@ test('chat call with overflow and a 429 retry: the span tree by name, kind, pare
     assert.ok(root.attributes['mcp.session.id']);
     // The version the server answered to the client's initialize (the SDK keeps no public record of it).
     assert.equal(root.attributes['mcp.protocol.version'], LATEST_PROTOCOL_VERSION);
+    const structured = r.structuredContent as { context?: { files_inline: number; tokens_inline: number } };
+    assert.ok(structured.context!.files_inline > 0 && structured.context!.tokens_inline > 0, JSON.stringify(structured.context));
+    assert.equal(root.attributes['second_brain.context.tokens_inline'], structured.context!.tokens_inline, 'the tool span carries the inline tokens');
 
     const ctx = byName('context.prepare')[0]!;
     assert.equal(parentOf(ctx), root.spanContext().spanId);
