@@ -14,7 +14,8 @@ import {
   BrokenCircuitError, CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen,
   IsolatedCircuitError, type CircuitBreakerPolicy,
 } from 'cockatiel';
-import { APIConnectionError, APIError, APIUserAbortError } from 'openai';
+import { APIConnectionError, APIError } from 'openai';
+import { classifyFailure } from './classify.ts';
 import { DEFAULTS } from '../config/defaults.ts';
 import { ErrorCode, SbError, abortReasonToError, isAbortError, isSbError, localFailure } from '../errors.ts';
 import { fullJitter, sleepWithProgress } from './sleep.ts';
@@ -67,25 +68,6 @@ export interface ResilienceState {
   rate_limited: number;
 }
 
-/** Classifies an upstream error: retryable transport/server problems vs. final answers. */
-export function classify(err: unknown): { retryable: boolean; status?: number; headers?: Headers; rateLimited: boolean; quota: boolean } {
-  if (err instanceof APIUserAbortError || isAbortError(err)) return { retryable: false, rateLimited: false, quota: false };
-  if (err instanceof APIConnectionError) return { retryable: true, rateLimited: false, quota: false };
-  if (err instanceof APIError) {
-    const status = err.status;
-    const headers = err.headers instanceof Headers ? err.headers : undefined;
-    const code = (err as { code?: string | null }).code;
-    const quota = status === 429 && code === 'insufficient_quota';
-    const retryable = !quota && status !== undefined && (status === 408 || status === 409 || status === 429 || status >= 500);
-    return { retryable, status, headers, rateLimited: status === 429 && !quota, quota };
-  }
-  if (isSbError(err)) return { retryable: err.code === ErrorCode.UPSTREAM_BAD_RESPONSE, rateLimited: false, quota: false };
-  // fetch-level failures that escaped the SDK (ECONNRESET, socket hang up).
-  const code = (err as { code?: string; cause?: { code?: string } })?.cause?.code ?? (err as { code?: string })?.code;
-  if (code && /ECONNRESET|EPIPE|ECONNREFUSED|UND_ERR_SOCKET|UND_ERR_CLOSED/.test(code)) return { retryable: true, rateLimited: false, quota: false };
-  return { retryable: false, rateLimited: false, quota: false };
-}
-
 function clock(ms: number): string {
   return new Date(ms).toISOString().slice(11, 19);
 }
@@ -111,7 +93,7 @@ export class ProviderResilience {
       halfOpenAfterMs: options.halfOpenAfterMs ?? DEFAULTS.CIRCUIT_HALF_OPEN_AFTER_MS,
       ...options,
     };
-    this.#breaker = circuitBreaker(handleWhen((e) => classify(e).retryable), {
+    this.#breaker = circuitBreaker(handleWhen((e) => classifyFailure(e).retryable), {
       halfOpenAfter: this.#opts.halfOpenAfterMs,
       breaker: new ConsecutiveBreaker(this.#opts.consecutiveFailures),
     });
@@ -190,7 +172,7 @@ export class ProviderResilience {
             sleepWithProgress(waitMs, opts.signal, opts.progress, (r) => `${this.provider} is failing, probing again in ${Math.ceil(r / 1000)} s`));
           continue;
         }
-        const c = classify(err);
+        const c = classifyFailure(err);
         if (this.#opts.noConnectionRetry && c.retryable && c.status === undefined) throw toUpstreamError(this.provider, what, err);
         if (c.quota) {
           throw new SbError(ErrorCode.QUOTA_EXCEEDED, `Failed to ${what} with ${this.provider}: the account has no quota left (insufficient_quota). Check the plan and billing of the key.`, { provider: this.provider, status: 429, cause: err });
@@ -245,7 +227,7 @@ export function toUpstreamError(provider: string, what: string, err: unknown, ex
   // A stack overflow or SQLite error is ours, not the provider's (never "bad response").
   const local = localFailure(err, what);
   if (local) return local;
-  const c = classify(err);
+  const c = classifyFailure(err);
   const suffix = extra ? ` (${extra})` : '';
   if (err instanceof APIError && err.status !== undefined) {
     const msg = (err as { error?: { message?: string } }).error?.message ?? err.message;

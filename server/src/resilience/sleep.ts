@@ -7,12 +7,15 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { abortReasonToError } from '../errors.ts';
 import { DEFAULTS } from '../config/defaults.ts';
 
-/** Sleeps `ms`, rejecting with SB_ERR_CANCELLED / SB_ERR_DEADLINE_EXCEEDED as soon as `signal` aborts. */
-export async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+/**
+ * Sleeps `ms`, rejecting with SB_ERR_CANCELLED / SB_ERR_DEADLINE_EXCEEDED as soon as
+ * `signal` aborts. The timer does not keep the process alive unless `keepAlive`.
+ */
+export async function sleep(ms: number, signal?: AbortSignal, options: { keepAlive?: boolean } = {}): Promise<void> {
   if (signal?.aborted) throw abortReasonToError(signal.reason);
   if (ms <= 0) return;
   try {
-    await delay(ms, undefined, { signal, ref: false });
+    await delay(ms, undefined, { signal, ref: options.keepAlive ?? false });
   } catch (err) {
     if (signal?.aborted) throw abortReasonToError(signal.reason);
     throw err;

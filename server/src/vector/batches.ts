@@ -13,11 +13,12 @@
  */
 import type OpenAI from 'openai';
 import type { FileBatchCreateParams, VectorStoreFileBatch } from 'openai/resources/vector-stores/file-batches';
+import { classifyFailure } from '../resilience/classify.ts';
 import { abortReasonToError } from '../errors.ts';
 import { fullJitter } from '../resilience/sleep.ts';
 import { forEachLimit } from './pool.ts';
 import type { VectorLimits } from './types.ts';
-import { classifyFailure, cleanupSignal, sleep, withRetry, type ThrottleGate } from './upstream.ts';
+import { cleanupSignal, sleep, withRetry, type ThrottleGate } from './upstream.ts';
 import { defectOn } from '../config/test-defects.ts';
 
 export interface BatchDeps {

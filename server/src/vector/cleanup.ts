@@ -6,9 +6,10 @@
  * request could need.
  */
 import type OpenAI from 'openai';
+import { classifyFailure } from '../resilience/classify.ts';
 import { withTransaction, type Db } from '../state/db.ts';
 import type { PendingDeleteKind, VectorState } from './state.ts';
-import { classifyFailure, cleanupSignal, isNotFound } from './upstream.ts';
+import { cleanupSignal, isNotFound } from './upstream.ts';
 import { clientPermits } from './defects.ts';
 import { defectOn } from '../config/test-defects.ts';
 import { DEFAULTS } from '../config/defaults.ts';

@@ -11,6 +11,7 @@
  *   leaves its row for the janitor, which may find a file object the provider created.
  */
 import type OpenAI from 'openai';
+import { classifyFailure } from '../resilience/classify.ts';
 import { toFile } from 'openai';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { withTransaction, type Db } from '../state/db.ts';
@@ -21,7 +22,7 @@ import type { AdaptiveConcurrency, SlotOutcome } from './adaptive-concurrency.ts
 import { readContent, sha256Of, uploadName } from './content.ts';
 import type { VectorState } from './state.ts';
 import type { AttachFile, VectorLimits } from './types.ts';
-import { classifyFailure, sleep, type ThrottleGate } from './upstream.ts';
+import { sleep, type ThrottleGate } from './upstream.ts';
 
 export interface UploadDeps {
   client: OpenAI;

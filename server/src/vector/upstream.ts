@@ -4,12 +4,11 @@
  * The SDK client is built with maxRetries: 0, so every retry the manager makes is here
  * or in the uploader, bounded in count, honouring `retry-after`, every wait abortable.
  */
-import { APIConnectionError, APIError, APIUserAbortError } from 'openai';
+import { APIError, APIUserAbortError } from 'openai';
 import { ErrorCode, SbError, abortReasonToError, isAbortError } from '../errors.ts';
-import { parseRemainingRequests, parseRetryAfterMs } from '../resilience/retry-after.ts';
-import { fullJitter } from '../resilience/sleep.ts';
+import { fullJitter, sleep as abortableSleep } from '../resilience/sleep.ts';
+import { classifyFailure } from '../resilience/classify.ts';
 import { DEFAULTS } from '../config/defaults.ts';
-import { setTimeout as delay } from 'node:timers/promises';
 import { clientPermits } from './defects.ts';
 import { defectOn } from '../config/test-defects.ts';
 import { setRateLimitHeadroom } from '../telemetry/metrics.ts';
@@ -21,56 +20,6 @@ export interface RateLimitBoard {
   headroom(provider: string, remainingRequests: number): void;
 }
 
-export interface UpstreamFailure {
-  /** Worth another attempt: 408, 409, 429, 5xx, connection failures. */
-  retryable: boolean;
-  rateLimited: boolean;
-  /** The request was aborted by our own signal. */
-  aborted: boolean;
-  /** The provider answered, so it did not act on the request (a 4xx/5xx response). */
-  answered: boolean;
-  status?: number;
-  code?: string;
-  retryAfterMs?: number;
-  remainingRequests?: number;
-  message: string;
-}
-
-export function classifyFailure(err: unknown): UpstreamFailure {
-  const message = err instanceof Error ? err.message : String(err);
-  if (err instanceof APIUserAbortError || isAbortError(err)) {
-    // Aborted by a per-request deadline (AbortSignal.timeout), not by the caller: the
-    // request may be retried, and whether the provider acted on it is unknown.
-    if ((err as { cause?: { name?: string } }).cause?.name === 'TimeoutError') {
-      return { retryable: true, rateLimited: false, aborted: false, answered: false, message: 'the request timed out' };
-    }
-    return { retryable: false, rateLimited: false, aborted: true, answered: false, message };
-  }
-  if (err instanceof APIConnectionError) {
-    return { retryable: true, rateLimited: false, aborted: false, answered: false, message };
-  }
-  if (err instanceof APIError) {
-    const status = err.status ?? 0;
-    const headers = err.headers instanceof Headers ? err.headers : undefined;
-    const code = typeof err.code === 'string' ? err.code : undefined;
-    const quota = status === 429 && code === 'insufficient_quota';
-    return {
-      retryable: !quota && (status === 408 || status === 409 || status === 429 || status >= 500),
-      rateLimited: status === 429 && !quota,
-      aborted: false,
-      answered: status > 0,
-      status, code, message,
-      retryAfterMs: parseRetryAfterMs(headers),
-      remainingRequests: parseRemainingRequests(headers),
-    };
-  }
-  // A per-request timeout (AbortSignal.timeout) surfaces as TimeoutError from fetch.
-  if ((err as { name?: string })?.name === 'TimeoutError') {
-    return { retryable: true, rateLimited: false, aborted: false, answered: false, message };
-  }
-  return { retryable: false, rateLimited: false, aborted: false, answered: false, message };
-}
-
 /** True for the provider's "too many vector stores" refusal (KI-13). */
 export function isStoreLimitError(err: unknown): boolean {
   if (!(err instanceof APIError)) return false;
@@ -80,19 +29,11 @@ export function isStoreLimitError(err: unknown): boolean {
 }
 
 /**
- * Abortable wait, rejecting with SB_ERR_CANCELLED / SB_ERR_DEADLINE_EXCEEDED as soon as
- * `signal` aborts (KI-03: backoff and poll sleeps must hear the cancel). The timer is
- * ref'd on purpose: a call waiting here is work the process must stay alive for.
+ * Abortable wait (resilience/sleep.ts). The timer keeps the process alive on purpose: a
+ * call waiting here is work the process must stay for.
  */
-export async function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) throw abortReasonToError(signal.reason);
-  if (ms <= 0) return;
-  try {
-    await delay(ms, undefined, { signal });
-  } catch (err) {
-    if (signal.aborted) throw abortReasonToError(signal.reason);
-    throw err;
-  }
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return abortableSleep(ms, signal, { keepAlive: true });
 }
 
 export function isNotFound(err: unknown): boolean {
