@@ -196,6 +196,9 @@ export class VectorState {
     const f = this.file(sha256, relPath);
     if (!f || f.state !== 'ready' || !f.file_id) return undefined;
     this.#s('DELETE FROM vs_files WHERE sha256 = ? AND rel_path = ?').run(sha256, relPath);
+    // A bundle's members go with its last file row: nothing can reuse the bundle now, and
+    // without this the table grew by one row per bundled file for good.
+    this.#s('DELETE FROM vs_bundle_members WHERE bundle_sha = ? AND NOT EXISTS (SELECT 1 FROM vs_files WHERE sha256 = ?)').run(sha256, sha256);
     return { sha256, rel_path: relPath, file_id: f.file_id };
   }
 
@@ -217,6 +220,10 @@ export class VectorState {
   putBundleMembers(bundleSha: string, members: ReadonlyArray<{ relPath: string; sha256: string; absPath: string }>): void {
     const st = this.#s('INSERT OR IGNORE INTO vs_bundle_members (bundle_sha, member_path, member_sha, abs_path) VALUES (?, ?, ?, ?)');
     for (const m of members) st.run(bundleSha, m.relPath, m.sha256, m.absPath);
+  }
+
+  countBundleMembers(): number {
+    return Number((this.#s('SELECT COUNT(*) AS n FROM vs_bundle_members').get() as { n: number }).n);
   }
 
   hasBundleMembers(bundleSha: string): boolean {
