@@ -23,7 +23,7 @@ import { withTransaction, type Db } from '../state/db.ts';
 import { oweFileDeletes, runOwedDelete, type CleanupDeps } from './cleanup.ts';
 import { HOST, instanceGone, KIND_MEMORY, ownershipOf } from './ownership.ts';
 import { forEachLimit } from './pool.ts';
-import { VectorState, type JournalRow } from './state.ts';
+import { VectorState, type JournalRow, type StoreRow } from './state.ts';
 import { listProviderStores, MAX_LIST_PAGES } from './stores.ts';
 import { ThrottleGate, type RateLimitBoard } from './upstream.ts';
 import { defectOn } from '../config/test-defects.ts';
@@ -60,6 +60,15 @@ export interface JanitorOptions {
   /** Owed deletes handled per run. Default 500. */
   maxDeletesPerRun?: number;
   rateLimits?: RateLimitBoard;
+}
+
+/** What a run found among the provider's stores. */
+interface DebrisStores {
+  listed: Awaited<ReturnType<typeof listProviderStores>>;
+  /** The listing was complete (not cut at the page limit), so absence means gone. */
+  complete: boolean;
+  rows: Map<string, StoreRow>;
+  toDelete: string[];
 }
 
 export interface JanitorReport {
@@ -206,35 +215,56 @@ export class Janitor {
     return run;
   }
 
+  /**
+   * One run, in stages: who is alive; which provider stores are debris; what is owed a
+   * delete; interrupted uploads; the owed deletes; instances nothing points at.
+   */
   async #run(signal: AbortSignal): Promise<JanitorReport> {
     const started = Date.now();
     const report = emptyReport();
-    const s = this.#state;
-    const cleanup: CleanupDeps = { client: this.#client, db: this.#db, state: s, timeoutMs: this.#o.deleteTimeoutMs };
-
-    // Who is alive: ourselves, and every instance that ever shared this state dir.
-    const now = Date.now();
-    const dead = await withTransaction(this.#db, () => {
-      s.upsertInstance(this.#instanceId, process.pid, HOST, now);
-      const gone = s.instances().filter((i) => instanceGone(i, now, this.#o.instanceStaleMs, this.#instanceId)).map((i) => i.instance_id);
-      report.leasesReleased = s.dropLeases(now, gone) + s.dropStaleClaims(now, gone);
-      return new Set(gone);
-    }, signal);
-
+    const dead = await this.#markLiving(report, signal);
     if (this.#gate.remainingMs() > 0) {
       // Deletes would only add to the throttling; they keep until the next run.
       report.deferred = true;
       return this.#finish(report, started);
     }
-
     // Test-only defect (KI-13): deletion disabled, as in the first version; debris piles up.
     if (defectOn('store-cleanup-disabled')) return this.#finish(report, started);
 
-    // ---- provider stores -------------------------------------------------------------
-    // A 429 ends this run at once: cleanup must not add to a throttle; the next run retries.
+    const stores = await this.#findDebrisStores(dead, report, signal);
+    await this.#oweDeletes(stores, signal);
+    try {
+      await this.#resolveJournal(signal, dead, report);
+    } catch (err) {
+      if (signal.aborted) throw abortReasonToError(signal.reason);
+      // The rows stay; owed deletes below still run.
+      this.#log.warn({ err }, 'could not resolve interrupted uploads this run');
+    }
+    await this.#runOwedDeletes(report, signal);
+    await this.#forgetDeadInstances(dead, stores.listed, signal);
+    return this.#finish(report, started);
+  }
+
+  /** Records this instance as alive; returns the instances gone (their leases and claims dropped). */
+  async #markLiving(report: JanitorReport, signal: AbortSignal): Promise<Set<string>> {
+    const s = this.#state;
+    const now = Date.now();
+    return withTransaction(this.#db, () => {
+      s.upsertInstance(this.#instanceId, process.pid, HOST, now);
+      const gone = s.instances().filter((i) => instanceGone(i, now, this.#o.instanceStaleMs, this.#instanceId)).map((i) => i.instance_id);
+      report.leasesReleased = s.dropLeases(now, gone) + s.dropStaleClaims(now, gone);
+      return new Set(gone);
+    }, signal);
+  }
+
+  /**
+   * Lists the provider's stores and decides which of ours are debris. A 429 ends the run
+   * at once: cleanup must not add to a throttle; the next run retries.
+   */
+  async #findDebrisStores(dead: ReadonlySet<string>, report: JanitorReport, signal: AbortSignal): Promise<DebrisStores> {
+    const s = this.#state;
+    const now = Date.now();
     const listed = await listProviderStores(this.#client, this.#gate, signal, 2, undefined, 0);
-    const complete = listed.length < MAX_LIST_PAGES * 100;
-    const listedIds = new Set(listed.map((st) => st.id));
     const rows = new Map(s.stores().map((r) => [r.store_id, r]));
     const known = new Set(s.instances().map((i) => i.instance_id));
     const toDelete: string[] = [];
@@ -256,16 +286,23 @@ export class Janitor {
       else if (now - row.last_used_at > this.#o.storeIdleTtlMs) debris = true;
       if (debris) toDelete.push(st.id);
     }
+    return { listed, complete: listed.length < MAX_LIST_PAGES * 100, rows, toDelete };
+  }
+
+  /** Records the deletes owed: debris stores, rows of stores the provider no longer has, file objects no store references. */
+  async #oweDeletes(stores: DebrisStores, signal: AbortSignal): Promise<void> {
+    const s = this.#state;
+    const listedIds = new Set(stores.listed.map((st) => st.id));
     let owedFiles = 0;
     await withTransaction(this.#db, () => {
       const t = Date.now();
-      for (const id of toDelete) {
+      for (const id of stores.toDelete) {
         s.markStoreDeleting(id);
         s.owe('store', id, '', t, t);
       }
       // Rows of stores the provider no longer has (expired and purged, or deleted elsewhere).
-      if (complete) {
-        for (const r of rows.values()) {
+      if (stores.complete) {
+        for (const r of stores.rows.values()) {
           if (listedIds.has(r.store_id) || t - r.created_at < this.#o.orphanGraceMs || r.kind === KIND_MEMORY) continue;
           owedFiles += oweFileDeletes(s, s.forgetStore(r.store_id).map((f) => f.file_id), t);
         }
@@ -277,18 +314,12 @@ export class Janitor {
       }
     }, signal);
     if (owedFiles > 0) this.#log.debug({ owedFiles }, 'file objects owed a delete');
+  }
 
-    // ---- interrupted uploads ---------------------------------------------------------
-    try {
-      await this.#resolveJournal(signal, dead, report);
-    } catch (err) {
-      if (signal.aborted) throw abortReasonToError(signal.reason);
-      // The rows stay; owed deletes below still run.
-      this.#log.warn({ err }, 'could not resolve interrupted uploads this run');
-    }
-
-    // ---- owed deletes ----------------------------------------------------------------
-    // Rounds, because a store delete frees file objects that are owed right after it.
+  /** Runs the owed deletes that are due, in rounds: a store delete frees file objects that are owed right after it. */
+  async #runOwedDeletes(report: JanitorReport, signal: AbortSignal): Promise<void> {
+    const s = this.#state;
+    const cleanup: CleanupDeps = { client: this.#client, db: this.#db, state: s, timeoutMs: this.#o.deleteTimeoutMs };
     const tried = new Set<string>();
     for (let round = 0; round < 3; round++) {
       // A delete that failed in this run waits for a later run (its backoff), not the next round.
@@ -316,8 +347,11 @@ export class Janitor {
       }
       if (signal.aborted) throw abortReasonToError(signal.reason);
     }
+  }
 
-    // ---- forget instances nothing points at any more ---------------------------------
+  /** Forgets dead instances that no store, listed store or journal row points at any more. */
+  async #forgetDeadInstances(dead: ReadonlySet<string>, listed: DebrisStores['listed'], signal: AbortSignal): Promise<void> {
+    const s = this.#state;
     await withTransaction(this.#db, () => {
       const referenced = new Set<string>([
         ...s.stores().map((r) => r.instance_id),
@@ -326,8 +360,6 @@ export class Janitor {
       ]);
       for (const id of dead) if (!referenced.has(id)) s.deleteInstance(id);
     }, signal);
-
-    return this.#finish(report, started);
   }
 
   #finish(report: JanitorReport, started: number): JanitorReport {
