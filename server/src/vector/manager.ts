@@ -31,6 +31,24 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 
 type Hashed = AttachFile & { sha256: string };
 
+/** The state one attachFiles call carries through its stages. */
+interface AttachRun {
+  readonly signal: AbortSignal;
+  readonly started: number;
+  readonly total: number;
+  readonly owner: string;
+  readonly files: AttachFile[];
+  /** Files accounted for so far (present, reused, uploaded, waited for). */
+  done: number;
+  uploaded: number;
+  readonly failed: Map<string, string>;
+  /** Claims this call holds and has not finished. */
+  readonly claimed: Set<Hashed>;
+  readonly reused: Set<string>;
+  readonly stats: AttachStats & { activeUploads: number };
+  readonly report: (message: string) => void;
+}
+
 const UPLOAD_PROGRESS_MS = DEFAULTS.UPLOAD_PROGRESS_INTERVAL_MS;
 
 interface Plan {
@@ -149,26 +167,50 @@ export class VectorStoreManager {
    *   const r = await manager.attachFiles({ sessionId, files, signal, onProgress });
    *   // r.vectorStoreId goes into the file_search tool; r.failed is shown to the user.
    */
+  /**
+   * Uploads and attaches a call's files to its session's store, in stages: hash the
+   * files; find or make the session's store; plan (in one transaction) what is present,
+   * reused, uploaded or waited for; upload, waiting on other uploaders' claims; attach
+   * the uploads in batches; detach old copies. Claims not finished are given back at the end.
+   */
   async attachFiles(request: AttachRequest): Promise<AttachResult> {
-    const { sessionId, signal } = request;
-    const started = Date.now();
-    const total = request.files.length;
-    let done = 0;
-    let lastUploadReport = Number.NEGATIVE_INFINITY;
-    const report = (message: string) => {
-      // One progress notification per uploaded file is ~80 stdout writes in half a second
-      // (KI-01): per-file counts go out at most every UPLOAD_PROGRESS_MS, and the last one always.
-      if (message.startsWith('uploaded ') && done < total) {
-        const now = performance.now();
-        if (now - lastUploadReport < UPLOAD_PROGRESS_MS) return;
-        lastUploadReport = now;
+    const run = this.#startAttach(request);
+    const { signal } = run;
+    let storeId: string | undefined;
+    try {
+      await this.#register(signal);
+      run.report(`preparing ${run.files.length} files`);
+      const hashed = await this.#hashForAttach(run);
+      const allocator = new StoreAllocator({
+        client: this.#client, db: this.#db, state: this.#state, instanceId: run.owner, gate: this.#gate,
+        limits: this.#limits, log: this.#log, emit: (e) => this.#emit(e), report: run.report,
+      });
+      const sid = storeId = (await allocator.ensureSessionStore(request.sessionId, signal)).storeId;
+      const plan = await withTransaction(this.#db, () => this.#plan(sid, hashed, run.claimed), signal);
+      if (plan.owedFiles > 0) this.#emit({ type: 'cleanup_owed', count: plan.owedFiles });
+      for (const p of [...plan.present, ...plan.reuse.keys()]) run.reused.add(p);
+      run.done = plan.present.size + plan.reuse.size;
+
+      await this.#uploadPlanned(run, sid, plan);
+      const wanted = new Set(hashed.map((f) => f.relPath));
+      await this.#attachPending(run, sid, wanted);
+      await this.#detachOldCopies(run, sid, wanted, plan.replaced, request.supersedes);
+      await withTransaction(this.#db, () => this.#state.markStoreCompleted(sid, Date.now()), signal);
+      return this.#attachResult(run, sid, hashed);
+    } catch (err) {
+      if (signal.aborted) {
+        this.#log.info({ storeId, sessionId: request.sessionId }, 'vector store upload cancelled');
+        throw this.#gate.abortError(signal);
       }
-      try { request.onProgress?.(done, total, message); } catch { /* a progress sink must not break the upload */ }
-    };
-    const stats: AttachStats & { activeUploads: number } = {
-      durationMs: 0, uploadRequests: 0, rateLimited: 0, attachRetries: 0, batches: 0, batchesCancelled: 0,
-      waitedForOthers: 0, replaced: 0, maxConcurrentUploads: 0, activeUploads: 0,
-    };
+      throw upstreamError(err, storeId ? 'attach files to the vector store' : 'prepare a vector store for this session');
+    } finally {
+      await this.#releaseClaims(run);
+    }
+  }
+
+  /** Validates the request and sets up the run's state and its progress reporting. */
+  #startAttach(request: AttachRequest): AttachRun {
+    const { sessionId, signal } = request;
     throwIfAborted(signal);
     if (typeof sessionId !== 'string' || sessionId.length === 0) {
       throw new SbError(ErrorCode.INVALID_ARGUMENT, 'attachFiles needs a non-empty sessionId.');
@@ -176,94 +218,68 @@ export class VectorStoreManager {
     // One entry per path; a later duplicate wins.
     const byPath = new Map<string, AttachFile>();
     for (const f of request.files) byPath.set(f.relPath, { ...f });
-    const files = [...byPath.values()];
-    const failed = new Map<string, string>();
-    const owner = this.#instanceId;
-    const claimed = new Set<Hashed>();
-    let storeId: string | undefined;
-    let heartbeat: ReturnType<typeof setInterval> | undefined;
+    const total = request.files.length;
+    let lastUploadReport = Number.NEGATIVE_INFINITY;
+    const run: AttachRun = {
+      signal, started: Date.now(), total, done: 0, uploaded: 0, owner: this.#instanceId,
+      files: [...byPath.values()], failed: new Map(), claimed: new Set(), reused: new Set(),
+      stats: {
+        durationMs: 0, uploadRequests: 0, rateLimited: 0, attachRetries: 0, batches: 0, batchesCancelled: 0,
+        waitedForOthers: 0, replaced: 0, maxConcurrentUploads: 0, activeUploads: 0,
+      },
+      report: (message: string) => {
+        // One progress notification per uploaded file is ~80 stdout writes in half a second
+        // (KI-01): per-file counts go out at most every UPLOAD_PROGRESS_MS, and the last one always.
+        if (message.startsWith('uploaded ') && run.done < total) {
+          const now = performance.now();
+          if (now - lastUploadReport < UPLOAD_PROGRESS_MS) return;
+          lastUploadReport = now;
+        }
+        try { request.onProgress?.(run.done, total, message); } catch { /* a progress sink must not break the upload */ }
+      },
+    };
+    return run;
+  }
 
+  /** Hashes what has no hash yet; unreadable files are failed. Returns the hashed ones. */
+  async #hashForAttach(run: AttachRun): Promise<Hashed[]> {
+    const unreadable = await ensureHashes(run.files, this.#state, this.#limits.readConcurrency, run.signal);
+    for (const [rel, reason] of unreadable) run.failed.set(rel, reason);
+    return run.files.filter((f): f is Hashed => typeof f.sha256 === 'string' && !run.failed.has(f.relPath));
+  }
+
+  /**
+   * Uploads the plan's files, and waits for files another call or process is uploading:
+   * until their claim turns ready, or takes it over once its lease lapses (the uploader
+   * died). A claim we lose while uploading comes back to the wait too. Our claims are
+   * kept alive meanwhile (KI-14: another process waits on them).
+   */
+  async #uploadPlanned(run: AttachRun, sid: string, plan: Plan): Promise<void> {
+    const { signal, owner, claimed } = run;
+    const heartbeat = setInterval(() => {
+      // Only this call's claims: a claim nobody works on any more must be allowed to lapse.
+      const keys = [...claimed];
+      withTransaction(this.#db, () => {
+        const until = Date.now() + this.#limits.uploadLeaseMs;
+        for (const k of keys) this.#state.renewClaim(k.sha256, k.relPath, owner, until);
+      })
+        .catch((err) => this.#log.debug({ err }, 'claim renewal failed; retrying on the next beat'));
+    }, Math.max(50, Math.floor(this.#limits.uploadLeaseMs / 3)));
+    heartbeat.unref();
     try {
-      await this.#register(signal);
-      report(`preparing ${files.length} files`);
-      const unreadable = await ensureHashes(files, this.#state, this.#limits.readConcurrency, signal);
-      for (const [rel, reason] of unreadable) failed.set(rel, reason);
-      const hashed = files.filter((f): f is Hashed => typeof f.sha256 === 'string' && !failed.has(f.relPath));
-
-      const allocator = new StoreAllocator({
-        client: this.#client, db: this.#db, state: this.#state, instanceId: owner, gate: this.#gate,
-        limits: this.#limits, log: this.#log, emit: (e) => this.#emit(e), report,
-      });
-      const store = await allocator.ensureSessionStore(sessionId, signal);
-      storeId = store.storeId;
-      const sid = storeId;
-
-      const plan = await withTransaction(this.#db, () => this.#plan(sid, hashed, claimed), signal);
-      if (plan.owedFiles > 0) this.#emit({ type: 'cleanup_owed', count: plan.owedFiles });
-      const reused = new Set<string>([...plan.present, ...plan.reuse.keys()]);
-      done = plan.present.size + plan.reuse.size;
-      let uploaded = 0;
-
-      // Keep our claims alive while uploads run (KI-14: another process waits on them).
-      heartbeat = setInterval(() => {
-        // Only this call's claims: a claim nobody works on any more must be allowed to lapse.
-        const keys = [...claimed];
-        withTransaction(this.#db, () => {
-          const until = Date.now() + this.#limits.uploadLeaseMs;
-          for (const k of keys) this.#state.renewClaim(k.sha256, k.relPath, owner, until);
-        })
-          .catch((err) => this.#log.debug({ err }, 'claim renewal failed; retrying on the next beat'));
-      }, Math.max(50, Math.floor(this.#limits.uploadLeaseMs / 3)));
-      heartbeat.unref();
-
-      // ---- uploads -------------------------------------------------------------------
       const uploadDeps: UploadDeps = {
         client: this.#client, db: this.#db, state: this.#state, owner, limiter: this.#limiter, gate: this.#gate,
-        limits: this.#limits, report, counters: stats,
+        limits: this.#limits, report: run.report, counters: run.stats,
         onThrottled: (ms) => this.#emit({ type: 'throttled', retryAfterMs: ms }),
       };
       const running = new Set<Promise<void>>();
       const waiting = new Set<Hashed>(plan.wait);
       const startUpload = (f: Hashed): void => {
-        const p = (async () => {
-          try {
-            const up = await uploadFile(uploadDeps, f, signal);
-            const kept = await withTransaction(this.#db, () => {
-              this.#state.journalDone(up.journalId);
-              if (!this.#state.markFileReady(f.sha256, f.relPath, owner, up.fileId)) {
-                // Our lease lapsed and someone else took the claim: theirs wins, ours is owed a delete.
-                oweFileDeletes(this.#state, [up.fileId], Date.now());
-                return false;
-              }
-              this.#state.setStoreFileId(sid, f.relPath, f.sha256, up.fileId, Date.now());
-              return true;
-            });
-            claimed.delete(f);
-            if (kept) {
-              uploaded++;
-              done++;
-              report(`uploaded ${done}/${total} files`);
-            } else {
-              waiting.add(f);
-            }
-          } catch (err) {
-            if (signal.aborted || isAbortError(err)) return;
-            claimed.delete(f);
-            failed.set(f.relPath, err instanceof Error ? err.message : String(err));
-            await withTransaction(this.#db, () => {
-              this.#state.releaseClaim(f.sha256, f.relPath, owner);
-              const freed = this.#state.dropPendingStoreFile(sid, f.relPath, f.sha256);
-              if (freed) oweFileDeletes(this.#state, [freed.file_id], Date.now());
-            }).catch((e) => this.#log.warn({ err: e }, 'could not record an upload failure'));
-          }
-        })().finally(() => running.delete(p));
+        const p = this.#uploadOne(run, sid, uploadDeps, f, () => waiting.add(f)).finally(() => running.delete(p));
         running.add(p);
       };
       for (const f of plan.upload) startUpload(f);
 
-      // Files another call or process is uploading: wait for their claim to turn ready,
-      // or take it over once its lease lapses (the uploader died). A claim we lose while
-      // uploading comes back here too.
       while (waiting.size > 0 || running.size > 0) {
         if (waiting.size === 0) {
           await Promise.race([...running]);
@@ -290,10 +306,10 @@ export class VectorStoreManager {
         for (const r of resolved) {
           waiting.delete(r.f);
           if (r.fileId) {
-            stats.waitedForOthers++;
-            reused.add(r.f.relPath);
-            done++;
-            report(`uploaded ${done}/${total} files`);
+            run.stats.waitedForOthers++;
+            run.reused.add(r.f.relPath);
+            run.done++;
+            run.report(`uploaded ${run.done}/${run.total} files`);
           } else {
             claimed.add(r.f);
             startUpload(r.f);
@@ -301,67 +317,103 @@ export class VectorStoreManager {
         }
       }
       throwIfAborted(signal);
-      clearInterval(heartbeat);
-      heartbeat = undefined;
-
-      // ---- attach --------------------------------------------------------------------
-      const rows = this.#state.storeFiles(sid);
-      const wanted = new Set(hashed.map((f) => f.relPath));
-      const toAttach = rows.filter((r) => wanted.has(r.rel_path) && r.state === 'pending' && r.file_id !== null && !failed.has(r.rel_path));
-      const pathOf = new Map(toAttach.map((r) => [r.file_id!, r.rel_path]));
-      if (toAttach.length > 0) {
-        report(`attaching ${toAttach.length} files to the vector store`);
-        const outcome = await attachInBatches({
-          client: this.#client, gate: this.#gate, limits: this.#limits, report,
-          onHeadroom: (n) => this.#limiter.noteHeadroom(n),
-          background: (work) => this.#runInBackground(work),
-          onCancelled: (batchId, reason) => this.#emit({ type: 'batch_cancelled', batchId, reason }),
-          counters: stats,
-        }, sid, [...pathOf.keys()], signal, (id) => pathOf.get(id));
-        await withTransaction(this.#db, () => {
-          const now = Date.now();
-          for (const id of outcome.attached) this.#state.setStoreFileAttached(sid, pathOf.get(id)!, id, now);
-        });
-        // A file that would not attach stays pending in the store's rows with its upload, so
-        // the next call retries the attach without uploading again.
-        for (const [id, reason] of outcome.failed) failed.set(pathOf.get(id)!, reason);
-      }
-
-      // ---- old copies ----------------------------------------------------------------
-      const vanished = await this.#vanishedPaths(sid, wanted, signal, request.supersedes);
-      const detach = [...plan.replaced, ...vanished];
-      stats.replaced = detach.length;
-      if (detach.length > 0) await this.#detachNow(sid, detach, signal);
-
-      await withTransaction(this.#db, () => this.#state.markStoreCompleted(sid, Date.now()), signal);
-      const attached = hashed.map((f) => f.relPath).filter((p) => !failed.has(p));
-      stats.durationMs = Date.now() - started;
-      report(`attached ${attached.length}/${total} files`);
-      this.#log.info({ storeId: sid, attached: attached.length, failed: failed.size, uploaded, stats }, 'vector store ready');
-      return {
-        vectorStoreId: sid,
-        attached,
-        reused: attached.filter((p) => reused.has(p)),
-        failed: [...failed].map(([relPath, reason]) => ({ relPath, reason })),
-        uploaded,
-        stats: (({ activeUploads: _active, ...rest }) => rest)(stats),
-      };
-    } catch (err) {
-      if (signal.aborted) {
-        this.#log.info({ storeId, sessionId }, 'vector store upload cancelled');
-        throw this.#gate.abortError(signal);
-      }
-      throw upstreamError(err, storeId ? 'attach files to the vector store' : 'prepare a vector store for this session');
     } finally {
-      if (heartbeat) clearInterval(heartbeat);
-      if (claimed.size > 0) {
-        // Give up claims we did not finish, so another call can take them at once
-        // instead of waiting for the lease to lapse. Partial uploads stay in the journal.
-        const left = [...claimed];
-        await withTransaction(this.#db, () => { for (const f of left) this.#state.releaseClaim(f.sha256, f.relPath, owner); })
-          .catch((err) => this.#log.warn({ err }, 'could not release upload claims; they lapse with their lease'));
-      }
+      clearInterval(heartbeat);
     }
+  }
+
+  /** One upload: recorded ready and in the store, or failed (claim released), or lost to another claimant (`lost`). */
+  async #uploadOne(run: AttachRun, sid: string, deps: UploadDeps, f: Hashed, lost: () => void): Promise<void> {
+    const { signal, owner } = run;
+    try {
+      const up = await uploadFile(deps, f, signal);
+      const kept = await withTransaction(this.#db, () => {
+        this.#state.journalDone(up.journalId);
+        if (!this.#state.markFileReady(f.sha256, f.relPath, owner, up.fileId)) {
+          // Our lease lapsed and someone else took the claim: theirs wins, ours is owed a delete.
+          oweFileDeletes(this.#state, [up.fileId], Date.now());
+          return false;
+        }
+        this.#state.setStoreFileId(sid, f.relPath, f.sha256, up.fileId, Date.now());
+        return true;
+      });
+      run.claimed.delete(f);
+      if (kept) {
+        run.uploaded++;
+        run.done++;
+        run.report(`uploaded ${run.done}/${run.total} files`);
+      } else {
+        lost();
+      }
+    } catch (err) {
+      if (signal.aborted || isAbortError(err)) return;
+      run.claimed.delete(f);
+      run.failed.set(f.relPath, err instanceof Error ? err.message : String(err));
+      await withTransaction(this.#db, () => {
+        this.#state.releaseClaim(f.sha256, f.relPath, owner);
+        const freed = this.#state.dropPendingStoreFile(sid, f.relPath, f.sha256);
+        if (freed) oweFileDeletes(this.#state, [freed.file_id], Date.now());
+      }).catch((e) => this.#log.warn({ err: e }, 'could not record an upload failure'));
+    }
+  }
+
+  /**
+   * Attaches this call's uploaded, not yet attached files in batches. A file that would
+   * not attach stays pending in the store's rows with its upload, so the next call retries
+   * the attach without uploading again.
+   */
+  async #attachPending(run: AttachRun, sid: string, wanted: ReadonlySet<string>): Promise<void> {
+    const rows = this.#state.storeFiles(sid);
+    const toAttach = rows.filter((r) => wanted.has(r.rel_path) && r.state === 'pending' && r.file_id !== null && !run.failed.has(r.rel_path));
+    if (toAttach.length === 0) return;
+    const pathOf = new Map(toAttach.map((r) => [r.file_id!, r.rel_path]));
+    run.report(`attaching ${toAttach.length} files to the vector store`);
+    const outcome = await attachInBatches({
+      client: this.#client, gate: this.#gate, limits: this.#limits, report: run.report,
+      onHeadroom: (n) => this.#limiter.noteHeadroom(n),
+      background: (work) => this.#runInBackground(work),
+      onCancelled: (batchId, reason) => this.#emit({ type: 'batch_cancelled', batchId, reason }),
+      counters: run.stats,
+    }, sid, [...pathOf.keys()], run.signal, (id) => pathOf.get(id));
+    await withTransaction(this.#db, () => {
+      const now = Date.now();
+      for (const id of outcome.attached) this.#state.setStoreFileAttached(sid, pathOf.get(id)!, id, now);
+    });
+    for (const [id, reason] of outcome.failed) run.failed.set(pathOf.get(id)!, reason);
+  }
+
+  /** Detaches copies this call replaced and paths that vanished from the call's scope. */
+  async #detachOldCopies(run: AttachRun, sid: string, wanted: Set<string>, replaced: Plan['replaced'], supersedes: AttachRequest['supersedes']): Promise<void> {
+    const vanished = await this.#vanishedPaths(sid, wanted, run.signal, supersedes);
+    const detach = [...replaced, ...vanished];
+    run.stats.replaced = detach.length;
+    if (detach.length > 0) await this.#detachNow(sid, detach, run.signal);
+  }
+
+  #attachResult(run: AttachRun, sid: string, hashed: readonly Hashed[]): AttachResult {
+    const attached = hashed.map((f) => f.relPath).filter((p) => !run.failed.has(p));
+    run.stats.durationMs = Date.now() - run.started;
+    run.report(`attached ${attached.length}/${run.total} files`);
+    this.#log.info({ storeId: sid, attached: attached.length, failed: run.failed.size, uploaded: run.uploaded, stats: run.stats }, 'vector store ready');
+    return {
+      vectorStoreId: sid,
+      attached,
+      reused: attached.filter((p) => run.reused.has(p)),
+      failed: [...run.failed].map(([relPath, reason]) => ({ relPath, reason })),
+      uploaded: run.uploaded,
+      stats: (({ activeUploads: _active, ...rest }) => rest)(run.stats),
+    };
+  }
+
+  /**
+   * Gives up claims we did not finish, so another call can take them at once instead of
+   * waiting for the lease to lapse. Partial uploads stay in the journal.
+   */
+  async #releaseClaims(run: AttachRun): Promise<void> {
+    if (run.claimed.size === 0) return;
+    const left = [...run.claimed];
+    await withTransaction(this.#db, () => { for (const f of left) this.#state.releaseClaim(f.sha256, f.relPath, run.owner); })
+      .catch((err) => this.#log.warn({ err }, 'could not release upload claims; they lapse with their lease'));
   }
 
   /**
