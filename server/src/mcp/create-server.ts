@@ -98,6 +98,39 @@ export function createServer(app: App, options: CreateServerOptions = {}): Secon
   };
   const hooks: ToolCallHooks = { onToolEnd: options.onToolEnd };
 
+  const setup: ToolSetup = { app, mcp, hooks, info, roots, jobs, taskStore };
+  registerChatTools(setup);
+  registerLocalTools(setup);
+  registerJobTools(setup);
+
+  return {
+    mcp, jobs, roots, tasks: taskStore,
+    async connect(transport: Transport) {
+      negotiated.watch(transport);
+      await mcp.connect(transport);
+    },
+    async handOff(deadlineMs: number) {
+      taskStore.abortAll(new SbError(ErrorCode.SHUTTING_DOWN, 'The server is shutting down.'));
+      await jobs.handOff(deadlineMs);
+      taskStore.cleanup();
+    },
+  };
+}
+
+/** What the tool registrations share: the app, the SDK server, the call hooks and the per-connection helpers. */
+interface ToolSetup {
+  app: App;
+  mcp: McpServer;
+  hooks: ToolCallHooks;
+  info: TransportInfo;
+  roots: RootsCache;
+  jobs: JobRunner;
+  taskStore: CancellableTaskStore;
+}
+
+/** One tool per model of the catalogue, runnable as a plain call or as an MCP task. */
+function registerChatTools(t: ToolSetup): void {
+  const { app, mcp, hooks, info, roots, taskStore } = t;
   const direct = new Map<string, (args: ChatArgs, extra: Extra) => Promise<CallToolResult>>();
   for (const model of app.config.catalogue.values()) {
     const run = (args: ChatArgs, extra: Extra) => runTool(app, hooks, info, model.tool, extra, async (ctx) => {
@@ -146,7 +179,11 @@ export function createServer(app: App, options: CreateServerOptions = {}): Secon
     }
     return run(parsed.data, extra as Extra);
   });
+}
 
+/** Tools that read this server's own state or the local disk: models, token counts, sessions, history, diagnostics. */
+function registerLocalTools(t: ToolSetup): void {
+  const { app, mcp, hooks, info, roots, jobs } = t;
   mcp.registerTool('list_models', {
     title: 'List models',
     description: 'Lists the models this server can ask, with their tool names, context windows, deadlines and whether the provider key is set.',
@@ -232,7 +269,11 @@ export function createServer(app: App, options: CreateServerOptions = {}): Secon
     const d = diagnostics(app, jobs);
     return text(JSON.stringify(d, null, 2), d);
   }));
+}
 
+/** Background jobs that survive a restart: start, poll, cancel. */
+function registerJobTools(t: ToolSetup): void {
+  const { app, mcp, hooks, info, jobs } = t;
   mcp.registerTool('start_job', {
     title: 'Start a background job',
     description: 'Starts a chat tool in the background and returns a job id at once. Use it when an answer may take longer than your client waits (o3-pro, big contexts). Then call poll_job. Jobs survive a server restart.',
@@ -268,19 +309,6 @@ export function createServer(app: App, options: CreateServerOptions = {}): Secon
     const v = jobs.cancel(args.job_id);
     return text(`${v.job_id}: ${v.status}`, { ...v });
   }));
-
-  return {
-    mcp, jobs, roots, tasks: taskStore,
-    async connect(transport: Transport) {
-      negotiated.watch(transport);
-      await mcp.connect(transport);
-    },
-    async handOff(deadlineMs: number) {
-      taskStore.abortAll(new SbError(ErrorCode.SHUTTING_DOWN, 'The server is shutting down.'));
-      await jobs.handOff(deadlineMs);
-      taskStore.cleanup();
-    },
-  };
 }
 
 /**
