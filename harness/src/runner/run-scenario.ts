@@ -185,20 +185,9 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
   let setupFailed = false;
   options.otlp?.take();
   // The machine's noise over the same window, measured by a process doing nothing.
-  let reference: ReferenceProcess | null = null;
-  let referenceWindow: ReferenceWindow | null = null;
-  let referenceNote: string | undefined;
-  if (options.reference ?? true) {
-    try {
-      reference = await ReferenceProcess.start();
-      // Covers the setup; opened again once the server's pings start.
-      referenceWindow = await reference.openWindow();
-    } catch (refError) {
-      referenceNote = `the reference process could not run (${(refError as Error).message}); latencies judged on absolute figures`;
-      await reference?.close().catch(() => {});
-      reference = null;
-    }
-  }
+  const ref = options.reference ?? true ? await startReference() : { reference: null, window: null };
+  const reference = ref.reference;
+  let referenceWindow = ref.window;
   const harnessLoop = monitorEventLoopDelay({ resolution: 10 });
   harnessLoop.enable();
 
@@ -207,49 +196,12 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     // `SB_FAKE_SPEC_VALIDATION` (enforce | record | off) overrides the scenario's spec check, e.g. to measure its cost.
     const specMode = process.env.SB_FAKE_SPEC_VALIDATION;
     const fakeConfig = { ...(scenario.fake ?? {}), ...(options.seed !== undefined ? { seed: options.seed } : {}), ...(specMode ? { specValidation: specMode } : {}) };
-    const env: Record<string, string> = {
-      PATH: `${dirname(process.execPath)}:${process.env.PATH ?? '/usr/bin:/bin'}`,
-      HOME: workDir,
-      OPENAI_API_KEY: keys.openai,
-      XAI_API_KEY: keys.xai,
-      GEMINI_API_KEY: keys.gemini,
-      SECOND_BRAIN_HOME: home,
-      SECOND_BRAIN_LOG_LEVEL: scenario.server?.logLevel ?? 'info',
-      SECOND_BRAIN_ALLOWED_PATHS: workDir,
-      ...(defects.length ? { SECOND_BRAIN_TEST_DEFECTS: defects.join(',') } : {}),
-    };
-    if (options.otlp) {
-      Object.assign(env, {
-        OTEL_EXPORTER_OTLP_ENDPOINT: options.otlp.endpoint,
-        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-        OTEL_BSP_SCHEDULE_DELAY: '200',
-        OTEL_METRICS_EXPORTER: 'none',
-      });
-    }
-    if (scenario.server?.models) {
-      const file = join(workDir, 'models.json');
-      await writeFile(file, JSON.stringify(scenario.server.models));
-      env.SECOND_BRAIN_MODELS = file;
-    }
+    const env = await serverEnv(scenario, { workDir, home, keys, defects, otlp: options.otlp });
 
     const controlFile = join(workDir, 'fake-control.json');
-    let fakeBornMs = nowMs();
-    if (mode === 'loopback') {
-      const loopback = await startLoopbackFake({ fakeOptions: parseFakeConfig(fakeConfig) });
-      fakeBornMs = nowMs();
-      link = new DirectFakeLink(loopback.fake, () => loopback.close());
-      Object.assign(env, { OPENAI_BASE_URL: loopback.baseUrls.openai, XAI_BASE_URL: loopback.baseUrls.xai, GEMINI_BASE_URL: loopback.baseUrls.gemini });
-    } else {
-      link = new HttpFakeLink('in-process');
-      Object.assign(env, {
-        OPENAI_BASE_URL: DEFAULT_BASE_URLS.openai,
-        XAI_BASE_URL: DEFAULT_BASE_URLS.xai,
-        GEMINI_BASE_URL: DEFAULT_BASE_URLS.gemini,
-        SB_FAKE_CONFIG: JSON.stringify(fakeConfig),
-        SB_FAKE_CONTROL_FILE: controlFile,
-        NODE_OPTIONS: `--import=${pathToFileURL(PRELOAD).href}`,
-      });
-    }
+    const fake = await connectFake(mode, fakeConfig, env, controlFile);
+    link = fake.link;
+    let fakeBornMs = fake.bornMs;
     Object.assign(env, scenario.server?.env ?? {});
 
     const httpLink = link instanceof HttpFakeLink ? link : null;
@@ -304,21 +256,9 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
 
     // Post-scenario checks: faults off, then the "alive" and "nothing lost" rules.
     checksStartMs = nowMs();
-    driver.mark('checks', 'phase');
-    await link.clearFaults().catch(() => {});
-    await link.account({ limits: { ...DEFAULT_ACCOUNT_LIMITS }, clearThrottle: true, reset: true }).catch(() => {});
-    await driver.settle(SETTLE_MS);
-    const alive = scenario.rules?.alive;
-    if (!(alive && 'skip' in alive)) {
-      const call = alive && 'tool' in alive ? alive : tools.has(DEFAULT_ALIVE.tool) ? DEFAULT_ALIVE : { ...DEFAULT_ALIVE, tool: [...tools].find((t) => t.startsWith('chat_with_')) ?? DEFAULT_ALIVE.tool };
-      if (driver.server.alive) await driver.call({ id: ALIVE_CALL_ID, tool: call.tool, args: call.args, timeoutMs: ALIVE_TIMEOUT_MS });
-    }
-    if (driver.server.alive) {
-      if (tools.has('server_diagnostics')) await driver.snapshotDiagnostics('end');
-      await driver.sampleProcess('end');
-      if (tools.has('list_sessions')) sessionsAtEnd = await listSessions(driver);
-    }
-    stateAfter = await link.state().catch(() => null);
+    const end = await postScenarioChecks(scenario, driver, link, tools);
+    sessionsAtEnd = end.sessionsAtEnd;
+    stateAfter = end.stateAfter;
   } catch (setupError) {
     error = `The run could not complete: ${(setupError as Error)?.message ?? String(setupError)}`;
     setupFailed = true;
@@ -361,7 +301,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
   // A setup that timed out on a machine too busy to judge says nothing about the server.
   const busy = evidence.reference ? busyReason(evidence.reference.figures, evidence.reference.busyLimitMs) : null;
   if (setupFailed && busy) measurements.push({ probe: 'scenario', metric: 'setup completed', value: 0, unit: 'bool', bound: { op: '==', value: 1 }, verdict: 'not-judged', note: `not judged (machine too busy: ${busy}); setup did not complete` });
-  if (referenceNote) measurements.push(info('responsive', 'reference process', null, 'bool', referenceNote));
+  if (ref.note) measurements.push(info('responsive', 'reference process', null, 'bool', ref.note));
 
   if (driver) measurements.push(...judge(scenario, evidence, Object.values(keys)));
   const transportErrors = servers.flatMap((s) => s.transportErrors());
@@ -372,12 +312,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     ...(driver?.spans ?? []),
   ];
   const resourceSpans = [toResourceSpans('second-brain-chaos', harnessSpans), ...collected.resourceSpans];
-  const serverSpanCount = flattenSpans(collected.resourceSpans).length;
-  const telemetryNote = !options.otlp
-    ? 'telemetry was not collected in this run'
-    : serverSpanCount
-      ? `${serverSpanCount} server span(s) received over OTLP/HTTP JSON`
-      : `the server exported no spans over OTLP/HTTP JSON${collected.undecoded ? ` (${collected.undecoded} non-JSON bodies were not decoded)` : ''}; the trace holds the harness's spans only`;
+  const telemetryNote = telemetryNoteOf(options.otlp !== undefined, flattenSpans(collected.resourceSpans).length, collected.undecoded);
 
   const result: ScenarioResult = {
     key,
@@ -403,6 +338,102 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
   };
   if (!options.keepWorkDir) await rm(workDir, { recursive: true, force: true }).catch(() => {});
   return result;
+}
+
+/**
+ * The fake API for a run: in this process on loopback ports, or inside the server process
+ * (in-process mode, reached through its control file). Adds its base URLs to `env`.
+ */
+async function connectFake(mode: Mode, fakeConfig: Record<string, unknown>, env: Record<string, string>, controlFile: string): Promise<{ link: FakeLink; bornMs: number }> {
+  if (mode === 'loopback') {
+    const loopback = await startLoopbackFake({ fakeOptions: parseFakeConfig(fakeConfig) });
+    Object.assign(env, { OPENAI_BASE_URL: loopback.baseUrls.openai, XAI_BASE_URL: loopback.baseUrls.xai, GEMINI_BASE_URL: loopback.baseUrls.gemini });
+    return { link: new DirectFakeLink(loopback.fake, () => loopback.close()), bornMs: nowMs() };
+  }
+  Object.assign(env, {
+    OPENAI_BASE_URL: DEFAULT_BASE_URLS.openai,
+    XAI_BASE_URL: DEFAULT_BASE_URLS.xai,
+    GEMINI_BASE_URL: DEFAULT_BASE_URLS.gemini,
+    SB_FAKE_CONFIG: JSON.stringify(fakeConfig),
+    SB_FAKE_CONTROL_FILE: controlFile,
+    NODE_OPTIONS: `--import=${pathToFileURL(PRELOAD).href}`,
+  });
+  return { link: new HttpFakeLink('in-process'), bornMs: nowMs() };
+}
+
+/** A reference process beside the run, with a first window over the setup; or why none could run. */
+async function startReference(): Promise<{ reference: ReferenceProcess | null; window: ReferenceWindow | null; note?: string }> {
+  let reference: ReferenceProcess | null = null;
+  try {
+    reference = await ReferenceProcess.start();
+    // Covers the setup; opened again once the server's pings start.
+    return { reference, window: await reference.openWindow() };
+  } catch (refError) {
+    await reference?.close().catch(() => {});
+    return { reference: null, window: null, note: `the reference process could not run (${(refError as Error).message}); latencies judged on absolute figures` };
+  }
+}
+
+/** The server's whole environment: nothing of the harness's own leaks in but PATH. */
+async function serverEnv(
+  scenario: Scenario,
+  o: { workDir: string; home: string; keys: ReturnType<typeof sentinelKeys>; defects: readonly string[]; otlp: RunScenarioOptions['otlp'] },
+): Promise<Record<string, string>> {
+  const env: Record<string, string> = {
+    PATH: `${dirname(process.execPath)}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+    HOME: o.workDir,
+    OPENAI_API_KEY: o.keys.openai,
+    XAI_API_KEY: o.keys.xai,
+    GEMINI_API_KEY: o.keys.gemini,
+    SECOND_BRAIN_HOME: o.home,
+    SECOND_BRAIN_LOG_LEVEL: scenario.server?.logLevel ?? 'info',
+    SECOND_BRAIN_ALLOWED_PATHS: o.workDir,
+    ...(o.defects.length ? { SECOND_BRAIN_TEST_DEFECTS: o.defects.join(',') } : {}),
+  };
+  if (o.otlp) {
+    Object.assign(env, {
+      OTEL_EXPORTER_OTLP_ENDPOINT: o.otlp.endpoint,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_BSP_SCHEDULE_DELAY: '200',
+      OTEL_METRICS_EXPORTER: 'none',
+    });
+  }
+  if (scenario.server?.models) {
+    const file = join(o.workDir, 'models.json');
+    await writeFile(file, JSON.stringify(scenario.server.models));
+    env.SECOND_BRAIN_MODELS = file;
+  }
+  return env;
+}
+
+/**
+ * After the steps: faults off and the account reset, a settle, the "alive" call (unless
+ * the scenario skips it), the end snapshots, and the fake's state.
+ */
+async function postScenarioChecks(scenario: Scenario, driver: Driver, link: FakeLink, tools: ReadonlySet<string>): Promise<{ sessionsAtEnd: string[] | null; stateAfter: StateSnapshot | null }> {
+  driver.mark('checks', 'phase');
+  await link.clearFaults().catch(() => {});
+  await link.account({ limits: { ...DEFAULT_ACCOUNT_LIMITS }, clearThrottle: true, reset: true }).catch(() => {});
+  await driver.settle(SETTLE_MS);
+  const alive = scenario.rules?.alive;
+  if (!(alive && 'skip' in alive)) {
+    const call = alive && 'tool' in alive ? alive : tools.has(DEFAULT_ALIVE.tool) ? DEFAULT_ALIVE : { ...DEFAULT_ALIVE, tool: [...tools].find((t) => t.startsWith('chat_with_')) ?? DEFAULT_ALIVE.tool };
+    if (driver.server.alive) await driver.call({ id: ALIVE_CALL_ID, tool: call.tool, args: call.args, timeoutMs: ALIVE_TIMEOUT_MS });
+  }
+  let sessionsAtEnd: string[] | null = null;
+  if (driver.server.alive) {
+    if (tools.has('server_diagnostics')) await driver.snapshotDiagnostics('end');
+    await driver.sampleProcess('end');
+    if (tools.has('list_sessions')) sessionsAtEnd = await listSessions(driver);
+  }
+  return { sessionsAtEnd, stateAfter: await link.state().catch(() => null) };
+}
+
+/** What the report says about the server's own telemetry in this run. */
+function telemetryNoteOf(collected: boolean, serverSpans: number, undecoded: number): string {
+  if (!collected) return 'telemetry was not collected in this run';
+  if (serverSpans) return `${serverSpans} server span(s) received over OTLP/HTTP JSON`;
+  return `the server exported no spans over OTLP/HTTP JSON${undecoded ? ` (${undecoded} non-JSON bodies were not decoded)` : ''}; the trace holds the harness's spans only`;
 }
 
 /** Every probe that applies: the common rules always, the scenario's own when it asks. */
