@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { judgeLatency } from '../../../harness/src/reference/latency-test.ts';
+import { NotJudged, judgeLatency } from '../../../harness/src/reference/latency-test.ts';
 import { ErrorCode, SbError } from '../errors.ts';
 import { SharedRateLimits } from '../state/rate-limits.ts';
 import { VectorStoreManager } from './manager.ts';
@@ -17,11 +17,11 @@ const MAX_RESUME_AFTER_WINDOW_MS = 150;
 const MAX_END_AFTER_DEADLINE_MS = 600;
 
 test('KI-17: a throttle window is waited out: few requests inside it, first success right after it', { timeout: 45_000 }, async (t) => {
-  await judgeLatency(t, { label: 'KI-17 window end → first success', boundMs: MAX_RESUME_AFTER_WINDOW_MS, compareWith: 'stall' }, waitOutWindow);
+  await judgeLatency(t, { label: 'KI-17 window end → first success', boundMs: MAX_RESUME_AFTER_WINDOW_MS, compareWith: 'own-loop' }, waitOutWindow);
 });
 
 /** One attempt: how long after the window's end the first request succeeded, in ms (the fake's own timestamps). */
-async function waitOutWindow(): Promise<number> {
+async function waitOutWindow(): Promise<number | NotJudged> {
   const WINDOW_MS = 800;
   const f = startFake();
   const st = tempState();
@@ -33,13 +33,18 @@ async function waitOutWindow(): Promise<number> {
     assert.deepEqual(r.failed, []);
     assert.equal(r.uploaded, 10);
     const entries = f.fake.journal.entries();
-    const inWindow = entries.filter((e) => e.startMs < window.endMs);
+    // On a loaded machine the manager can take the whole window to get its first request out.
+    if (!entries.some((e) => e.status === 429)) return new NotJudged(`no request reached the fake inside the ${WINDOW_MS} ms window`);
+    // Inside the window by when the fake answered: it admits a request some time after
+    // journaling its start (reading the body), and on a loaded machine a request that began
+    // just before the window's end can be admitted, rightly, after it.
+    const inWindow = entries.filter((e) => e.respondedMs !== null && e.respondedMs < window.endMs);
     assert.ok(inWindow.length <= 2, `${inWindow.length} requests during the window`);
     assert.ok(inWindow.every((e) => e.status === 429));
     const firstOk = entries.find((e) => e.status === 200)!;
-    assert.ok(firstOk.startMs >= window.endMs, 'nothing succeeded inside the window');
+    assert.ok(firstOk.respondedMs! >= window.endMs, 'nothing succeeded inside the window');
     assert.ok(messages.some((msg) => /^throttled, retrying in 1 s$/.test(msg)), messages.join(' | '));
-    return firstOk.startMs - window.endMs;
+    return Math.max(0, firstOk.startMs - window.endMs);
   } finally {
     f.close();
     st.cleanup();
@@ -48,19 +53,25 @@ async function waitOutWindow(): Promise<number> {
 
 test('KI-17: a deadline inside the window fails with SB_ERR_RATE_LIMITED naming when to retry', { timeout: 45_000 }, async (t) => {
   // A 300 ms deadline, a 30 s window: ending by 600 ms means the deadline, not the window, ended the call.
-  await judgeLatency(t, { label: 'KI-17 call start → SB_ERR_RATE_LIMITED (300 ms deadline)', boundMs: MAX_END_AFTER_DEADLINE_MS, compareWith: 'stall' }, failAtDeadline);
+  await judgeLatency(t, { label: 'KI-17 call start → SB_ERR_RATE_LIMITED (300 ms deadline)', boundMs: MAX_END_AFTER_DEADLINE_MS, compareWith: 'own-loop' }, failAtDeadline);
 });
 
 /** One attempt: how long the call took to fail, in ms. */
-async function failAtDeadline(): Promise<number> {
+async function failAtDeadline(): Promise<number | NotJudged> {
   const f = startFake();
   const st = tempState();
   try {
     const m = new VectorStoreManager({ client: f.client(), db: st.db, instanceId: 'ki17b', serverName: 'second-brain', limits: FAST_LIMITS });
     f.fake.account.throttle({ durationMs: 30_000 });
     const started = performance.now();
+    const outcome = await m.attachFiles({ sessionId: 's', files: manyFiles(st.dir, 3), signal: AbortSignal.timeout(300) }).then(() => null, (e: unknown) => e);
+    const took = performance.now() - started;
+    // On a loaded machine the 300 ms deadline can pass before the first answer, so nothing learned of the throttle.
+    if (outcome instanceof SbError && outcome.code === ErrorCode.DEADLINE_EXCEEDED && !f.fake.journal.entries().some((e) => e.status === 429 && e.respondedMs !== null)) {
+      return new NotJudged('the 300 ms deadline passed before the fake answered the first request');
+    }
     await assert.rejects(
-      m.attachFiles({ sessionId: 's', files: manyFiles(st.dir, 3), signal: AbortSignal.timeout(300) }),
+      Promise.reject(outcome ?? new Error('the call succeeded inside a 30 s throttle window')),
       (e: unknown) => {
         assert.ok(e instanceof SbError);
         assert.equal(e.code, ErrorCode.RATE_LIMITED);
@@ -69,7 +80,6 @@ async function failAtDeadline(): Promise<number> {
         return true;
       },
     );
-    const took = performance.now() - started;
     assert.equal(f.fake.journal.entries().length, 1, 'one request learned of the throttle; none after');
     return took;
   } finally {
