@@ -77,7 +77,7 @@ export { ReferenceProcess } from './reference/reference-process.ts';
 export type { ReferenceOptions, ReferenceWindow } from './reference/reference-process.ts';
 export { busyReason, excessOver, machineStallMs, verdictOnExcess } from './reference/judging.ts';
 export type { ReferenceFigures, JudgedVerdict } from './reference/judging.ts';
-export { judgeLatency } from './reference/latency-test.ts';
+export { NotJudged, judgeLatency } from './reference/latency-test.ts';
 export type { JudgeLatencyOptions, LatencyJudgement } from './reference/latency-test.ts';
 export { startCpuLoad } from './reference/cpu-load.ts';
 export type { CpuLoad } from './reference/cpu-load.ts';

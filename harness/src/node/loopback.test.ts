@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
+import { judgeLatency } from '../reference/latency-test.ts';
 import { startLoopbackFake } from './loopback.ts';
 import type { LoopbackFake } from './loopback.ts';
 
@@ -79,17 +80,20 @@ describe('loopback fake', () => {
     assert.deepEqual(await control('/faults', { method: 'DELETE' }), { ok: true });
   });
 
-  test('a client abort closes the socket and the journal records it', { timeout: 5_000 }, async () => {
-    reset();
-    lb.fake.faults.add({ route: 'responses.create', fault: { type: 'hang' } });
-    const controller = new AbortController();
-    const pending = client().responses.create({ model: 'o3', input: 'x' }, { signal: controller.signal });
-    await lb.fake.journal.waitFor((e) => e.route === 'responses.create', 2_000);
-    const abortedAt = performance.now();
-    controller.abort();
-    await assert.rejects(pending, OpenAI.APIUserAbortError);
-    const entry = await lb.fake.journal.waitFor((e) => e.aborted, 1_000);
-    assert.ok(entry.abortedAtMs! - abortedAt < 50, `abort seen after ${entry.abortedAtMs! - abortedAt} ms`);
+  test('a client abort closes the socket and the journal records it', { timeout: 30_000 }, async (t) => {
+    // Seen by the fake within 50 ms, held for the excess over a reference process measuring the machine.
+    await judgeLatency(t, { label: 'client abort → seen by the fake', boundMs: 50, compareWith: 'own-loop' }, async () => {
+      reset();
+      lb.fake.faults.add({ route: 'responses.create', fault: { type: 'hang' } });
+      const controller = new AbortController();
+      const pending = client().responses.create({ model: 'o3', input: 'x' }, { signal: controller.signal });
+      await lb.fake.journal.waitFor((e) => e.route === 'responses.create', 2_000);
+      const abortedAt = performance.now();
+      controller.abort();
+      await assert.rejects(pending, OpenAI.APIUserAbortError);
+      const entry = await lb.fake.journal.waitFor((e) => e.aborted, 1_000);
+      return entry.abortedAtMs! - abortedAt;
+    });
   });
 
   test('stall after headers, truncated stream and network error over sockets', { timeout: 5_000 }, async () => {

@@ -110,3 +110,17 @@ test('not judged is its own verdict: JUnit skipped with the reason, CI red only 
   assert.equal(strictJudgingFromEnv({}), false);
   assert.throws(() => strictJudgingFromEnv({ SB_STRICT_JUDGING: 'yes please' }), /SB_STRICT_JUDGING takes 1, true, 0 or false/);
 });
+
+test('own-loop judging: a ping the measuring process delayed itself neither excuses its stall nor makes the machine busy', () => {
+  // This process's loop was blocked 700 ms: its pings to the reference took as long, the reference's own loop did not stall.
+  const selfInflicted = ref({ pingMaxMs: 734, loopMaxMs: 64, loopResolutionMs: 10 });
+  const asStall = judgeAttempt(728, selfInflicted, { boundMs: 50, compareWith: 'stall' });
+  const asOwnLoop = judgeAttempt(728, selfInflicted, { boundMs: 50, compareWith: 'own-loop' });
+  assert.equal(asStall.verdict, 'pass', 'the ping stood in for the machine and excused the stall');
+  assert.equal(asOwnLoop.referenceMs, 54);
+  assert.equal(asOwnLoop.busy, 'reference event-loop stall 54.0 ms > limit 50 ms');
+  assert.equal(asOwnLoop.verdict, 'fail');
+  const quiet = judgeAttempt(30, ref({ pingMaxMs: 400, loopMaxMs: 12, loopResolutionMs: 10 }), { boundMs: 50, compareWith: 'own-loop' });
+  assert.equal(quiet.busy, null, 'a slow ping alone does not make the machine busy');
+  assert.equal(quiet.verdict, 'pass');
+});

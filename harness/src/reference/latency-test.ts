@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import { strictJudgingFromEnv } from './settings.ts';
 import { MAX_JUDGING_ATTEMPTS, REFERENCE_BUSY_LIMIT_MS } from './defaults.ts';
-import { busyReason, excessOver, machineStallMs, verdictOnExcess } from './judging.ts';
+import { busyReason, excessOver, loopStallMs, machineStallMs, verdictOnExcess } from './judging.ts';
 import type { JudgedVerdict, ReferenceFigures } from './judging.ts';
 import { ReferenceProcess } from './reference-process.ts';
 
@@ -24,6 +24,19 @@ import { ReferenceProcess } from './reference-process.ts';
  * ```
  */
 
+/**
+ * What a measurement returns when the machine was too slow for its scenario to happen at
+ * all (a throttle window over before the first request went out, a deadline past before
+ * the first answer): the attempt is "not judged", like one where the reference was too
+ * busy, and the next attempt runs.
+ */
+export class NotJudged {
+  readonly reason: string;
+  constructor(reason: string) {
+    this.reason = reason;
+  }
+}
+
 export interface JudgeLatencyOptions {
   label: string;
   /** The catalogue bound, unchanged. */
@@ -33,9 +46,14 @@ export interface JudgeLatencyOptions {
   /**
    * Which figure of the reference stands for the machine: `loop` when the test measures
    * an event loop's delay (its own, or a child's), `ping` for a round trip, `stall` (the
-   * larger of the two) for any other latency. Default `stall`.
+   * larger of the two) for any other latency. `own-loop` for a latency measured inside
+   * this process (an abort, a wait, a call through an in-process fake): the reference's
+   * pings are sent and timed on this process's event loop, so a stall here (the defect
+   * being looked for) would show up as the reference's ping too and excuse itself; only
+   * the reference's own event-loop stall (beyond its resolution) stands for the machine,
+   * and only it can make the machine "too busy". Default `stall`.
    */
-  compareWith?: 'loop' | 'ping' | 'stall';
+  compareWith?: 'loop' | 'ping' | 'stall' | 'own-loop';
   /** Default MAX_JUDGING_ATTEMPTS (3). */
   attempts?: number;
   /** Default REFERENCE_BUSY_LIMIT_MS (50 ms). */
@@ -66,6 +84,7 @@ export interface LatencyJudgement {
 export function referenceFigureFor(ref: ReferenceFigures, compareWith: JudgeLatencyOptions['compareWith']): number | null {
   if (compareWith === 'loop') return ref.loopMaxMs;
   if (compareWith === 'ping') return ref.pingMaxMs;
+  if (compareWith === 'own-loop') return loopStallMs(ref);
   return machineStallMs(ref);
 }
 
@@ -73,7 +92,7 @@ export function referenceFigureFor(ref: ReferenceFigures, compareWith: JudgeLate
 export function judgeAttempt(measuredMs: number, ref: ReferenceFigures, options: Pick<JudgeLatencyOptions, 'boundMs' | 'op' | 'compareWith' | 'busyLimitMs'>): LatencyAttempt {
   const referenceMs = referenceFigureFor(ref, options.compareWith);
   const excessMs = excessOver(measuredMs, referenceMs);
-  const busy = busyReason(ref, options.busyLimitMs ?? REFERENCE_BUSY_LIMIT_MS);
+  const busy = busyReason(options.compareWith === 'own-loop' ? { ...ref, pingMaxMs: null } : ref, options.busyLimitMs ?? REFERENCE_BUSY_LIMIT_MS);
   const verdict = verdictOnExcess(excessMs, { op: options.op ?? '<', value: options.boundMs }, busy, referenceMs);
   return { measuredMs, referenceMs, excessMs, busy, verdict, reference: ref };
 }
@@ -84,7 +103,7 @@ export function judgeAttempt(measuredMs: number, ref: ReferenceFigures, options:
  */
 export function decideLatency(label: string, attempts: readonly LatencyAttempt[], options: Pick<JudgeLatencyOptions, 'boundMs' | 'op' | 'strict'>): LatencyJudgement {
   const op = options.op ?? '<';
-  const fig = (v: number | null) => (v === null ? '—' : `${v.toFixed(1)} ms`);
+  const fig = (v: number | null) => (v === null || Number.isNaN(v) ? '—' : `${v.toFixed(1)} ms`);
   const each = attempts.map((a, i) => `attempt ${i + 1}: ${fig(a.measuredMs)} − reference ${fig(a.referenceMs)} = excess ${fig(a.excessMs)} (${a.verdict}${a.busy ? `; ${a.busy}` : ''})`).join('; ');
   if (attempts.some((a) => a.verdict === 'pass')) return { verdict: 'pass', attempts: [...attempts], message: `${label}: excess ${op} ${options.boundMs} ms; ${each}` };
   if (attempts.some((a) => a.verdict === 'fail')) return { verdict: 'fail', attempts: [...attempts], message: `${label}: excess over the reference not ${op} ${options.boundMs} ms in any of ${attempts.length} attempt(s); ${each}` };
@@ -99,7 +118,7 @@ export function decideLatency(label: string, attempts: readonly LatencyAttempt[]
  * judges its excess over the reference. Throws (an assertion) on a failure; skips the
  * test (`t.skip`) when the machine was too busy every time, unless strict.
  */
-export async function judgeLatency(t: TestContext, options: JudgeLatencyOptions, measure: (attempt: number) => Promise<number>): Promise<LatencyJudgement> {
+export async function judgeLatency(t: TestContext, options: JudgeLatencyOptions, measure: (attempt: number) => Promise<number | NotJudged>): Promise<LatencyJudgement> {
   const attempts: LatencyAttempt[] = [];
   const max = Math.max(1, options.attempts ?? MAX_JUDGING_ATTEMPTS);
   const strict = options.strict ?? strictJudgingFromEnv();
@@ -109,6 +128,11 @@ export async function judgeLatency(t: TestContext, options: JudgeLatencyOptions,
       const window = await ref.openWindow();
       const measured = await measure(i);
       const figures = await ref.closeWindow(window);
+      if (measured instanceof NotJudged) {
+        attempts.push({ measuredMs: Number.NaN, referenceMs: null, excessMs: null, busy: measured.reason, verdict: 'not-judged', reference: figures });
+        t.diagnostic(`${options.label} attempt ${i}: not judged (${measured.reason})`);
+        continue;
+      }
       const a = judgeAttempt(measured, figures, options);
       attempts.push(a);
       t.diagnostic(`${options.label} attempt ${i}: ${measured.toFixed(1)} ms; reference ping max ${figures.pingMaxMs?.toFixed(1) ?? '—'} ms, event-loop max ${figures.loopMaxMs?.toFixed(1) ?? '—'} ms; excess ${a.excessMs?.toFixed(1) ?? '—'} ms → ${a.verdict}${a.busy ? ` (${a.busy})` : ''}`);

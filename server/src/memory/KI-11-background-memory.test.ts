@@ -13,6 +13,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { MemoryQueue, type MemoryQueueOptions } from './queue.ts';
 import { readGitInfo } from './git-info.ts';
 import { entriesOf, startFake, tempState, type FakeHandle, type TempState } from '../../test/support/vector-fixtures.ts';
+import { judgeLatency } from '../../../harness/src/reference/latency-test.ts';
+import { threadCpuMs } from '../../../harness/src/reference/cpu-time.ts';
 
 const GIT = { branch: 'main', head: '1234567890abcdef1234567890abcdef12345678' };
 
@@ -77,20 +79,23 @@ test('KI-11: with overflow "reject" the newest is refused and counted', { timeou
   }
 });
 
-test('KI-11: a slow upstream and a 5 MB conversation do not delay enqueue or the event loop', { timeout: 15_000 }, async () => {
-  const { f, q, done } = setup({ faults: [{ route: 'files.create', fault: { type: 'latency', ms: 3_000 } }] });
+test('KI-11: a slow upstream and a 5 MB conversation do not delay enqueue or the event loop', { timeout: 30_000 }, async (t) => {
+  // Slow enough to stay pending through every judging attempt below.
+  const { f, q, done } = setup({ faults: [{ route: 'files.create', fault: { type: 'latency', ms: 15_000 } }] });
   try {
     const huge = Buffer.alloc(5 * 1024 * 1024, 'x').toString('latin1');
     let worst = 0;
     for (let i = 0; i < 5; i++) {
-      const t0 = performance.now();
+      // This thread's CPU time: enqueue is synchronous, and what it must not cost is work
+      // (copying, hashing, git); other processes taking the CPU are not its cost.
+      const t0 = threadCpuMs();
       q.enqueue(item(i, { answerExcerpt: huge, question: huge }));
-      worst = Math.max(worst, performance.now() - t0);
+      worst = Math.max(worst, threadCpuMs() - t0);
     }
-    assert.ok(worst < 10, `an enqueue of a 10 MB item took ${worst.toFixed(1)} ms`);
+    assert.ok(worst < 10, `an enqueue of a 10 MB item took ${worst.toFixed(1)} ms of CPU`);
     await f.fake.journal.waitFor((e) => e.route === 'files.create', 2_000);
-    const lag = await maxLoopLag(500);
-    assert.ok(lag < 50, `a 10 ms timer ran ${lag.toFixed(1)} ms late while memory work was pending`);
+    // A timer's lateness beyond its 10 ms interval, held for the excess over a reference process measuring the machine.
+    await judgeLatency(t, { label: 'a 10 ms timer\'s lateness while memory work is pending', boundMs: 50, compareWith: 'own-loop' }, () => maxLoopLag(500));
     assert.equal(q.stats().stored, 0, 'the upstream is still slow');
     const upload = entriesOf(f.fake, 'files.create')[0]!;
     assert.ok(upload, 'the worker is running');
@@ -99,7 +104,13 @@ test('KI-11: a slow upstream and a 5 MB conversation do not delay enqueue or the
   }
 });
 
-test('KI-11: close(deadline) ends within the deadline, aborts the running task, drops the rest', { timeout: 10_000 }, async () => {
+test('KI-11: close(deadline) ends within the deadline, aborts the running task, drops the rest', { timeout: 45_000 }, async (t) => {
+  // Ends by 400 ms for a 150 ms deadline, held for the excess over a reference process measuring the machine.
+  await judgeLatency(t, { label: 'close(150 ms) with a hung task', boundMs: 400, compareWith: 'own-loop' }, closeWithDeadline);
+});
+
+/** One attempt: the latency the bound is on, in ms. */
+async function closeWithDeadline(): Promise<number> {
   const { f, q, done } = setup({ faults: [{ route: 'vector_stores.files.create', fault: { type: 'hang' } }] });
   try {
     q.enqueue(item(1));
@@ -109,16 +120,17 @@ test('KI-11: close(deadline) ends within the deadline, aborts the running task, 
     const t0 = performance.now();
     await q.close(150);
     const took = performance.now() - t0;
-    assert.ok(took >= 140 && took < 400, `close took ${took.toFixed(0)} ms for a 150 ms deadline`);
+    assert.ok(took >= 140, `close took ${took.toFixed(0)} ms for a 150 ms deadline: it did not wait for the running task`);
     const hung = entriesOf(f.fake, 'vector_stores.files.create')[0]!;
     await until(() => hung.aborted);
     assert.deepEqual({ ...q.stats(), running: undefined, documents: undefined, staleAbandoned: undefined },
       { enabled: true, queued: 0, dropped: 2, failed: 1, stored: 0, running: undefined, documents: undefined, staleAbandoned: undefined });
     assert.equal(q.enqueue(item(4)), false, 'no intake after close');
+    return took;
   } finally {
     await done();
   }
-});
+}
 
 test('KI-11: a task past its deadline is abandoned and counted; the next entry is still stored', { timeout: 10_000 }, async () => {
   const { f, q, done } = setup({ faults: [{ route: 'files.create', calls: [1], fault: { type: 'hang' } }] }, { taskTimeoutMs: 200 });

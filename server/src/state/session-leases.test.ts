@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { judgeLatency } from '../../../harness/src/reference/latency-test.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,12 +30,16 @@ test('KI-15: a lease held by a live process elsewhere is waited for until it lap
   assert.equal((db.prepare('SELECT COUNT(*) AS n FROM session_leases').get() as { n: number }).n, 0);
 });
 
-test('KI-15: a lease of a dead process on this host is taken over at once', { timeout: 5_000 }, async () => {
-  const db = tempDb();
-  seed(db, HOST, DEAD_PID, Date.now() + 60_000);
-  const leases = new SessionLeases(db, { pollMs: 10 });
-  const t0 = performance.now();
-  const release = await leases.acquire('k', AbortSignal.timeout(1_000));
-  assert.ok(performance.now() - t0 < 200);
-  release();
+test('KI-15: a lease of a dead process on this host is taken over at once', { timeout: 30_000 }, async (t) => {
+  // "At once": 200 ms against a lease of 60 s, held for the excess over a reference process measuring the machine.
+  await judgeLatency(t, { label: 'dead holder\'s lease taken over', boundMs: 200, compareWith: 'own-loop' }, async () => {
+    const db = tempDb();
+    seed(db, HOST, DEAD_PID, Date.now() + 60_000);
+    const leases = new SessionLeases(db, { pollMs: 10 });
+    const t0 = performance.now();
+    const release = await leases.acquire('k', AbortSignal.timeout(1_000));
+    const took = performance.now() - t0;
+    release();
+    return took;
+  });
 });

@@ -1,5 +1,6 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { judgeLatency } from '../../../harness/src/reference/latency-test.ts';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,20 +47,23 @@ describe('RotatingJsonlWriter', { timeout: 10_000 }, () => {
     assert.equal(w.droppedLines, 0);
   });
 
-  test('a full buffer refuses and counts instead of growing; writes never wait', async () => {
-    const dir = tempDir();
-    const w = new RotatingJsonlWriter({ dir, prefix: 'logs', maxFileBytes: 1 << 20, maxFiles: 2, maxBufferBytes: 2_000 });
-    const t0 = performance.now();
-    let accepted = 0;
-    for (let i = 0; i < 100; i++) if (w.write(record(i))) accepted++;
-    const elapsedMs = performance.now() - t0;
-    assert.ok(accepted < 100 && accepted > 0, `accepted ${accepted}`);
-    assert.equal(w.droppedLines, 100 - accepted);
-    assert.ok(w.bufferedBytes <= 2_000);
-    assert.ok(elapsedMs < 50, `100 writes took ${elapsedMs} ms`);
-    await w.close();
-    const lines = readdirSync(dir).flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean));
-    assert.equal(lines.length, accepted);
+  test('a full buffer refuses and counts instead of growing; writes never wait', { timeout: 30_000 }, async (t) => {
+    // 100 writes within 50 ms, held for the excess over a reference process measuring the machine.
+    await judgeLatency(t, { label: '100 writes into a full buffer', boundMs: 50, compareWith: 'own-loop' }, async () => {
+      const dir = tempDir();
+      const w = new RotatingJsonlWriter({ dir, prefix: 'logs', maxFileBytes: 1 << 20, maxFiles: 2, maxBufferBytes: 2_000 });
+      const t0 = performance.now();
+      let accepted = 0;
+      for (let i = 0; i < 100; i++) if (w.write(record(i))) accepted++;
+      const elapsedMs = performance.now() - t0;
+      assert.ok(accepted < 100 && accepted > 0, `accepted ${accepted}`);
+      assert.equal(w.droppedLines, 100 - accepted);
+      assert.ok(w.bufferedBytes <= 2_000);
+      await w.close();
+      const lines = readdirSync(dir).flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean));
+      assert.equal(lines.length, accepted);
+      return elapsedMs;
+    });
   });
 
   test('a file-system error drops and counts the lines, and the writer carries on', async () => {

@@ -5,6 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { judgeLatency } from '../../../harness/src/reference/latency-test.ts';
 import { setTimeout as delay } from 'node:timers/promises';
 import { spawnSync } from 'node:child_process';
 import { VectorStoreManager } from './manager.ts';
@@ -64,7 +65,13 @@ test('KI-02: a hanging store delete times out in the janitor, is retried later, 
   }
 });
 
-test('KI-02: janitor.stop() ends a run in progress and no run starts after it', { timeout: 10_000 }, async () => {
+test('KI-02: janitor.stop() ends a run in progress and no run starts after it', { timeout: 30_000 }, async (t) => {
+  // stop() aborts the hung run within 200 ms, held for the excess over a reference process measuring the machine.
+  await judgeLatency(t, { label: 'janitor.stop() during a hung run', boundMs: 200, compareWith: 'own-loop' }, stopDuringHungRun);
+});
+
+/** One attempt: the latency the bound is on, in ms. */
+async function stopDuringHungRun(): Promise<number> {
   const f = startFake({ faults: [{ route: 'vector_stores.list', fault: { type: 'hang' } }] });
   const st = tempState();
   try {
@@ -73,15 +80,16 @@ test('KI-02: janitor.stop() ends a run in progress and no run starts after it', 
     await f.fake.journal.waitFor((e) => e.route === 'vector_stores.list', 2_000);
     const t0 = performance.now();
     await janitor.stop();
-    assert.ok(performance.now() - t0 < 200, 'stop aborts the hung run promptly');
+    const took = performance.now() - t0;
     assert.ok(entriesOf(f.fake, 'vector_stores.list').every((e) => e.aborted));
     await delay(100);
     assert.equal(entriesOf(f.fake, 'vector_stores.list').length, 1, 'no run after stop');
+    return took;
   } finally {
     f.close();
     st.cleanup();
   }
-});
+}
 
 test('KI-02: a started janitor does not keep the process alive (unref’d timer)', { timeout: 10_000 }, async () => {
   const janitorUrl = new URL('./janitor.ts', import.meta.url).href;

@@ -5,6 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { judgeLatency } from '../../../harness/src/reference/latency-test.ts';
 import { withTransaction } from '../state/db.ts';
 import { VectorStoreManager } from './manager.ts';
 import { HOST } from './ownership.ts';
@@ -18,7 +19,15 @@ const content = (f: { absPath: string }) => sha256Of(readFileSync(f.absPath));
 /** A pid no process has: above Linux's pid_max. */
 const DEAD_PID = 4_194_304 + 4343;
 
-test('KI-13: claims and the store lease of a killed process are taken over at once, not after their lease', { timeout: 15_000 }, async () => {
+/** The bound on the whole attach, held for the excess over a reference process measuring the machine in the same window. */
+const MAX_TAKEOVER_MS = 2_000;
+
+test('KI-13: claims and the store lease of a killed process are taken over at once, not after their lease', { timeout: 45_000 }, async (t) => {
+  await judgeLatency(t, { label: 'KI-13 attach over a killed process\'s claims and lease', boundMs: MAX_TAKEOVER_MS, compareWith: 'own-loop' }, takeOverDeadClaims);
+});
+
+/** One attempt: how long the attach took, in ms. */
+async function takeOverDeadClaims(): Promise<number> {
   const f = startFake();
   const st = tempState();
   try {
@@ -33,7 +42,7 @@ test('KI-13: claims and the store lease of a killed process are taken over at on
     });
     const m = new VectorStoreManager({
       client: f.client(), db: st.db, instanceId: 'restarted', serverName: 'second-brain',
-      // A lease as long as production's: waiting it out would fail the 5 s bound below.
+      // A lease as long as production's: waiting it out would fail the 5 s deadline and the 2 s bound.
       limits: { ...FAST_LIMITS, uploadLeaseMs: 60_000 },
     });
     const started = performance.now();
@@ -43,13 +52,13 @@ test('KI-13: claims and the store lease of a killed process are taken over at on
     assert.equal(r.attached.length, 6);
     assert.equal(r.uploaded, 6, 'the dead claims were taken over and uploaded');
     assert.equal(r.stats.waitedForOthers, 0);
-    assert.ok(took < 2_000, `took ${Math.round(took)} ms`);
     assert.equal(entriesOf(f.fake, 'vector_stores.create').length, 1);
+    return took;
   } finally {
     f.close();
     st.cleanup();
   }
-});
+}
 
 test('KI-13: a claim of a live process is still waited for (two processes do not upload the same file)', { timeout: 15_000 }, async () => {
   const f = startFake();

@@ -6,12 +6,22 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { NotJudged, judgeLatency } from '../../../harness/src/reference/latency-test.ts';
 import { ErrorCode, SbError } from '../errors.ts';
 import { SharedRateLimits } from '../state/rate-limits.ts';
 import { VectorStoreManager } from './manager.ts';
 import { FAST_LIMITS, manyFiles, startFake, tempState } from '../../test/support/vector-fixtures.ts';
 
-test('KI-17: a throttle window is waited out: few requests inside it, first success right after it', { timeout: 20_000 }, async () => {
+/** The catalogue's bounds, held for the excess over a reference process measuring the machine in the same window. */
+const MAX_RESUME_AFTER_WINDOW_MS = 150;
+const MAX_END_AFTER_DEADLINE_MS = 600;
+
+test('KI-17: a throttle window is waited out: few requests inside it, first success right after it', { timeout: 45_000 }, async (t) => {
+  await judgeLatency(t, { label: 'KI-17 window end → first success', boundMs: MAX_RESUME_AFTER_WINDOW_MS, compareWith: 'own-loop' }, waitOutWindow);
+});
+
+/** One attempt: how long after the window's end the first request succeeded, in ms (the fake's own timestamps). */
+async function waitOutWindow(): Promise<number | NotJudged> {
   const WINDOW_MS = 800;
   const f = startFake();
   const st = tempState();
@@ -23,28 +33,45 @@ test('KI-17: a throttle window is waited out: few requests inside it, first succ
     assert.deepEqual(r.failed, []);
     assert.equal(r.uploaded, 10);
     const entries = f.fake.journal.entries();
-    const inWindow = entries.filter((e) => e.startMs < window.endMs);
+    // On a loaded machine the manager can take the whole window to get its first request out.
+    if (!entries.some((e) => e.status === 429)) return new NotJudged(`no request reached the fake inside the ${WINDOW_MS} ms window`);
+    // Inside the window by when the fake answered: it admits a request some time after
+    // journaling its start (reading the body), and on a loaded machine a request that began
+    // just before the window's end can be admitted, rightly, after it.
+    const inWindow = entries.filter((e) => e.respondedMs !== null && e.respondedMs < window.endMs);
     assert.ok(inWindow.length <= 2, `${inWindow.length} requests during the window`);
     assert.ok(inWindow.every((e) => e.status === 429));
     const firstOk = entries.find((e) => e.status === 200)!;
-    assert.ok(firstOk.startMs >= window.endMs, 'nothing succeeded inside the window');
-    assert.ok(firstOk.startMs - window.endMs < 150, `first success ${Math.round(firstOk.startMs - window.endMs)} ms after the window`);
+    assert.ok(firstOk.respondedMs! >= window.endMs, 'nothing succeeded inside the window');
     assert.ok(messages.some((msg) => /^throttled, retrying in 1 s$/.test(msg)), messages.join(' | '));
+    return Math.max(0, firstOk.startMs - window.endMs);
   } finally {
     f.close();
     st.cleanup();
   }
+}
+
+test('KI-17: a deadline inside the window fails with SB_ERR_RATE_LIMITED naming when to retry', { timeout: 45_000 }, async (t) => {
+  // A 300 ms deadline, a 30 s window: ending by 600 ms means the deadline, not the window, ended the call.
+  await judgeLatency(t, { label: 'KI-17 call start → SB_ERR_RATE_LIMITED (300 ms deadline)', boundMs: MAX_END_AFTER_DEADLINE_MS, compareWith: 'own-loop' }, failAtDeadline);
 });
 
-test('KI-17: a deadline inside the window fails with SB_ERR_RATE_LIMITED naming when to retry', { timeout: 10_000 }, async () => {
+/** One attempt: how long the call took to fail, in ms. */
+async function failAtDeadline(): Promise<number | NotJudged> {
   const f = startFake();
   const st = tempState();
   try {
     const m = new VectorStoreManager({ client: f.client(), db: st.db, instanceId: 'ki17b', serverName: 'second-brain', limits: FAST_LIMITS });
     f.fake.account.throttle({ durationMs: 30_000 });
     const started = performance.now();
+    const outcome = await m.attachFiles({ sessionId: 's', files: manyFiles(st.dir, 3), signal: AbortSignal.timeout(300) }).then(() => null, (e: unknown) => e);
+    const took = performance.now() - started;
+    // On a loaded machine the 300 ms deadline can pass before the first answer, so nothing learned of the throttle.
+    if (outcome instanceof SbError && outcome.code === ErrorCode.DEADLINE_EXCEEDED && !f.fake.journal.entries().some((e) => e.status === 429 && e.respondedMs !== null)) {
+      return new NotJudged('the 300 ms deadline passed before the fake answered the first request');
+    }
     await assert.rejects(
-      m.attachFiles({ sessionId: 's', files: manyFiles(st.dir, 3), signal: AbortSignal.timeout(300) }),
+      Promise.reject(outcome ?? new Error('the call succeeded inside a 30 s throttle window')),
       (e: unknown) => {
         assert.ok(e instanceof SbError);
         assert.equal(e.code, ErrorCode.RATE_LIMITED);
@@ -53,15 +80,15 @@ test('KI-17: a deadline inside the window fails with SB_ERR_RATE_LIMITED naming 
         return true;
       },
     );
-    assert.ok(performance.now() - started < 600, 'ends at the deadline, not after the window');
     assert.equal(f.fake.journal.entries().length, 1, 'one request learned of the throttle; none after');
+    return took;
   } finally {
     f.close();
     st.cleanup();
   }
-});
+}
 
-test('KI-18: a throttle one process learned holds back another process on the same state dir', { timeout: 10_000 }, async () => {
+test('KI-18: a throttle one process learned holds back another process on the same state dir', { timeout: 15_000 }, async () => {
   const f = startFake();
   const st = tempState();
   try {
@@ -70,9 +97,15 @@ test('KI-18: a throttle one process learned holds back another process on the sa
     const b = new VectorStoreManager({ client: f.client('sk-bbbb'), db: otherDb, instanceId: 'b', serverName: 'second-brain', limits: FAST_LIMITS, rateLimits: new SharedRateLimits(otherDb) });
     const window = f.fake.account.throttle({ durationMs: 500 });
     const first = a.attachFiles({ sessionId: 'a', files: manyFiles(st.dir, 2), signal: AbortSignal.timeout(5_000) });
-    const seen = performance.now();
-    while (b.stats().throttledUntil === null) {
-      assert.ok(performance.now() - seen < 1_000, 'b learns of the throttle through the state dir');
+    // Order of events rather than a time bound (a busy machine stretches both alike): once
+    // a has met the throttle, b must learn of it through the state dir while it still holds.
+    const polls = 5_000 / 5;
+    for (let i = 0; a.stats().throttledUntil === null; i++) {
+      assert.ok(i < polls, 'a met the throttle');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    for (let i = 0; b.stats().throttledUntil === null; i++) {
+      assert.ok(a.stats().throttledUntil !== null && i < polls, 'b learns of the throttle through the state dir before it ends');
       await new Promise((r) => setTimeout(r, 5));
     }
     await b.attachFiles({ sessionId: 'b', files: manyFiles(st.dir, 2, 'b'), signal: AbortSignal.timeout(5_000) });

@@ -15,7 +15,7 @@ for (const p of PROVIDERS) {
   for (const fault of [{ type: 'hang' }, { type: 'stall-after-headers' }] as const) {
     test(`${p.tool}: cancel during a ${fault.type} aborts the upstream request within 50 ms`, { timeout: 60_000 }, async (t) => {
       // The bound holds for the excess over a reference process measuring the machine in the same window.
-      await judgeLatency(t, { label: `${p.tool} (${fault.type}) cancel → upstream aborted`, boundMs: 50, compareWith: 'stall' }, async () => {
+      await judgeLatency(t, { label: `${p.tool} (${fault.type}) cancel → upstream aborted`, boundMs: 50, compareWith: 'own-loop' }, async () => {
       const rig = await startRig({ fake: { faults: [{ route: p.route, fault }] } });
       try {
         const ac = new AbortController();
@@ -77,7 +77,13 @@ test('cancel during background polling cancels the response upstream and stops p
   }
 });
 
-test('cancel during a retry backoff sleep after a 429 ends at once with no further request', { timeout: 20_000 }, async () => {
+test('cancel during a retry backoff sleep after a 429 ends at once with no further request', { timeout: 60_000 }, async (t) => {
+  // Ends within 200 ms of the cancel, held for the excess over a reference process measuring the machine.
+  await judgeLatency(t, { label: 'cancel in a 20 s retry-after wait → call ended', boundMs: 200, compareWith: 'own-loop' }, cancelInBackoff);
+});
+
+/** One attempt: the latency the bound is on, in ms. */
+async function cancelInBackoff(): Promise<number> {
   const rig = await startRig({ fake: { faults: [{ route: 'chat.xai', fault: { type: 'rate-limit', retryAfterS: 20 } }] } });
   try {
     const ac = new AbortController();
@@ -87,15 +93,16 @@ test('cancel during a retry backoff sleep after a 429 ends at once with no furth
     const t0 = Date.now();
     ac.abort();
     await pending;
-    assert.ok(Date.now() - t0 < 200);
+    const took = Date.now() - t0;
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(rig.fake.journal.since(first.id).length, 0, 'no request after the cancel');
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(rig.app.inflight.size, 0);
+    return took;
   } finally {
     await rig.close();
   }
-});
+}
 
 test('a cancel that arrives after the reply is harmless', { timeout: 20_000 }, async () => {
   const rig = await startRig();
