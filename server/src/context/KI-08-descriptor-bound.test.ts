@@ -91,8 +91,10 @@ test('KI-08: EMFILE is retried with backoff, then reported as a skip reason, nev
   const transient = runChild(64, `
     const held = [];
     for (;;) { try { held.push(openSync('/dev/null', 'r')); } catch { break; } }
+    // The gather starts first, so its first reads meet the exhaustion however slow the machine.
+    const gathering = gatherFiles({ paths: ['.'], roots: [${JSON.stringify(root)}], signal: AbortSignal.timeout(15000) });
     setTimeout(() => { for (const fd of held) closeSync(fd); }, 100);
-    const r = await gatherFiles({ paths: ['.'], roots: [${JSON.stringify(root)}], signal: AbortSignal.timeout(15000) });
+    const r = await gathering;
     process.stdout.write(JSON.stringify({ files: r.files.length, retries: r.stats.emfileRetries }));`);
   assert.equal(transient.status, 0, transient.stderr);
   assert.equal(transient.out.files, 20);
