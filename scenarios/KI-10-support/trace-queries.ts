@@ -19,13 +19,6 @@ export const QUERIES = 20;
  */
 export const LOG_BUFFER_BYTES = 32_768;
 
-/**
- * RSS the server may gain between the 5th and the 20th query. Measured 18–48 MiB across
- * runs with stderr drained as well as blocked: V8's heap settles over the first queries.
- * The log buffer itself is bounded at LOG_BUFFER_BYTES; an unbounded queue would also
- * show as no records dropped, which is judged first.
- */
-export const MAX_RSS_GROWTH_BYTES = 64 * 1_048_576;
 
 export const server = (stderr: NonNullable<ScenarioInput['server']>['stderr']): ScenarioInput['server'] => ({
   logLevel: 'trace',
@@ -73,10 +66,13 @@ export const steps: Step[] = [
       f.judge('log records dropped (server_diagnostics dropped.logs)', dropped?.logs ?? null, 'records', '>', 0, `stderr buffer bound ${LOG_BUFFER_BYTES} bytes`);
       const stats = ctx.driver.server.stderrStats();
       f.info('stderr bytes the client read', stats.bytesRead, 'bytes');
+      // The bound itself, as the server measured it: the most bytes its stderr buffer held.
+      const held = (diag?.data as { log_buffer?: { max_pending_bytes?: number } } | null)?.log_buffer?.max_pending_bytes ?? null;
+      f.judge('most bytes the stderr buffer held (server_diagnostics log_buffer)', held, 'bytes', '<=', LOG_BUFFER_BYTES);
       const samples = ctx.driver.processSamples.filter((s) => s.generation === ctx.driver.server.generation && s.rssBytes !== null);
       const from = samples.find((s) => s.label === 'after repeat 5');
       const to = samples.at(-1);
-      f.judge('RSS growth from the 5th to the 20th query', from && to ? to.rssBytes! - from.rssBytes! : null, 'bytes', '<=', MAX_RSS_GROWTH_BYTES);
+      f.info('RSS growth from the 5th to the 20th query', from && to ? to.rssBytes! - from.rssBytes! : null, 'bytes');
       f.settle();
     },
   },

@@ -25,6 +25,11 @@ export function addLogSink(sink: LogSink): () => void {
   return () => sinks.delete(sink);
 }
 
+/** The stderr buffer now: bytes waiting, the most it held, and its bound (undefined before the first log line). */
+export function logBufferStats(): { pending_bytes: number; max_pending_bytes: number } | undefined {
+  return writer ? { pending_bytes: writer.pendingBytes, max_pending_bytes: writer.maxPendingBytes } : undefined;
+}
+
 /** Log records dropped because the stderr buffer was full, or a sink threw. */
 export function droppedLogCount(): number {
   return dropped + (writer?.dropped ?? 0);

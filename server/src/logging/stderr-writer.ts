@@ -38,6 +38,8 @@ export class StderrWriter {
   dropped = 0;
   /** Bytes successfully written. */
   written = 0;
+  /** Most bytes held at once, waiting for stderr (never above the bound). */
+  maxPendingBytes = 0;
 
   constructor(options: StderrWriterOptions) {
     this.#maxBytes = options.maxBufferBytes;
@@ -70,6 +72,7 @@ export class StderrWriter {
         return false;
       }
       this.#socket.write(buf, (err) => { if (!err) this.written += buf.length; });
+      this.maxPendingBytes = Math.max(this.maxPendingBytes, this.#socket.writableLength);
       return true;
     }
     if (this.#queue.length === 0 && this.#tryWrite(buf)) return true;
@@ -79,6 +82,7 @@ export class StderrWriter {
     }
     this.#queue.push(buf);
     this.#queuedBytes += buf.length;
+    this.maxPendingBytes = Math.max(this.maxPendingBytes, this.#queuedBytes);
     this.#schedule();
     return true;
   }

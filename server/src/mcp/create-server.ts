@@ -9,7 +9,7 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { NegotiatedVersion } from './protocol-version.ts';
 import type { App } from '../app.ts';
 import { ErrorCode, SbError } from '../errors.ts';
-import { droppedLogCount } from '../logging/logger.ts';
+import { droppedLogCount, logBufferStats } from '../logging/logger.ts';
 import { PROVIDERS } from '../config/models.ts';
 import { runChatCall, contextAttributes, isChatPreview, type ChatCallOutcome, type ChatCallResult, type ChatPreview } from '../flow/chat-call.ts';
 import { describeContextFiles } from '../flow/context-files.ts';
@@ -346,6 +346,7 @@ export function diagnostics(app: App, jobs: JobRunner): Record<string, unknown> 
     inflight_by_phase: app.inflight.countByPhase(),
     event_loop: loop,
     dropped: { logs: dropped.logs, spans: dropped.spans },
+    ...(logBufferStats() ? { log_buffer: logBufferStats() } : {}),
     providers,
     limiters: { session_locks_held: app.locks.held, jobs_running: jobs.runningCount },
     ...(app.services.vectorStores ? { vector_stores: app.services.vectorStores.stats() } : {}),
