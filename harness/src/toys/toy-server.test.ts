@@ -77,5 +77,8 @@ test('a server that ignores cancellation fails the cancellation probe', { timeou
   const abort = figure(result.measurements, 'cancellation', /upstream aborted/);
   assert.equal(abort.verdict, 'fail');
   assert.match(abort.note ?? '', /never ended/);
+  // Not asserted here: that this toy's responsiveness figure passes. With two CPU burners
+  // of another test run beside it, that figure once came out a judged failure (the toy's
+  // loop is the healthy toy's, and the healthy-toy test above holds it to the same probe).
   assert.equal(result.verdict, 'fail');
 });
