@@ -338,6 +338,7 @@ export function diagnostics(app: App, jobs: JobRunner): Record<string, unknown> 
   for (const p of PROVIDERS) providers[p] = { key_set: app.clients.hasKey(p), ...app.resilience[p].state() };
   const loop = app.services.loopStats?.() ?? app.loop.snapshot();
   const dropped = app.services.droppedTelemetry?.() ?? { spans: 0, logs: droppedLogCount() };
+  const logBuffer = logBufferStats();
   return {
     pid: process.pid,
     instance: app.instanceId,
@@ -346,7 +347,7 @@ export function diagnostics(app: App, jobs: JobRunner): Record<string, unknown> 
     inflight_by_phase: app.inflight.countByPhase(),
     event_loop: loop,
     dropped: { logs: dropped.logs, spans: dropped.spans },
-    ...(logBufferStats() ? { log_buffer: logBufferStats() } : {}),
+    ...(logBuffer ? { log_buffer: logBuffer } : {}),
     providers,
     limiters: { session_locks_held: app.locks.held, jobs_running: jobs.runningCount },
     ...(app.services.vectorStores ? { vector_stores: app.services.vectorStores.stats() } : {}),
