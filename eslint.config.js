@@ -2,6 +2,17 @@
 import tseslint from 'typescript-eslint';
 import { boundaries } from './eslint.boundaries.js';
 
+const ABORT_LISTENER = {
+  selector: "CallExpression[callee.property.name='addEventListener'][arguments.0.value='abort']",
+  message: "use addAbortListener from 'node:events' (it returns a disposer)",
+};
+// Every environment variable is read in config/ (env.ts, telemetry.ts), validated once,
+// with its default and unit; elsewhere settings arrive as typed configuration.
+const ENV_READ = {
+  selector: "MemberExpression[object.name='process'][property.name='env']",
+  message: 'read settings in server/src/config/ (env.ts) and pass them in; process.env is read only there',
+};
+
 export default [
   { ignores: ['node_modules/**', 'reports/**'] },
   ...tseslint.configs.recommended,
@@ -41,15 +52,16 @@ export default [
   {
     // One way to listen for an abort: events.addAbortListener, whose disposer cannot be
     // forgotten the way a removeEventListener can (a listener left on a long-lived signal
-    // keeps its closure alive for the signal's lifetime).
+    // keeps its closure alive for the signal's lifetime). And one home for settings.
     files: ['server/src/**/*.ts'],
     ignores: ['server/src/**/*.test.ts'],
-    rules: {
-      'no-restricted-syntax': ['error', {
-        selector: "CallExpression[callee.property.name='addEventListener'][arguments.0.value='abort']",
-        message: "use addAbortListener from 'node:events' (it returns a disposer)",
-      }],
-    },
+    rules: { 'no-restricted-syntax': ['error', ABORT_LISTENER, ENV_READ] },
+  },
+  {
+    // The one home for settings: config/ reads the environment, main.ts hands it over.
+    files: ['server/src/config/**/*.ts', 'server/src/main.ts'],
+    ignores: ['server/src/**/*.test.ts'],
+    rules: { 'no-restricted-syntax': ['error', ABORT_LISTENER] },
   },
   ...boundaries,
 ];

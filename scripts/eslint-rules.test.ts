@@ -68,3 +68,11 @@ test('a raw abort listener is an error in the server; addAbortListener is the wa
   assert.equal((await lint("export function f(s: AbortSignal): void { s.addEventListener('abort', () => {}, { once: true }); }\n")).length, 1);
   assert.equal((await lint("import { addAbortListener } from 'node:events';\nexport function f(s: AbortSignal): Disposable { return addAbortListener(s, () => {}); }\n")).length, 0);
 });
+
+test('process.env is read in server/src/config/ only', { timeout: 60_000 }, async () => {
+  const lint = async (path: string, code: string) => (await eslint.lintText(code, { filePath: `${root}${path}` }))[0]!.messages.filter((m) => m.ruleId === 'no-restricted-syntax');
+  const read = 'export const level = process.env.SECOND_BRAIN_LOG_LEVEL;\n';
+  assert.equal((await lint('server/src/runtime/probe.ts', read)).length, 1, 'outside config/ it is an error');
+  assert.equal((await lint('server/src/config/probe.ts', read)).length, 0, 'config/ is its home');
+  assert.equal((await lint('server/src/config/probe.ts', "export function f(s: AbortSignal): void { s.addEventListener('abort', () => {}); }\n")).length, 1, 'config/ keeps the abort-listener rule');
+});

@@ -34,13 +34,13 @@ async function main(argv: string[]): Promise<void> {
   }
   if (cli.command === 'doctor') {
     const { runDoctorCli } = await import('./cli/doctor.ts');
-    process.exitCode = await runDoctorCli({ json: cli.json, out: printLine });
+    process.exitCode = await runDoctorCli({ env: process.env, json: cli.json, out: printLine });
     return;
   }
   const httpPort = cli.httpPort;
 
   const config = loadConfig();
-  const log = createLogger({ level: config.logLevel, syncStderr: config.testDefects.has('sync-stderr-logger') });
+  const log = createLogger({ level: config.logLevel, maxBufferBytes: config.logBufferBytes, syncStderr: config.testDefects.has('sync-stderr-logger') });
   setLogger(log);
   // KI-04: a stray rejection or exception is logged; it never takes the server down.
   // (The 'no-rejection-guard' test defect leaves Node's default in place: exit on the first one.)

@@ -16,7 +16,7 @@ import { loadConfig, type ProviderConfig, type ServerConfig } from '../config/en
 import { isSbError } from '../errors.ts';
 import { latestVersion, schemaVersion } from '../state/db.ts';
 import { stateError } from '../state/state-errors.ts';
-import { readTelemetryConfig, type OtlpTarget, type Signal } from '../telemetry/config.ts';
+import { readTelemetryConfig, type OtlpTarget, type Signal } from '../config/telemetry.ts';
 import { SERVER_VERSION } from '../mcp/create-server.ts';
 
 export type CheckStatus = 'ok' | 'warn' | 'skipped' | 'fail';
@@ -42,7 +42,8 @@ export interface DoctorReport {
 }
 
 export interface DoctorOptions {
-  env?: NodeJS.ProcessEnv;
+  /** The settings to check (main.ts passes process.env). */
+  env: NodeJS.ProcessEnv;
   signal?: AbortSignal;
   /** Per network check. Default DEFAULTS.DOCTOR_CHECK_TIMEOUT_MS (5 s). */
   timeoutMs?: number;
@@ -51,8 +52,8 @@ export interface DoctorOptions {
 }
 
 /** Runs every check and returns the report. Never throws for a failed check; only for an abort. */
-export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorReport> {
-  const env = options.env ?? process.env;
+export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
+  const env = options.env;
   const signal = options.signal ?? new AbortController().signal;
   const timeoutMs = options.timeoutMs ?? DEFAULTS.DOCTOR_CHECK_TIMEOUT_MS;
   const node = checkNode(options.nodeVersion ?? process.versions.node);

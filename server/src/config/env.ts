@@ -45,6 +45,10 @@ export interface ServerConfig {
   confirmAboveTokens: number;
   /** Streamable HTTP mode (`--http`): access control and session bounds. */
   http: HttpConfig;
+  /** Bytes of log records held while stderr does not take data (SECOND_BRAIN_LOG_BUFFER_BYTES, see `logBufferBytesFromEnv`). */
+  logBufferBytes: number;
+  /** Vector-store limits and janitor tuning (SECOND_BRAIN_VECTOR_LIMITS, SECOND_BRAIN_JANITOR, see `vectorTuningFromEnv`). */
+  vectorTuning: VectorTuning;
 }
 
 /** Settings of the Streamable HTTP transport (see `readHttpConfig`). */
@@ -129,7 +133,87 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     stdioMaxMessageBytes: byteCount(env, 'SECOND_BRAIN_STDIO_MAX_MESSAGE_BYTES', DEFAULTS.STDIO_MAX_MESSAGE_BYTES, 65_536),
     confirmAboveTokens: positiveInteger(env, 'SECOND_BRAIN_CONFIRM_ABOVE_TOKENS', DEFAULTS.CONFIRM_ABOVE_TOKENS),
     http: readHttpConfig(env),
+    logBufferBytes: logBufferBytesFromEnv(env),
+    vectorTuning: vectorTuningFromEnv(env),
   };
+}
+
+/** Environment variable that overrides the stderr buffer bound (bytes). */
+export const LOG_BUFFER_ENV = 'SECOND_BRAIN_LOG_BUFFER_BYTES';
+
+/**
+ * The stderr buffer bound: SECOND_BRAIN_LOG_BUFFER_BYTES, else DEFAULTS.LOG_BUFFER_MAX_BYTES
+ * (1 MiB). Throws SB_ERR_CONFIG naming the variable when it is not a whole number ≥
+ * DEFAULTS.LOG_BUFFER_MIN_BYTES.
+ */
+export function logBufferBytesFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env[LOG_BUFFER_ENV]?.trim();
+  if (!raw) return DEFAULTS.LOG_BUFFER_MAX_BYTES;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < DEFAULTS.LOG_BUFFER_MIN_BYTES) {
+    throw new SbError(ErrorCode.CONFIG, `${LOG_BUFFER_ENV}="${raw}" is not a whole number of bytes ≥ ${DEFAULTS.LOG_BUFFER_MIN_BYTES}. Use e.g. 1048576.`);
+  }
+  return n;
+}
+
+/**
+ * The keys SECOND_BRAIN_VECTOR_LIMITS accepts: the fields of vector/limits.ts
+ * `VectorLimits` (config/vector-settings.test.ts keeps the two lists equal).
+ */
+export const VECTOR_LIMIT_KEYS = [
+  'uploadConcurrencyStart', 'uploadConcurrencyMin', 'uploadConcurrencyMax', 'uploadMaxAttempts', 'uploadMaxRateLimitRetries',
+  'uploadRequestTimeoutMs', 'uploadLeaseMs', 'readConcurrency', 'batchMaxFiles', 'batchConcurrency', 'batchPollIntervalMs',
+  'batchDeadlineMs', 'claimPollIntervalMs', 'storeLimit', 'storeReserve', 'storeExpiresAfterDays', 'storeEvictMinIdleMs',
+  'cleanupRequestTimeoutMs', 'retryBaseDelayMs', 'retryMaxDelayMs', 'bundleMaxBytes', 'bundleMinBytes',
+] as const;
+
+/** The keys SECOND_BRAIN_JANITOR accepts: tunable fields of vector/janitor.ts `JanitorOptions` (services.ts checks the type). */
+export const JANITOR_TUNING_KEYS = [
+  'intervalMs', 'startupDelayMs', 'startupRunTimeoutMs', 'storeIdleTtlMs', 'deleteConcurrency', 'deleteTimeoutMs', 'deleteMaxAttempts', 'retryBaseMs',
+  'instanceStaleMs', 'orphanGraceMs', 'journalGraceMs', 'uploadRequestTimeoutMs', 'maxDeletesPerRun',
+] as const;
+
+export interface VectorTuning {
+  limits?: Partial<Record<(typeof VECTOR_LIMIT_KEYS)[number], number>>;
+  janitor?: Partial<Record<(typeof JANITOR_TUNING_KEYS)[number], number>>;
+}
+
+/**
+ * Vector-store tuning for tests and unusual accounts: SECOND_BRAIN_VECTOR_LIMITS and
+ * SECOND_BRAIN_JANITOR, each a JSON object of numbers (e.g. `{"batchMaxFiles":8}`). Unset
+ * gives nothing; an unknown key or a bad value is SB_ERR_CONFIG naming both.
+ */
+export function vectorTuningFromEnv(env: NodeJS.ProcessEnv = process.env): VectorTuning {
+  const limits = numbersFromEnv(env, 'SECOND_BRAIN_VECTOR_LIMITS', VECTOR_LIMIT_KEYS);
+  const janitor = numbersFromEnv(env, 'SECOND_BRAIN_JANITOR', JANITOR_TUNING_KEYS);
+  return { ...(limits ? { limits } : {}), ...(janitor ? { janitor } : {}) };
+}
+
+/** A JSON object of finite numbers >= 0 from `env[name]`, keys limited to `accepted`; undefined when unset. */
+function numbersFromEnv<K extends string>(env: NodeJS.ProcessEnv, name: string, accepted: readonly K[]): Partial<Record<K, number>> | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (err) {
+    throw new SbError(ErrorCode.CONFIG, `${name} is not JSON (${(err as Error).message}). Use an object of numbers, e.g. {"${accepted[0]}":1000}.`);
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new SbError(ErrorCode.CONFIG, `${name} must be a JSON object of numbers, e.g. {"${accepted[0]}":1000}.`);
+  }
+  const out: Partial<Record<K, number>> = {};
+  for (const [k, v] of Object.entries(parsed)) {
+    if (!(accepted as readonly string[]).includes(k)) throw new SbError(ErrorCode.CONFIG, `${name}: unknown key "${k}". Accepted: ${accepted.join(', ')}.`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new SbError(ErrorCode.CONFIG, `${name}: "${k}" must be a finite number >= 0; got ${JSON.stringify(v)}.`);
+    out[k as K] = v;
+  }
+  return out;
+}
+
+/** Whether the test hooks (e.g. telemetry/watchdog.ts `testBlockLoop`) may run: SECOND_BRAIN_TEST_HOOKS=1, read at each call. */
+export function testHooksEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.SECOND_BRAIN_TEST_HOOKS === '1';
 }
 
 function positiveInteger(env: NodeJS.ProcessEnv, name: string, dflt: number): number {

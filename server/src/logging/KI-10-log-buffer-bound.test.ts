@@ -10,7 +10,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { DEFAULTS } from '../config/defaults.ts';
 import { ErrorCode, isSbError } from '../errors.ts';
-import { LOG_BUFFER_ENV, logBufferBytesFromEnv } from './logger.ts';
+import { LOG_BUFFER_ENV, logBufferBytesFromEnv } from '../config/env.ts';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const main = join(repo, 'server/src/main.ts');

@@ -8,7 +8,6 @@
  */
 import pino, { type Logger as PinoLogger } from 'pino';
 import { DEFAULTS } from '../config/defaults.ts';
-import { ErrorCode, SbError } from '../errors.ts';
 import { StderrWriter } from './stderr-writer.ts';
 import { redactString } from './redact.ts';
 
@@ -40,30 +39,12 @@ export const REDACT_PATHS = [
   'headers.authorization', '*.headers.authorization', 'headers["x-api-key"]', 'key', '*.key',
 ];
 
-/** Environment variable that overrides the stderr buffer bound (bytes). */
-export const LOG_BUFFER_ENV = 'SECOND_BRAIN_LOG_BUFFER_BYTES';
-const MIN_LOG_BUFFER_BYTES = DEFAULTS.LOG_BUFFER_MIN_BYTES;
-
-/**
- * The stderr buffer bound: SECOND_BRAIN_LOG_BUFFER_BYTES, else DEFAULTS.LOG_BUFFER_MAX_BYTES
- * (1 MiB). Throws SB_ERR_CONFIG naming the variable when it is not a whole number ≥ 4096.
- */
-export function logBufferBytesFromEnv(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env[LOG_BUFFER_ENV]?.trim();
-  if (!raw) return DEFAULTS.LOG_BUFFER_MAX_BYTES;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < MIN_LOG_BUFFER_BYTES) {
-    throw new SbError(ErrorCode.CONFIG, `${LOG_BUFFER_ENV}="${raw}" is not a whole number of bytes ≥ ${MIN_LOG_BUFFER_BYTES}. Use e.g. 1048576.`);
-  }
-  return n;
-}
-
 export interface CreateLoggerOptions {
-  /** Default SECOND_BRAIN_LOG_LEVEL, else `info`. */
+  /** Default `info`; the server passes its configured SECOND_BRAIN_LOG_LEVEL (config/env.ts). */
   level?: string;
   /** Replaces stderr (tests). */
   destination?: { write(s: string): unknown };
-  /** Bytes held while stderr does not accept data; past it records are dropped and counted. Default `logBufferBytesFromEnv()`. */
+  /** Bytes held while stderr does not accept data; past it records are dropped and counted. Default DEFAULTS.LOG_BUFFER_MAX_BYTES; the server passes its configured SECOND_BRAIN_LOG_BUFFER_BYTES. */
   maxBufferBytes?: number;
   /**
    * Test defect `sync-stderr-logger` (KI-10): pino's default destination, which writes
@@ -83,13 +64,13 @@ function withoutBaseKeys(obj: Record<string, unknown>): Record<string, unknown> 
   return rest;
 }
 
-/** Creates the process logger. `level` defaults to SECOND_BRAIN_LOG_LEVEL or `info`. */
+/** Creates the process logger. `level` defaults to `info`. */
 export function createLogger(options: CreateLoggerOptions = {}): Logger {
-  const level = options.level ?? process.env.SECOND_BRAIN_LOG_LEVEL ?? 'info';
+  const level = options.level ?? 'info';
   let dest = options.destination;
   if (!dest && options.syncStderr) dest = pino.destination({ dest: 2, sync: true });
   if (!dest) {
-    writer ??= new StderrWriter({ maxBufferBytes: options.maxBufferBytes ?? logBufferBytesFromEnv() });
+    writer ??= new StderrWriter({ maxBufferBytes: options.maxBufferBytes ?? DEFAULTS.LOG_BUFFER_MAX_BYTES });
     dest = writer;
   }
   const target = dest;

@@ -14,7 +14,7 @@ import {
   BatchLogRecordProcessor, type LogRecordExporter, type LogRecordProcessor, type ReadableLogRecord, type ReadWriteLogRecord,
 } from '@opentelemetry/sdk-logs';
 import type { PushMetricExporter, ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import type { BatchSettings } from './config.ts';
+import type { BatchSettings } from '../config/telemetry.ts';
 import { redactSpan } from './redaction.ts';
 import { DEFAULTS } from '../config/defaults.ts';
 

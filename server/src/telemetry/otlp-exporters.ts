@@ -22,7 +22,7 @@ import type { SpanExporter } from '@opentelemetry/sdk-trace';
 import type { LogRecordExporter } from '@opentelemetry/sdk-logs';
 import type { PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { DEFAULTS } from '../config/defaults.ts';
-import type { OtlpTarget } from './config.ts';
+import type { OtlpTarget } from '../config/telemetry.ts';
 
 const CLOSED_MESSAGE = 'telemetry exporter closed at shutdown';
 

@@ -30,7 +30,7 @@ import { droppedLogCount } from '../logging/logger.ts';
 import type { InflightRegistry } from '../runtime/inflight.ts';
 import { ActiveSpanTracker } from './active-spans.ts';
 import { BoundedBatchLogRecordProcessor, BoundedBatchSpanProcessor, DropCounters, countingMetricExporter } from './bounded.ts';
-import { readTelemetryConfig, setCaptureContent, type Env, type SignalTarget, type TelemetryConfig } from './config.ts';
+import { readTelemetryConfig, setCaptureContent, type Env, type SignalTarget, type TelemetryConfig } from '../config/telemetry.ts';
 import { installDiagnostics } from './diag.ts';
 import { FileLogRecordExporter, FileMetricExporter, FileSpanExporter } from './file-exporters.ts';
 import type { RotatingJsonlWriterOptions } from './file-writer.ts';
@@ -270,7 +270,7 @@ function startInstrumentations(out: Pipelines): void {
  */
 export function startTelemetry(options: StartTelemetryOptions): Telemetry {
   if (running) throw new SbError(ErrorCode.CONFIG, 'Failed to start telemetry: it is already running in this process. Call shutdown() first.');
-  const config = readTelemetryConfig(options.env ?? process.env, options.home);
+  const config = readTelemetryConfig(options.env, options.home);
   setCaptureContent(config.captureContent);
 
   const { tracker, profiler, watchdog } = startLoopWatch(config, options);

@@ -17,6 +17,7 @@
 import { monitorEventLoopDelay, type ELDHistogram } from 'node:perf_hooks';
 import { SpanKind, trace, type Link, type Span } from '@opentelemetry/api';
 import { DEFAULTS } from '../config/defaults.ts';
+import { testHooksEnabled } from '../config/env.ts';
 import { ErrorCode, SbError } from '../errors.ts';
 import { logger } from '../logging/logger.ts';
 import type { InflightRegistry, InflightSnapshot } from '../runtime/inflight.ts';
@@ -169,7 +170,7 @@ export class LoopWatchdog {
  * the KI scenarios) see a stall. Refuses to run unless SECOND_BRAIN_TEST_HOOKS=1.
  */
 export function testBlockLoop(ms: number): void {
-  if (process.env.SECOND_BRAIN_TEST_HOOKS !== '1') {
+  if (!testHooksEnabled()) {
     throw new SbError(ErrorCode.CONFIG, 'Failed to block the event loop: testBlockLoop is a test hook. Set SECOND_BRAIN_TEST_HOOKS=1 to enable it.');
   }
   const end = performance.now() + ms;

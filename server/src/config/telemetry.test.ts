@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode } from '../errors.ts';
-import { captureContentEnabled, readTelemetryConfig, type OtlpTarget } from './config.ts';
+import { captureContentEnabled, readTelemetryConfig, type OtlpTarget } from './telemetry.ts';
 
 const HOME = '/tmp/sb-home';
 

@@ -5,8 +5,20 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ErrorCode, SbError } from './errors.ts';
-import { vectorSettingsFromEnv } from './services.ts';
+import { ErrorCode, SbError } from '../errors.ts';
+import { JANITOR_TUNING_KEYS, VECTOR_LIMIT_KEYS, vectorTuningFromEnv as vectorSettingsFromEnv } from './env.ts';
+import { defaultVectorLimits, type JanitorOptions, type VectorLimits } from '../vector/index.ts';
+
+type KeysOf<T> = { [K in keyof T]-?: K }[keyof T];
+
+test('vector settings: the accepted keys are the fields of what they tune', () => {
+  // Compile-time: every accepted key names a field (a misspelt one does not type-check).
+  const janitorKeys: readonly KeysOf<JanitorOptions>[] = JANITOR_TUNING_KEYS;
+  const limitKeys: readonly KeysOf<VectorLimits>[] = VECTOR_LIMIT_KEYS;
+  assert.ok(janitorKeys.length > 0);
+  // Run time: every limit is tunable, and nothing else.
+  assert.deepEqual([...limitKeys].sort(), Object.keys(defaultVectorLimits()).sort());
+});
 
 test('vector settings: unset gives nothing, JSON objects of numbers are taken', () => {
   assert.deepEqual(vectorSettingsFromEnv({}), {});

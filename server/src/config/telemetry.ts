@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { DiagLogLevel } from '@opentelemetry/api';
 import { parseKeyPairsIntoRecord } from '@opentelemetry/core';
 import { ErrorCode, SbError } from '../errors.ts';
-import { DEFAULTS } from '../config/defaults.ts';
+import { DEFAULTS } from './defaults.ts';
 
 export type Env = Record<string, string | undefined>;
 export type Signal = 'traces' | 'metrics' | 'logs';
@@ -208,10 +208,12 @@ function propagators(env: Env): TelemetryConfig['propagators'] {
 }
 
 /**
- * Reads and validates the telemetry settings. Throws SB_ERR_CONFIG naming the variable
+ * Reads and validates the telemetry settings from `env` (process.env when not given).
+ * Throws SB_ERR_CONFIG naming the variable
  * and the accepted values.
  */
-export function readTelemetryConfig(env: Env, home: string): TelemetryConfig {
+export function readTelemetryConfig(env: Env | undefined, home: string): TelemetryConfig {
+  env ??= process.env;
   const disabled = readBool(env, 'OTEL_SDK_DISABLED', false);
   const levelRaw = str(env, 'OTEL_LOG_LEVEL')?.toLowerCase();
   if (levelRaw !== undefined && !(levelRaw in DIAG_LEVELS)) {
