@@ -75,7 +75,9 @@ test('KI-01: a server that blocks its event loop is judged failed even with two 
 test('a server that ignores cancellation fails the cancellation probe', { timeout: 20_000 }, async () => {
   const result = await runAgainst('ignore-cancel');
   const abort = figure(result.measurements, 'cancellation', /upstream aborted/);
-  assert.equal(abort.verdict, 'fail');
+  const xai = result.evidence.journal.filter((e) => e.route === 'chat.xai').map((e) => ({ start: e.startWallMs, end: e.endWallMs, aborted: e.abortedAtWallMs }));
+  const cancelled = result.evidence.calls.filter((c) => c.cancel).map((c) => ({ id: c.id, start: c.startMs, cancelAt: c.cancel?.atMs, outcome: c.outcome }));
+  assert.equal(abort.verdict, 'fail', JSON.stringify({ abort, xai, cancelled, crashes: result.evidence.crashes, checksStartMs: result.evidence.checksStartMs }));
   assert.match(abort.note ?? '', /never ended/);
   // Not asserted here: that this toy's responsiveness figure passes. With two CPU burners
   // of another test run beside it, that figure once came out a judged failure (the toy's
