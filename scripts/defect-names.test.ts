@@ -8,6 +8,7 @@ import ts from 'typescript';
 import { defectOn, installTestDefects } from '../server/src/config/test-defects.ts';
 import { loadConfig } from '../server/src/config/env.ts';
 import { defineScenario } from '../harness/src/runner/scenario.ts';
+import { patience } from '../harness/src/reference/patience.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -26,7 +27,7 @@ function typeErrors(rel: string, code: string): string[] {
   return ts.getPreEmitDiagnostics(program, program.getSourceFile(path)).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
 }
 
-test('a misspelt defect name at a call site does not type-check; a known one does', { timeout: 60_000 }, () => {
+test('a misspelt defect name at a call site does not type-check; a known one does', { timeout: patience(60_000) }, () => {
   const probe = (name: string) => `import { defectOn } from '../config/test-defects.ts';\nexport const on = defectOn('${name}');\n`;
   assert.deepEqual(typeErrors('server/src/vector/probe.ts', probe('store-cleanup-disabled')), []);
   const errors = typeErrors('server/src/vector/probe.ts', probe('store-cleanup-disabeld'));
@@ -34,7 +35,7 @@ test('a misspelt defect name at a call site does not type-check; a known one doe
   assert.match(errors[0]!, /store-cleanup-disabeld/);
 });
 
-test('a misspelt defect in a scenario fails to type-check and to load', { timeout: 60_000 }, () => {
+test('a misspelt defect in a scenario fails to type-check and to load', { timeout: patience(60_000) }, () => {
   const scenario = (name: string) => `import { defineScenario } from '../harness/src/runner/scenario.ts';\nexport default defineScenario({ id: 'KI-13', name: 'probe', title: 'probe', steps: [{ do: 'call', id: 'a', tool: 'chat_with_gpt41', args: {} }], provenAgainst: { defect: '${name}' } });\n`;
   assert.deepEqual(typeErrors('scenarios/probe.ts', scenario('store-cleanup-disabled')), []);
   assert.equal(typeErrors('scenarios/probe.ts', scenario('store-cleanup-disabeld')).length, 1);

@@ -5,10 +5,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { specDiff } from './spec-check.ts';
+import { patience } from '../harness/src/reference/patience.ts';
 
 const PRUNED = new URL('../harness/spec/openai-openapi.pruned.json', import.meta.url);
 
-test('spec:check lists added/removed required fields, enum values and type changes in the used paths', { timeout: 30_000 }, () => {
+test('spec:check lists added/removed required fields, enum values and type changes in the used paths', { timeout: patience(30_000) }, () => {
   const before = JSON.parse(readFileSync(PRUNED, 'utf8'));
   const after = structuredClone(before);
   const usage = after.components.schemas.ResponseUsage;

@@ -4,7 +4,7 @@
  * ends. Used to measure that the chaos suite and the unit tests stay green on a busy
  * machine and still catch every defect.
  *
- *   node scripts/with-load.ts [--burners N] [--max-s S] -- npm run chaos -- --prove
+ *   npm run with-load -- [--burners N] [--max-s S] -- npm run chaos -- --prove
  */
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
@@ -20,7 +20,7 @@ const { values } = parseArgs({ args: own, options: { burners: { type: 'string' }
 const burners = Number(values.burners ?? DEFAULT_LOAD_BURNERS);
 const maxS = Number(values['max-s'] ?? DEFAULT_MAX_S);
 if (!Number.isInteger(burners) || burners < 0 || !(maxS > 0) || command.length === 0) {
-  process.stderr.write('usage: node scripts/with-load.ts [--burners N (>= 0)] [--max-s S (> 0)] -- <command …>\n');
+  process.stderr.write('usage: npm run with-load -- [--burners N (>= 0)] [--max-s S (> 0)] -- <command …>\n');
   process.exit(2);
 }
 

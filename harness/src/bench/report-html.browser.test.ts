@@ -14,6 +14,7 @@ import { launchBrowser } from '../browser/launch.ts';
 import { guardPage } from '../browser/page-guard.ts';
 import { benchReportHtml, type BenchReport } from './report-html.ts';
 import type { BenchRow } from './types.ts';
+import { patience } from '../reference/patience.ts';
 
 const SCREENSHOTS = fileURLToPath(new URL('../../../reports/screenshots/', import.meta.url));
 
@@ -46,7 +47,7 @@ const FIXTURE: BenchReport = {
   ],
 };
 
-test('the bench page in a browser: no console error, no request, a chart per figure, whiskers per round, the miss visible', { timeout: 60_000 }, async () => {
+test('the bench page in a browser: no console error, no request, a chart per figure, whiskers per round, the miss visible', { timeout: patience(60_000) }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'sb-bench-page-'));
   const browser = await launchBrowser();
   try {

@@ -13,6 +13,7 @@ import { pathToFileURL } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { findBrowser, launchBrowser, OFFLINE_FLAGS, SYSTEM_CHROMIUM_PATH } from './launch.ts';
 import { guardPage } from './page-guard.ts';
+import { patience } from '../reference/patience.ts';
 
 let dir: string;
 let browser: Browser;
@@ -39,7 +40,7 @@ test('a browser is found on every machine: the system Chromium, else the one fro
   assert.match(browser.version(), /^\d+\./);
 });
 
-test('the guard refuses and records a request off the machine, console errors and exceptions', { timeout: 30_000 }, async () => {
+test('the guard refuses and records a request off the machine, console errors and exceptions', { timeout: patience(30_000) }, async () => {
   const file = join(dir, 'leaky.html');
   await writeFile(file, `<!doctype html><title>leaky</title><img src="http://192.0.2.1/pixel.png" alt="">
 <script>console.error('boom'); setTimeout(() => { throw new Error('uncaught'); });</script>`);

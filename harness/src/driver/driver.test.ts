@@ -12,6 +12,7 @@ import { Driver } from './driver.ts';
 import { DirectFakeLink, HttpFakeLink } from './fake-link.ts';
 import type { FakeLink } from './fake-link.ts';
 import { generateFileTree } from './file-tree.ts';
+import { patience } from '../reference/patience.ts';
 
 const PRELOAD = fileURLToPath(new URL('../node/preload.ts', import.meta.url));
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
@@ -51,7 +52,7 @@ async function setup(mode: 'loopback' | 'in-process') {
 }
 
 for (const mode of ['loopback', 'in-process'] as const) {
-  test(`a journal-triggered cancel fires during the third upload and reaches upstream (${mode})`, { timeout: 20_000 }, async () => {
+  test(`a journal-triggered cancel fires during the third upload and reaches upstream (${mode})`, { timeout: patience(20_000) }, async () => {
     const { driver, link, tree, cleanup } = await setup(mode);
     try {
       const call = await driver.call({
@@ -79,7 +80,7 @@ for (const mode of ['loopback', 'in-process'] as const) {
   });
 }
 
-test('an after-N-ms cancel fires at that time, and a restart keeps serving calls', { timeout: 20_000 }, async () => {
+test('an after-N-ms cancel fires at that time, and a restart keeps serving calls', { timeout: patience(20_000) }, async () => {
   const { driver, link, cleanup } = await setup('loopback');
   try {
     await link.addFaults([{ route: 'responses.create', fault: { type: 'hang' } }]);
@@ -100,7 +101,7 @@ test('an after-N-ms cancel fires at that time, and a restart keeps serving calls
   }
 });
 
-test('the file tree generator writes N files, a .gitignore and ignored files, deterministically', { timeout: 10_000 }, async () => {
+test('the file tree generator writes N files, a .gitignore and ignored files, deterministically', { timeout: patience(10_000) }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'sb-tree-test-'));
   try {
     const spec = { files: 25, sizeBytes: { min: 100, max: 400 }, depth: 2, fanout: 2, ignoredFiles: 3, binaryFiles: 1, seed: 9 };

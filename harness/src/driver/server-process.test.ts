@@ -7,6 +7,7 @@ import { noisyToyCommand } from '../toys/toy-command.ts';
 import { nowMs } from './clock.ts';
 import { ServerProcess } from './server-process.ts';
 import type { StderrPolicy } from './server-process.ts';
+import { patience } from '../reference/patience.ts';
 
 /**
  * The stderr policies (KI-10): a server that writes its logs synchronously to stderr
@@ -35,7 +36,7 @@ async function withServer(policy: StderrPolicy, body: (server: ServerProcess) =>
 
 const ask = { name: 'chat_with_gpt41', arguments: { instructions: 'hi', session_id: 's' } };
 
-test('drain: a noisy server answers at once and every byte of stderr is read', { timeout: 45_000 }, async (t) => {
+test('drain: a noisy server answers at once and every byte of stderr is read', { timeout: patience(45_000) }, async (t) => {
   // "At once": the call's time is held to 1 s on its excess over a reference process,
   // so a loaded machine cannot fail it while a server stuck on its stderr still does.
   await judgeLatency(t, { label: 'drain: call answered', boundMs: 1_000 }, async () => {
@@ -52,7 +53,7 @@ test('drain: a noisy server answers at once and every byte of stderr is read', {
   });
 });
 
-test('never-read: the full pipe stalls the server until the client drains it', { timeout: 15_000 }, async () => {
+test('never-read: the full pipe stalls the server until the client drains it', { timeout: patience(15_000) }, async () => {
   await withServer({ policy: 'never-read' }, async (server) => {
     await assert.rejects(server.client.callTool(ask, undefined, { timeout: 1_000 }), /timed out/i);
     await assert.rejects(server.client.ping({ timeout: 300 }), /timed out/i, 'the whole event loop is stuck in a write');
@@ -64,7 +65,7 @@ test('never-read: the full pipe stalls the server until the client drains it', {
   });
 });
 
-test('read-at: a slow reader throttles the server to its reading rate', { timeout: 15_000 }, async () => {
+test('read-at: a slow reader throttles the server to its reading rate', { timeout: patience(15_000) }, async () => {
   await withServer({ policy: 'read-at', bytesPerSecond: 1024 * 1024 }, async (server) => {
     const t0 = nowMs();
     const result = await server.client.callTool(ask, undefined, { timeout: 10_000 });

@@ -4,11 +4,12 @@ import OpenAI from 'openai';
 import { AccountModel, formatResetDuration, rateLimitHeaders } from './account.ts';
 import { createManualClock } from './clock.ts';
 import { sdk, stopFakeServer, useFake } from './test-helpers.ts';
+import { patience } from '../reference/patience.ts';
 
 after(stopFakeServer);
 
 describe('account model arithmetic (injected clock)', () => {
-  test('token bucket: burst, then 429 with the exact wait; refill at the configured rate', { timeout: 2_000 }, () => {
+  test('token bucket: burst, then 429 with the exact wait; refill at the configured rate', { timeout: patience(2_000) }, () => {
     const clock = createManualClock();
     const account = new AccountModel(clock, { limits: { requestsPerSecond: 2, burst: 3 } });
     const remaining: number[] = [];
@@ -32,7 +33,7 @@ describe('account model arithmetic (injected clock)', () => {
     assert.equal(account.peek('k1').remainingRequests, 3, 'capped at burst');
   });
 
-  test('reset headers count down to full', { timeout: 2_000 }, () => {
+  test('reset headers count down to full', { timeout: patience(2_000) }, () => {
     const clock = createManualClock();
     const account = new AccountModel(clock, { limits: { requestsPerSecond: 1, burst: 60 } });
     const r = account.admit('k', 0, false);
@@ -48,7 +49,7 @@ describe('account model arithmetic (injected clock)', () => {
     assert.equal(formatResetDuration(360_000), '6m0s');
   });
 
-  test('tokens per minute: a large request waits for the token bucket', { timeout: 2_000 }, () => {
+  test('tokens per minute: a large request waits for the token bucket', { timeout: patience(2_000) }, () => {
     const clock = createManualClock();
     const account = new AccountModel(clock, { limits: { tokensPerMinute: 6_000 } });
     assert.ok(account.admit('k', 5_000, false).ok);
@@ -60,7 +61,7 @@ describe('account model arithmetic (injected clock)', () => {
     assert.ok(account.admit('k', 2_000, false).ok);
   });
 
-  test('limit changed mid-run applies from that moment (KI-22)', { timeout: 2_000 }, () => {
+  test('limit changed mid-run applies from that moment (KI-22)', { timeout: patience(2_000) }, () => {
     const clock = createManualClock();
     const account = new AccountModel(clock, { limits: { requestsPerSecond: 10, burst: 10 } });
     for (let i = 0; i < 5; i++) account.admit('k', 0, false);
@@ -74,7 +75,7 @@ describe('account model arithmetic (injected clock)', () => {
     assert.throws(() => account.setLimits({ burst: 0 }), /account\.limits\.burst/);
   });
 
-  test('throttle window rejects everything until its end, then recovers (KI-17)', { timeout: 2_000 }, () => {
+  test('throttle window rejects everything until its end, then recovers (KI-17)', { timeout: patience(2_000) }, () => {
     const clock = createManualClock();
     const account = new AccountModel(clock, { throttle: [{ startMs: 1_000, durationMs: 180_000 }] });
     assert.ok(account.admit('k', 0, false).ok);
@@ -91,7 +92,7 @@ describe('account model arithmetic (injected clock)', () => {
     assert.ok(account.admit('k', 0, false).ok, 'first success exactly at the window end');
   });
 
-  test('degrade window multiplies upload latency only', { timeout: 2_000 }, () => {
+  test('degrade window multiplies upload latency only', { timeout: patience(2_000) }, () => {
     const clock = createManualClock();
     const account = new AccountModel(clock, { uploadLatencyMs: 100 });
     account.throttle({ durationMs: 5_000, mode: 'degrade', multiplier: 6.5 });
@@ -107,7 +108,7 @@ describe('account model arithmetic (injected clock)', () => {
 });
 
 describe('account model through the SDK', () => {
-  test('past the bucket: 429 with retry-after, retry-after-ms and counting-down headers; shared by key', { timeout: 5_000 }, async () => {
+  test('past the bucket: 429 with retry-after, retry-after-ms and counting-down headers; shared by key', { timeout: patience(5_000) }, async () => {
     const clock = createManualClock();
     const fake = useFake({ clock, account: { limits: { requestsPerSecond: 1, burst: 2 } } });
     const a = sdk(fake, 'openai', 'sk-shared-1111');
@@ -129,7 +130,7 @@ describe('account model through the SDK', () => {
     assert.deepEqual(throttled.map((e) => [e.keyLast4, e.throttled]), [['1111', 'requests']]);
   });
 
-  test('a throttle window opened mid-run 429s until it ends', { timeout: 5_000 }, async () => {
+  test('a throttle window opened mid-run 429s until it ends', { timeout: patience(5_000) }, async () => {
     const clock = createManualClock();
     const fake = useFake({ clock });
     const client = sdk(fake);

@@ -2,12 +2,13 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import { sdk, stopFakeServer, useFake } from './test-helpers.ts';
+import { patience } from '../reference/patience.ts';
 
 after(stopFakeServer);
 
 describe('chat completions (xAI, Gemini)', () => {
   for (const provider of ['xai', 'gemini'] as const) {
-    test(`${provider}: JSON answer with usage, routed to chat.${provider}`, { timeout: 5_000 }, async () => {
+    test(`${provider}: JSON answer with usage, routed to chat.${provider}`, { timeout: patience(5_000) }, async () => {
       const fake = useFake();
       const client = sdk(fake, provider);
       const c = await client.chat.completions.create({
@@ -28,7 +29,7 @@ describe('chat completions (xAI, Gemini)', () => {
       assert.equal(fake.journal.entries()[0]?.provider, provider);
     });
 
-    test(`${provider}: stream sends chunks, usage on request, then [DONE]`, { timeout: 5_000 }, async () => {
+    test(`${provider}: stream sends chunks, usage on request, then [DONE]`, { timeout: patience(5_000) }, async () => {
       const fake = useFake();
       const client = sdk(fake, provider);
       const stream = await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }], stream: true, stream_options: { include_usage: true } });
@@ -54,7 +55,7 @@ describe('chat completions (xAI, Gemini)', () => {
     });
   }
 
-  test('validation errors are provider-shaped', { timeout: 5_000 }, async () => {
+  test('validation errors are provider-shaped', { timeout: patience(5_000) }, async () => {
     const fake = useFake();
     const error = await sdk(fake, 'xai').chat.completions.create({ model: 'grok-4', messages: [] }).catch((e) => e);
     assert.ok(error instanceof OpenAI.BadRequestError);
@@ -71,7 +72,7 @@ describe('where xAI and Gemini depart from OpenAI (dialects.ts)', () => {
       body: JSON.stringify({ messages: [{ role: 'user', content: 'q' }], ...body }),
     });
 
-  test('xAI refuses reasoning_effort on grok-4 and penalties on reasoning models, in its own error shape', { timeout: 5_000 }, async () => {
+  test('xAI refuses reasoning_effort on grok-4 and penalties on reasoning models, in its own error shape', { timeout: patience(5_000) }, async () => {
     const fake = useFake();
     const effort = await post(fake, 'xai', { model: 'grok-4', reasoning_effort: 'high' });
     assert.equal(effort.status, 400);
@@ -82,7 +83,7 @@ describe('where xAI and Gemini depart from OpenAI (dialects.ts)', () => {
     assert.equal((await post(fake, 'xai', { model: 'grok-4-fast-non-reasoning', stop: ['x'] })).status, 200);
   });
 
-  test('Gemini refuses a reasoning_effort outside none/low/medium/high, as a list-wrapped Google error', { timeout: 5_000 }, async () => {
+  test('Gemini refuses a reasoning_effort outside none/low/medium/high, as a list-wrapped Google error', { timeout: patience(5_000) }, async () => {
     const fake = useFake();
     const r = await post(fake, 'gemini', { model: 'gemini-2.5-pro', reasoning_effort: 'minimal' });
     assert.equal(r.status, 400);
@@ -90,7 +91,7 @@ describe('where xAI and Gemini depart from OpenAI (dialects.ts)', () => {
     assert.equal((await post(fake, 'gemini', { model: 'gemini-2.5-pro', reasoning_effort: 'none' })).status, 200);
   });
 
-  test('Gemini states a 429 delay as RetryInfo in the body, with no Retry-After header; `object` shape unwrapped', { timeout: 5_000 }, async () => {
+  test('Gemini states a 429 delay as RetryInfo in the body, with no Retry-After header; `object` shape unwrapped', { timeout: patience(5_000) }, async () => {
     for (const shape of ['list', 'object'] as const) {
       const fake = useFake({ geminiErrorShape: shape, faults: [{ route: 'chat.gemini', fault: { type: 'rate-limit', retryAfterMs: 1500 } }] });
       const r = await post(fake, 'gemini', { model: 'gemini-2.5-pro' });
@@ -104,7 +105,7 @@ describe('where xAI and Gemini depart from OpenAI (dialects.ts)', () => {
     }
   });
 
-  test('xAI rate limit: 429 in its shape, with the retry-after the fake keeps from OpenAI', { timeout: 5_000 }, async () => {
+  test('xAI rate limit: 429 in its shape, with the retry-after the fake keeps from OpenAI', { timeout: patience(5_000) }, async () => {
     const fake = useFake({ faults: [{ route: 'chat.xai', fault: { type: 'rate-limit', retryAfterS: 2 } }] });
     const r = await post(fake, 'xai', { model: 'grok-4' });
     assert.equal(r.status, 429);
@@ -113,7 +114,7 @@ describe('where xAI and Gemini depart from OpenAI (dialects.ts)', () => {
   });
 
   for (const reason of ['length', 'content_filter'] as const) {
-    test(`finish fault: finish_reason ${reason} with the text cut short`, { timeout: 5_000 }, async () => {
+    test(`finish fault: finish_reason ${reason} with the text cut short`, { timeout: patience(5_000) }, async () => {
       const fake = useFake({ faults: [{ route: 'chat.xai', times: 1, fault: { type: 'finish', reason } }] });
       const client = sdk(fake, 'xai');
       const cut = await client.chat.completions.create({ model: 'grok-4', messages: [{ role: 'user', content: 'q' }] });

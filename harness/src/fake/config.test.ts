@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fakeConfigFromEnv, parseFakeConfig } from './config.ts';
 import { createFakeApi } from './fake-api.ts';
+import { patience } from '../reference/patience.ts';
 
 describe('config from env', () => {
-  test('SB_FAKE_CONFIG JSON builds a fake with faults, account and seeded stores', { timeout: 2_000 }, () => {
+  test('SB_FAKE_CONFIG JSON builds a fake with faults, account and seeded stores', { timeout: patience(2_000) }, () => {
     const options = fakeConfigFromEnv({
       SB_FAKE_CONFIG: JSON.stringify({
         seed: 3,
@@ -25,7 +26,7 @@ describe('config from env', () => {
     assert.equal(fake.state.vectorStores.size, 5);
   });
 
-  test('SB_FAKE_CONFIG_FILE reads YAML; invalid config names the field', { timeout: 2_000 }, () => {
+  test('SB_FAKE_CONFIG_FILE reads YAML; invalid config names the field', { timeout: patience(2_000) }, () => {
     const dir = mkdtempSync(join(tmpdir(), 'sb-fake-'));
     const file = join(dir, 'fake.yaml');
     writeFileSync(file, 'storeLimit: 7\nbackground:\n  queuedMs: 340\n');

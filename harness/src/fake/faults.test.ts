@@ -3,13 +3,14 @@ import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import { FaultRegistry, sampleLatencyMs } from './faults.ts';
 import { delay, sdk, stopFakeServer, TEST_KEY, useFake } from './test-helpers.ts';
+import { patience } from '../reference/patience.ts';
 
 after(stopFakeServer);
 
 const ABORT_BOUND_MS = 50;
 
 describe('faults against the real openai SDK (in-process msw)', () => {
-  test('hang: ends only when the SDK aborts; the journal records the abort', { timeout: 5_000 }, async () => {
+  test('hang: ends only when the SDK aborts; the journal records the abort', { timeout: patience(5_000) }, async () => {
     const fake = useFake();
     fake.faults.add({ route: 'vector_stores.delete', fault: { type: 'hang' } });
     const client = sdk(fake);
@@ -26,7 +27,7 @@ describe('faults against the real openai SDK (in-process msw)', () => {
     assert.ok(ended.abortedAtMs! - abortedAt < ABORT_BOUND_MS, `abort seen after ${ended.abortedAtMs! - abortedAt} ms`);
   });
 
-  test('hang: the SDK timeout aborts it too (KI-05 deadline)', { timeout: 5_000 }, async () => {
+  test('hang: the SDK timeout aborts it too (KI-05 deadline)', { timeout: patience(5_000) }, async () => {
     const fake = useFake();
     fake.faults.add({ route: 'chat.xai', fault: { type: 'hang' } });
     const client = new OpenAI({ apiKey: TEST_KEY, baseURL: fake.baseUrls.xai, maxRetries: 0, timeout: 100 });
@@ -35,7 +36,7 @@ describe('faults against the real openai SDK (in-process msw)', () => {
     assert.equal(entry.route, 'chat.xai');
   });
 
-  test('stall-after-headers: headers arrive, the body never does, abort ends it', { timeout: 5_000 }, async () => {
+  test('stall-after-headers: headers arrive, the body never does, abort ends it', { timeout: patience(5_000) }, async () => {
     const fake = useFake();
     fake.faults.add({ route: 'chat.gemini', fault: { type: 'stall-after-headers' } });
     const controller = new AbortController();
@@ -68,7 +69,7 @@ describe('faults against the real openai SDK (in-process msw)', () => {
     assert.equal(chunks.length, 0);
   });
 
-  test('latency: fixed delay is applied; jitter is seeded and repeatable', { timeout: 5_000 }, async () => {
+  test('latency: fixed delay is applied; jitter is seeded and repeatable', { timeout: patience(5_000) }, async () => {
     const fake = useFake();
     fake.faults.add({ route: 'files.list', calls: [1], fault: { type: 'latency', ms: 150 } });
     const client = sdk(fake);
@@ -91,7 +92,7 @@ describe('faults against the real openai SDK (in-process msw)', () => {
     assert.ok(sample(7).every((ms) => ms >= 10));
   });
 
-  test('degrade multiplies latency on the matched calls', { timeout: 5_000 }, async () => {
+  test('degrade multiplies latency on the matched calls', { timeout: patience(5_000) }, async () => {
     const fake = useFake();
     fake.faults.add({ route: 'files.create', fault: { type: 'latency', ms: 20 } });
     fake.faults.add({ route: 'files.create', fault: { type: 'degrade', multiplier: 6.5 } });
@@ -100,7 +101,7 @@ describe('faults against the real openai SDK (in-process msw)', () => {
     assert.ok(performance.now() - t0 >= 125);
   });
 
-  test('drip: the body arrives slowly, in pieces', { timeout: 5_000 }, async () => {
+  test('drip: the body arrives slowly, in pieces', { timeout: patience(5_000) }, async () => {
     const fake = useFake();
     fake.faults.add({ route: 'chat.xai', fault: { type: 'drip', intervalMs: 10, chunkBytes: 64 } });
     const t0 = performance.now();
@@ -111,7 +112,7 @@ describe('faults against the real openai SDK (in-process msw)', () => {
     assert.ok(elapsed >= 40, `took ${elapsed} ms`);
   });
 
-  test('truncate: an SSE stream cut cleanly lacks its terminal event; cut with an error throws', { timeout: 5_000 }, async () => {
+  test('truncate: an SSE stream cut cleanly lacks its terminal event; cut with an error throws', { timeout: patience(5_000) }, async () => {
     const fake = useFake();
     fake.faults.add({ route: 'responses.create', calls: [1], fault: { type: 'truncate', afterEvents: 5 } });
     fake.faults.add({ route: 'responses.create', calls: [2], fault: { type: 'truncate', afterEvents: 5, mode: 'error' } });
@@ -128,7 +129,7 @@ describe('faults against the real openai SDK (in-process msw)', () => {
     });
   });
 
-  test('network-error: the SDK sees a connection error; afterHandler still changes state', { timeout: 5_000 }, async () => {
+  test('network-error: the SDK sees a connection error; afterHandler still changes state', { timeout: patience(5_000) }, async () => {
     const fake = useFake();
     fake.faults.add({ route: 'vector_stores.create', calls: [1], fault: { type: 'network-error' } });
     fake.faults.add({ route: 'vector_stores.create', calls: [2], fault: { type: 'network-error', afterHandler: true } });
@@ -140,7 +141,7 @@ describe('faults against the real openai SDK (in-process msw)', () => {
     assert.equal(fake.journal.entries()[0]?.status, 0);
   });
 
-  test('status: 5xx with server_error body; 401 with a given code', { timeout: 5_000 }, async () => {
+  test('status: 5xx with server_error body; 401 with a given code', { timeout: patience(5_000) }, async () => {
     const fake = useFake();
     fake.faults.add({ route: 'files.create', calls: [1], fault: { type: 'status', status: 500 } });
     fake.faults.add({ route: 'files.create', calls: [2], fault: { type: 'status', status: 503 } });
@@ -159,7 +160,7 @@ describe('faults against the real openai SDK (in-process msw)', () => {
     assert.deepEqual(fake.journal.entries().map((e) => e.errorCode ?? null), ['server_error', 'server_error', 'invalid_api_key', null]);
   });
 
-  test('rate-limit: 429 carries retry-after and retry-after-ms; insufficient_quota does not', { timeout: 5_000 }, async () => {
+  test('rate-limit: 429 carries retry-after and retry-after-ms; insufficient_quota does not', { timeout: patience(5_000) }, async () => {
     const fake = useFake();
     fake.faults.add({ route: 'responses.create', calls: [1], fault: { type: 'rate-limit', retryAfterS: 3, retryAfterMs: 2_500 } });
     fake.faults.add({ route: 'responses.create', calls: [2], fault: { type: 'rate-limit', code: 'insufficient_quota' } });
@@ -176,7 +177,7 @@ describe('faults against the real openai SDK (in-process msw)', () => {
     assert.equal(q.headers.get('retry-after'), null);
   });
 
-  test('malformed JSON and an HTML 200 make the SDK throw', { timeout: 5_000 }, async () => {
+  test('malformed JSON and an HTML 200 make the SDK throw', { timeout: patience(5_000) }, async () => {
     const fake = useFake();
     fake.faults.add({ route: 'responses.create', calls: [1], fault: { type: 'malformed-json' } });
     fake.faults.add({ route: 'responses.create', calls: [2], fault: { type: 'html' } });
@@ -192,7 +193,7 @@ describe('faults against the real openai SDK (in-process msw)', () => {
     assert.match(String(html), /502 Bad Gateway/);
   });
 
-  test('calls, times and match select which requests a rule hits', { timeout: 5_000 }, async () => {
+  test('calls, times and match select which requests a rule hits', { timeout: patience(5_000) }, async () => {
     const fake = useFake();
     const id = fake.faults.add({ route: 'chat.*', calls: { from: 2, to: 3 }, fault: { type: 'status', status: 500 } });
     fake.faults.add({ route: 'responses.create', match: { model: 'o3-pro' }, times: 1, fault: { type: 'status', status: 502 } });

@@ -2,11 +2,12 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Journal } from './journal.ts';
 import { sdk, stopFakeServer, useFake } from './test-helpers.ts';
+import { patience } from '../reference/patience.ts';
 
 after(stopFakeServer);
 
 describe('journal', () => {
-  test('records route, key fields, key last 4, correlation header and timing', { timeout: 5_000 }, async () => {
+  test('records route, key fields, key last 4, correlation header and timing', { timeout: patience(5_000) }, async () => {
     const fake = useFake();
     const client = sdk(fake, 'openai', 'sk-secret-value-abcd');
     const first = await client.responses.create({ model: 'o3', input: 'x' });
@@ -32,7 +33,7 @@ describe('journal', () => {
     }
   });
 
-  test('waitFor resolves on a later event and lets a driver act mid-run', { timeout: 5_000 }, async () => {
+  test('waitFor resolves on a later event and lets a driver act mid-run', { timeout: patience(5_000) }, async () => {
     const fake = useFake();
     fake.faults.add({ route: 'files.create', fault: { type: 'latency', ms: 100 } });
     const client = sdk(fake);
@@ -52,7 +53,7 @@ describe('journal', () => {
     await assert.rejects(fake.journal.waitFor(() => false, 20), /no matching entry within 20 ms/);
   });
 
-  test('is bounded and counts drops; listeners that throw are contained', { timeout: 2_000 }, () => {
+  test('is bounded and counts drops; listeners that throw are contained', { timeout: patience(2_000) }, () => {
     const journal = new Journal(2);
     journal.on('request', () => {
       throw new Error('listener bug');

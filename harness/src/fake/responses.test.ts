@@ -3,11 +3,12 @@ import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import { createManualClock } from './clock.ts';
 import { sdk, stopFakeServer, useFake } from './test-helpers.ts';
+import { patience } from '../reference/patience.ts';
 
 after(stopFakeServer);
 
 describe('responses', () => {
-  test('sync create completes and echoes model, markers and instructions', { timeout: 5_000 }, async () => {
+  test('sync create completes and echoes model, markers and instructions', { timeout: patience(5_000) }, async () => {
     const fake = useFake();
     const client = sdk(fake);
     const r = await client.responses.create({ model: 'o3', instructions: 'Answer briefly.', input: [{ role: 'user', content: 'Look at SB_MARK_ctx1 please' }] });
@@ -23,7 +24,7 @@ describe('responses', () => {
     assert.equal(fake.state.responses.get(r.id)?.instructions, 'Answer briefly.');
   });
 
-  test('previous_response_id chains; unknown and forgotten ids get the live API\'s 400 previous_response_not_found', { timeout: 5_000 }, async () => {
+  test('previous_response_id chains; unknown and forgotten ids get the live API\'s 400 previous_response_not_found', { timeout: patience(5_000) }, async () => {
     const fake = useFake();
     const client = sdk(fake);
     const first = await client.responses.create({ model: 'o3', input: 'one' });
@@ -46,21 +47,21 @@ describe('responses', () => {
     assert.equal(ok.status, 'completed');
   });
 
-  test('store: false responses cannot be continued', { timeout: 5_000 }, async () => {
+  test('store: false responses cannot be continued', { timeout: patience(5_000) }, async () => {
     const fake = useFake();
     const client = sdk(fake);
     const r = await client.responses.create({ model: 'gpt-4.1', input: 'x', store: false });
     await assert.rejects(client.responses.create({ model: 'gpt-4.1', input: 'y', previous_response_id: r.id }), OpenAI.BadRequestError);
   });
 
-  test('KI-15: the 404 path stays available for an unknown previous_response_id', { timeout: 5_000 }, async () => {
+  test('KI-15: the 404 path stays available for an unknown previous_response_id', { timeout: patience(5_000) }, async () => {
     const fake = useFake({ previousResponseNotFoundStatus: 404 });
     const missing = await sdk(fake).responses.create({ model: 'o3', input: 'x', previous_response_id: 'resp_unknown' }).catch((e) => e);
     assert.ok(missing instanceof OpenAI.NotFoundError);
     assert.equal(missing.code, 'previous_response_not_found');
   });
 
-  test('model rules: o-series reject temperature, GPT-4.1 rejects reasoning, with 400 unsupported_parameter', { timeout: 5_000 }, async () => {
+  test('model rules: o-series reject temperature, GPT-4.1 rejects reasoning, with 400 unsupported_parameter', { timeout: patience(5_000) }, async () => {
     const fake = useFake();
     const client = sdk(fake);
     const o3 = await client.responses.create({ model: 'o3', input: 'x', temperature: 0.2 }).catch((e) => e);
@@ -73,7 +74,7 @@ describe('responses', () => {
     assert.equal((await client.responses.create({ model: 'gpt-4.1', input: 'x', temperature: 0.2 })).temperature, 0.2);
   });
 
-  test('echoes what was asked: reasoning.effort and text.format', { timeout: 5_000 }, async () => {
+  test('echoes what was asked: reasoning.effort and text.format', { timeout: patience(5_000) }, async () => {
     const fake = useFake();
     const client = sdk(fake);
     const r = await client.responses.create({ model: 'o3', input: 'x', reasoning: { effort: 'high' } });
@@ -86,7 +87,7 @@ describe('responses', () => {
     assert.equal(r.usage?.input_tokens_details.cache_write_tokens, 0);
   });
 
-  test('a synchronous response can end failed, cancelled or incomplete (background fault)', { timeout: 5_000 }, async () => {
+  test('a synchronous response can end failed, cancelled or incomplete (background fault)', { timeout: patience(5_000) }, async () => {
     const fake = useFake();
     const client = sdk(fake);
     for (const final of ['failed', 'cancelled', 'incomplete'] as const) {
@@ -96,7 +97,7 @@ describe('responses', () => {
     }
   });
 
-  test('background responses advance queued → in_progress → completed by elapsed time', { timeout: 5_000 }, async () => {
+  test('background responses advance queued → in_progress → completed by elapsed time', { timeout: patience(5_000) }, async () => {
     const clock = createManualClock();
     const fake = useFake({ clock, background: { queuedMs: 340_000, inProgressMs: 60_000 } });
     const client = sdk(fake);
@@ -113,7 +114,7 @@ describe('responses', () => {
     assert.match(done.output_text, /from o3-pro/);
   });
 
-  test('background schedule faults end failed or incomplete; cancel ends cancelled', { timeout: 5_000 }, async () => {
+  test('background schedule faults end failed or incomplete; cancel ends cancelled', { timeout: patience(5_000) }, async () => {
     const clock = createManualClock();
     const fake = useFake({ clock });
     const client = sdk(fake);
@@ -138,7 +139,7 @@ describe('responses', () => {
     await assert.rejects(client.responses.retrieve('resp_nope'), OpenAI.NotFoundError);
   });
 
-  test('stream: true sends the real event sequence ending with response.completed', { timeout: 5_000 }, async () => {
+  test('stream: true sends the real event sequence ending with response.completed', { timeout: patience(5_000) }, async () => {
     const fake = useFake();
     const client = sdk(fake);
     const stream = await client.responses.create({ model: 'gpt-4.1', input: 'stream SB_MARK_s', stream: true });
@@ -160,7 +161,7 @@ describe('responses', () => {
     assert.ok(entry.endMs !== null && !entry.aborted);
   });
 
-  test('file_search records vector stores and answers from attached files', { timeout: 5_000 }, async () => {
+  test('file_search records vector stores and answers from attached files', { timeout: patience(5_000) }, async () => {
     const fake = useFake();
     const client = sdk(fake);
     const store = fake.seed.vectorStore({ name: 'ctx', files: [{ filename: 'auth.ts', content: 'export function login() { /* SB_MARK_auth */ }' }] });
@@ -173,7 +174,7 @@ describe('responses', () => {
     await assert.rejects(client.responses.create({ model: 'o3', input: 'x', tools: [{ type: 'file_search', vector_store_ids: ['vs_missing'] }] }), OpenAI.NotFoundError);
   });
 
-  test('function tool round trip when a call is required', { timeout: 5_000 }, async () => {
+  test('function tool round trip when a call is required', { timeout: patience(5_000) }, async () => {
     const fake = useFake();
     const client = sdk(fake);
     const tools: OpenAI.Responses.Tool[] = [{ type: 'function', name: 'read_file', parameters: { type: 'object', properties: {} }, strict: false }];
@@ -190,7 +191,7 @@ describe('responses', () => {
     assert.match(second.output_text, /markers=\[SB_MARK_tool\]/);
   });
 
-  test('missing API key gets 401; missing model gets 400', { timeout: 5_000 }, async () => {
+  test('missing API key gets 401; missing model gets 400', { timeout: patience(5_000) }, async () => {
     const fake = useFake();
     const res = await fetch(`${fake.baseUrls.openai}/responses`, { method: 'POST', body: JSON.stringify({ model: 'o3', input: 'x' }), headers: { 'content-type': 'application/json' } });
     assert.equal(res.status, 401);

@@ -6,11 +6,12 @@ import type { FakeRuntime, RouteDefinition } from './context.ts';
 import { jsonResponse } from './errors.ts';
 import type { JournalEntry } from './journal.ts';
 import { sdk, stopFakeServer, useFake } from './test-helpers.ts';
+import { patience } from '../reference/patience.ts';
 
 after(stopFakeServer);
 
 describe('the fake checks traffic against the OpenAI spec', () => {
-  test('a request departing from the spec is answered 400 spec_violation naming the field, and journalled', { timeout: 15_000 }, async () => {
+  test('a request departing from the spec is answered 400 spec_violation naming the field, and journalled', { timeout: patience(15_000) }, async () => {
     const fake = useFake();
     const client = sdk(fake);
     const bad = await client.responses.create({ model: 'o3', input: 'x', reasoning: { effort: 'extreme' as 'high' } }).catch((e) => e);
@@ -24,7 +25,7 @@ describe('the fake checks traffic against the OpenAI spec', () => {
     assert.ok(list instanceof OpenAI.BadRequestError, 'the /files limit is 10,000 at most');
   });
 
-  test('record mode journals without answering; off skips the check', { timeout: 15_000 }, async () => {
+  test('record mode journals without answering; off skips the check', { timeout: patience(15_000) }, async () => {
     const fake = useFake({ specValidation: 'record' });
     await sdk(fake).responses.create({ model: 'o3', input: 'x', reasoning: { effort: 'extreme' as 'high' } });
     // The request, and the fake's echo of what was asked in its response.
@@ -34,7 +35,7 @@ describe('the fake checks traffic against the OpenAI spec', () => {
     assert.equal(fake.journal.entries().at(-1)!.specViolations, undefined);
   });
 
-  test('a response of the fake departing from the spec becomes a 418 fake_spec_violation naming the field', { timeout: 15_000 }, async () => {
+  test('a response of the fake departing from the spec becomes a 418 fake_spec_violation naming the field', { timeout: patience(15_000) }, async () => {
     const runtime = { settings: { specValidation: 'enforce' } } as unknown as FakeRuntime;
     const def = { route: 'files.retrieve' } as RouteDefinition;
     const entry = {} as JournalEntry;
@@ -51,7 +52,7 @@ describe('the fake checks traffic against the OpenAI spec', () => {
     assert.equal(r.status, FAKE_SPEC_VIOLATION_STATUS);
   });
 
-  test('429s carry retry-after ≥ 1 s with retry-after-ms alongside, or neither when the user must act', { timeout: 15_000 }, async () => {
+  test('429s carry retry-after ≥ 1 s with retry-after-ms alongside, or neither when the user must act', { timeout: patience(15_000) }, async () => {
     const fake = useFake();
     const client = sdk(fake);
     fake.faults.add({ route: 'responses.create', times: 1, fault: { type: 'rate-limit', retryAfterMs: 250 } });

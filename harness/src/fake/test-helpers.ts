@@ -5,6 +5,7 @@ import { createFakeApi } from './fake-api.ts';
 import type { FakeApi } from './fake-api.ts';
 import type { FakeApiOptions } from './options.ts';
 import type { ProviderName } from './routes.ts';
+import { patience } from '../reference/patience.ts';
 
 /** Shared set-up of the fake's own tests: one msw server per test file, a fresh fake per test. */
 
@@ -31,7 +32,7 @@ export function stopFakeServer(): void {
 
 /** An SDK client built after interception starts (it captures fetch when constructed). */
 export function sdk(fake: FakeApi | { baseUrls: Record<ProviderName, string> }, provider: ProviderName = 'openai', apiKey = TEST_KEY): OpenAI {
-  return new OpenAI({ apiKey, baseURL: fake.baseUrls[provider], maxRetries: 0, timeout: 5_000 });
+  return new OpenAI({ apiKey, baseURL: fake.baseUrls[provider], maxRetries: 0, timeout: patience(5_000) });
 }
 
 export function delay(ms: number): Promise<void> {

@@ -3,11 +3,12 @@ import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import { createManualClock } from './clock.ts';
 import { sdk, stopFakeServer, useFake } from './test-helpers.ts';
+import { patience } from '../reference/patience.ts';
 
 after(stopFakeServer);
 
 describe('files and vector stores', () => {
-  test('files: upload multipart, retrieve, list, delete', { timeout: 5_000 }, async () => {
+  test('files: upload multipart, retrieve, list, delete', { timeout: patience(5_000) }, async () => {
     const fake = useFake();
     const client = sdk(fake);
     const f = await client.files.create({ file: new File(['hello world'], 'a.md'), purpose: 'assistants' });
@@ -23,7 +24,7 @@ describe('files and vector stores', () => {
     assert.equal(fake.journal.entries()[0]?.fileName, 'a.md');
   });
 
-  test('create with metadata, expiry and files; update; delete', { timeout: 5_000 }, async () => {
+  test('create with metadata, expiry and files; update; delete', { timeout: patience(5_000) }, async () => {
     const fake = useFake();
     const client = sdk(fake);
     const file = fake.seed.file({ filename: 'x.ts', content: 'const x = 1;' });
@@ -39,7 +40,7 @@ describe('files and vector stores', () => {
     await assert.rejects(client.vectorStores.create({ expires_after: { anchor: 'last_active_at', days: 0 } }), OpenAI.BadRequestError);
   });
 
-  test('KI-13: the store limit answers a provider-shaped 400', { timeout: 5_000 }, async () => {
+  test('KI-13: the store limit answers a provider-shaped 400', { timeout: patience(5_000) }, async () => {
     const fake = useFake();
     const client = sdk(fake);
     fake.seed.vectorStores(98, { metadata: { owner: 'second-brain' } });
@@ -56,7 +57,7 @@ describe('files and vector stores', () => {
     await client.vectorStores.create({});
   });
 
-  test('list: cursor pagination with limit, after, has_more, first_id, last_id', { timeout: 5_000 }, async () => {
+  test('list: cursor pagination with limit, after, has_more, first_id, last_id', { timeout: patience(5_000) }, async () => {
     const fake = useFake();
     const client = sdk(fake);
     const seeded = fake.seed.vectorStores(45, (i) => ({ name: `s${i}` }));
@@ -83,7 +84,7 @@ describe('files and vector stores', () => {
     await assert.rejects(client.vectorStores.list({ limit: 101 }), OpenAI.BadRequestError);
   });
 
-  test('file batches: per-file statuses, file_counts, processing time, filters', { timeout: 5_000 }, async () => {
+  test('file batches: per-file statuses, file_counts, processing time, filters', { timeout: patience(5_000) }, async () => {
     const clock = createManualClock();
     const fake = useFake({ clock, fileProcessingMs: 1_000 });
     const client = sdk(fake);
@@ -108,7 +109,7 @@ describe('files and vector stores', () => {
     assert.deepEqual(failed.data.map((f) => f.id), [files[1]!.id]);
   });
 
-  test('file-status cancelled, batch-stuck and cancel', { timeout: 5_000 }, async () => {
+  test('file-status cancelled, batch-stuck and cancel', { timeout: patience(5_000) }, async () => {
     const clock = createManualClock();
     const fake = useFake({ clock });
     const client = sdk(fake);
@@ -129,7 +130,7 @@ describe('files and vector stores', () => {
     assert.equal(f.status, 'cancelled');
   });
 
-  test('store files: attach, retrieve, delete; unknown file is 404', { timeout: 5_000 }, async () => {
+  test('store files: attach, retrieve, delete; unknown file is 404', { timeout: patience(5_000) }, async () => {
     const fake = useFake();
     const client = sdk(fake);
     const file = fake.seed.file({ filename: 'z.txt', content: 'zzz' });
@@ -141,7 +142,7 @@ describe('files and vector stores', () => {
     await assert.rejects(client.vectorStores.files.create(vs.id, { file_id: 'file-missing' }), OpenAI.NotFoundError);
   });
 
-  test('search returns deterministic keyword matches from completed files', { timeout: 5_000 }, async () => {
+  test('search returns deterministic keyword matches from completed files', { timeout: patience(5_000) }, async () => {
     const fake = useFake();
     const client = sdk(fake);
     const vs = fake.seed.vectorStore({

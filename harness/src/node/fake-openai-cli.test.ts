@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import OpenAI from 'openai';
 import { runFakeOpenAiCli } from './fake-openai-cli.ts';
+import { patience } from '../reference/patience.ts';
 
 function capture(): { stream: PassThrough; text: () => string } {
   const stream = new PassThrough();
@@ -12,7 +13,7 @@ function capture(): { stream: PassThrough; text: () => string } {
 }
 
 describe('harness fake-openai', () => {
-  test('serves on loopback, prints the base URLs to stderr, stops on signal', { timeout: 5_000 }, async () => {
+  test('serves on loopback, prints the base URLs to stderr, stops on signal', { timeout: patience(5_000) }, async () => {
     const out = capture();
     const controller = new AbortController();
     const exit = runFakeOpenAiCli(['--port', '0', '--seed', '5'], { signal: controller.signal, stderr: out.stream });
@@ -30,7 +31,7 @@ describe('harness fake-openai', () => {
     await assert.rejects(client.files.list(), OpenAI.APIConnectionError);
   });
 
-  test('rejects bad arguments with exit code 2', { timeout: 2_000 }, async () => {
+  test('rejects bad arguments with exit code 2', { timeout: patience(2_000) }, async () => {
     const out = capture();
     assert.equal(await runFakeOpenAiCli(['--port', 'abc'], { stderr: out.stream }), 2);
     assert.match(out.text(), /--port must be an integer/);

@@ -4,6 +4,7 @@ import OpenAI from 'openai';
 import { judgeLatency } from '../reference/latency-test.ts';
 import { startLoopbackFake } from './loopback.ts';
 import type { LoopbackFake } from './loopback.ts';
+import { patience } from '../reference/patience.ts';
 
 const KEY = 'sk-loopback-7777';
 let lb: LoopbackFake;
@@ -35,7 +36,7 @@ function reset(): void {
 }
 
 describe('loopback fake', () => {
-  test('serves the same routes over real sockets under per-provider prefixes', { timeout: 5_000 }, async () => {
+  test('serves the same routes over real sockets under per-provider prefixes', { timeout: patience(5_000) }, async () => {
     reset();
     assert.match(lb.baseUrls.openai, /^http:\/\/127\.0\.0\.1:\d+\/openai\/v1$/);
     assert.match(lb.baseUrls.gemini, /\/gemini\/v1beta\/openai$/);
@@ -52,7 +53,7 @@ describe('loopback fake', () => {
     assert.equal(unknown.status, 404);
   });
 
-  test('control endpoints: journal, faults, account, state, seed', { timeout: 5_000 }, async () => {
+  test('control endpoints: journal, faults, account, state, seed', { timeout: patience(5_000) }, async () => {
     reset();
     assert.deepEqual(await control('/health'), { ok: true });
     const added = await control('/faults', { body: { route: 'vector_stores.create', calls: [1], fault: { type: 'status', status: 500 } } });
@@ -80,7 +81,7 @@ describe('loopback fake', () => {
     assert.deepEqual(await control('/faults', { method: 'DELETE' }), { ok: true });
   });
 
-  test('a client abort closes the socket and the journal records it', { timeout: 30_000 }, async (t) => {
+  test('a client abort closes the socket and the journal records it', { timeout: patience(30_000) }, async (t) => {
     // Seen by the fake within 50 ms, held for the excess over a reference process measuring the machine.
     await judgeLatency(t, { label: 'client abort → seen by the fake', boundMs: 50, compareWith: 'own-loop' }, async () => {
       reset();
@@ -96,7 +97,7 @@ describe('loopback fake', () => {
     });
   });
 
-  test('stall after headers, truncated stream and network error over sockets', { timeout: 5_000 }, async () => {
+  test('stall after headers, truncated stream and network error over sockets', { timeout: patience(5_000) }, async () => {
     reset();
     lb.fake.faults.add({ route: 'chat.gemini', calls: [1], fault: { type: 'stall-after-headers' } });
     lb.fake.faults.add({ route: 'chat.gemini', calls: [2], fault: { type: 'truncate', afterEvents: 2, mode: 'error' } });
@@ -121,7 +122,7 @@ describe('loopback fake', () => {
     await assert.rejects(gemini.chat.completions.create({ model: 'g', messages: [{ role: 'user', content: 'x' }] }), OpenAI.APIConnectionError);
   });
 
-  test('KI-16: idle keep-alive connections are closed after T; a reused one can be reset', { timeout: 5_000 }, async () => {
+  test('KI-16: idle keep-alive connections are closed after T; a reused one can be reset', { timeout: patience(5_000) }, async () => {
     reset();
     const c = client();
     // undici returns a socket to its pool a moment after the body is read.

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { patience } from '../reference/patience.ts';
 
 const PRELOAD = fileURLToPath(new URL('./preload.ts', import.meta.url));
 const CHILD = fileURLToPath(new URL('./fixtures/preload-child.ts', import.meta.url));
@@ -62,13 +63,13 @@ after(async () => {
 });
 
 describe('preload (in-process msw in another process)', () => {
-  test('intercepts the fake bases and reports through the control server', { timeout: 8_000 }, async () => {
+  test('intercepts the fake bases and reports through the control server', { timeout: patience(8_000) }, async () => {
     assert.deepEqual(await send('list'), { ok: true, count: 0 });
     await control('/seed', { files: [{ filename: 'a.txt', content: 'a' }] });
     assert.deepEqual(await send('list'), { ok: true, count: 1 });
   });
 
-  test('a client abort in the child shows in the journal', { timeout: 8_000 }, async () => {
+  test('a client abort in the child shows in the journal', { timeout: patience(8_000) }, async () => {
     const result = await send('hang');
     assert.equal(result.name, 'APIUserAbortError');
     const { entries } = await control('/journal');
@@ -79,7 +80,7 @@ describe('preload (in-process msw in another process)', () => {
     assert.equal(hung.status, null, 'no response was ever sent');
   });
 
-  test('faults change at run time; other loopback traffic passes through silently', { timeout: 8_000 }, async () => {
+  test('faults change at run time; other loopback traffic passes through silently', { timeout: patience(8_000) }, async () => {
     await control('/faults', { route: 'files.list', times: 1, fault: { type: 'status', status: 503 } });
     assert.deepEqual(await send('list'), { ok: false, name: 'InternalServerError', status: 503 });
     assert.equal((await send('list')).ok, true);

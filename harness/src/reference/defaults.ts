@@ -22,3 +22,15 @@ export const MAX_JUDGING_ATTEMPTS = 3;
 export const STRICT_JUDGING_ENV = 'SB_STRICT_JUDGING';
 /** How long the reference may take to start and answer its handshake. */
 export const REFERENCE_START_TIMEOUT_MS = 10_000;
+/**
+ * Environment setting that fixes the hang guards' slowdown factor (a number >= 1)
+ * instead of measuring it, e.g. `SB_TEST_PATIENCE=4` on a runner known to be slow.
+ */
+export const TEST_PATIENCE_ENV = 'SB_TEST_PATIENCE';
+/** The most a hang guard is stretched on a busy machine: 5 s of patience becomes at most 50 s. */
+export const MAX_PATIENCE_FACTOR = 10;
+/**
+ * How much more than the measured share of the CPU a guard allows for: the load is read
+ * at one moment and the work the guard covers runs after it, when the load may be higher.
+ */
+export const PATIENCE_MARGIN = 1.5;

@@ -9,6 +9,7 @@ import { guardPage } from '../browser/page-guard.ts';
 import { launchBrowser } from '../browser/launch.ts';
 import { main } from '../cli.ts';
 import { toyCommand } from '../toys/toy-command.ts';
+import { patience } from '../reference/patience.ts';
 
 /**
  * The chaos CLI end to end against the toy server: exit codes (0 all pass, 1 any fail,
@@ -80,7 +81,7 @@ after(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-test('all scenarios pass: exit code 0, with progress and a summary table', { timeout: 20_000 }, async () => {
+test('all scenarios pass: exit code 0, with progress and a summary table', { timeout: patience(20_000) }, async () => {
   const dir = await scenarioDir('pass', { 'KI-07-toy-pass.ts': passing });
   const { code, out } = await chaos(['--scenarios', dir, '--report-dir', join(root, 'rep-pass')]);
   assert.equal(code, 0, out);
@@ -89,7 +90,7 @@ test('all scenarios pass: exit code 0, with progress and a summary table', { tim
   assert.match(out, /1 passed, 0 failed/);
 });
 
-test('one failing scenario: exit code 1, and junit.xml, report.json, index.html and traces are written', { timeout: 30_000 }, async () => {
+test('one failing scenario: exit code 1, and junit.xml, report.json, index.html and traces are written', { timeout: patience(30_000) }, async () => {
   const dir = await scenarioDir('mixed', { 'KI-07-toy-pass.ts': passing, 'KI-04-toy-fail.ts': failing });
   const reportDir = join(root, 'rep-mixed');
   const { code, out } = await chaos(['--scenarios', dir, '--report-dir', reportDir]);
@@ -132,7 +133,7 @@ test('one failing scenario: exit code 1, and junit.xml, report.json, index.html 
 
 });
 
-test('a bad scenario file: exit code 2, naming the file and the field', { timeout: 10_000 }, async () => {
+test('a bad scenario file: exit code 2, naming the file and the field', { timeout: patience(10_000) }, async () => {
   const dir = await scenarioDir('bad', { 'KI-07-toy-pass.ts': passing, 'KI-09-broken.ts': broken });
   const { code, out } = await chaos(['--scenarios', dir, '--report-dir', join(root, 'rep-bad')]);
   assert.equal(code, 2, out);
@@ -142,7 +143,7 @@ test('a bad scenario file: exit code 2, naming the file and the field', { timeou
   assert.equal(existsSync(join(root, 'rep-bad', 'junit.xml')), false, 'nothing ran');
 });
 
-test('a scenario file named unlike its id, and an --only that matches nothing, are exit code 2', { timeout: 10_000 }, async () => {
+test('a scenario file named unlike its id, and an --only that matches nothing, are exit code 2', { timeout: patience(10_000) }, async () => {
   const dir = await scenarioDir('misnamed', { 'KI-08-other-name.ts': passing });
   const misnamed = await chaos(['--scenarios', dir]);
   assert.equal(misnamed.code, 2);
@@ -155,7 +156,7 @@ test('a scenario file named unlike its id, and an --only that matches nothing, a
   assert.match(badOption.out, /--mode takes in-process or loopback/);
 });
 
-test('--prove runs each scenario against its defect: caught → exit 0, not caught → exit 1', { timeout: 20_000 }, async () => {
+test('--prove runs each scenario against its defect: caught → exit 0, not caught → exit 1', { timeout: patience(20_000) }, async () => {
   // toy-pass sends "true" for a boolean, which the strict-args toy rejects: caught.
   const caught = await chaos(['--scenarios', await scenarioDir('prove', { 'KI-07-toy-pass.ts': passing }), '--report-dir', join(root, 'rep-prove'), '--prove']);
   assert.equal(caught.code, 0, caught.out);
@@ -168,7 +169,7 @@ test('--prove runs each scenario against its defect: caught → exit 0, not caug
 
 const SCREENSHOTS = fileURLToPath(new URL('../../../reports/screenshots/', import.meta.url));
 
-test('the HTML report and its trace pages in a browser: no console error, no request, charts drawn, links and details work', { timeout: 60_000 }, async () => {
+test('the HTML report and its trace pages in a browser: no console error, no request, charts drawn, links and details work', { timeout: patience(60_000) }, async () => {
   assert.ok(mixedReport, 'the mixed run wrote a report');
   const browser = await launchBrowser();
   try {

@@ -4,6 +4,7 @@ import { toFile } from 'openai';
 import { formatViolations } from './oracle.ts';
 import { sdk, stopFakeServer, useFake, delay } from '../fake/test-helpers.ts';
 import type { FakeApi } from '../fake/index.ts';
+import { patience } from '../reference/patience.ts';
 
 after(stopFakeServer);
 
@@ -12,7 +13,7 @@ function violations(fake: FakeApi): string {
 }
 
 describe('the fake conforms to the OpenAI spec', () => {
-  test('every route, success and error bodies, sync, background and streamed', { timeout: 20_000 }, async () => {
+  test('every route, success and error bodies, sync, background and streamed', { timeout: patience(20_000) }, async () => {
     const fake = useFake({ specValidation: 'record', background: { queuedMs: 5, inProgressMs: 5 } });
     const client = sdk(fake);
     const file = await client.files.create({ file: await toFile(Buffer.from('export const a = 1;\n'), 'a.ts'), purpose: 'assistants' });

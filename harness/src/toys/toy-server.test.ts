@@ -8,6 +8,7 @@ import { defineScenario } from '../runner/scenario.ts';
 import { toyCommand } from './toy-command.ts';
 import { startCpuLoad } from '../reference/cpu-load.ts';
 import type { ToyBreak } from './toy-command.ts';
+import { patience } from '../reference/patience.ts';
 
 /**
  * The probes must catch deliberately broken servers, or a green chaos run means
@@ -41,14 +42,14 @@ async function runAgainst(...breaks: ToyBreak[]) {
   return runScenario(scenario, { mode: 'loopback', serverCommand: toyCommand(...breaks) });
 }
 
-test('the healthy toy passes the responsiveness and cancellation probes', { timeout: 20_000 }, async () => {
+test('the healthy toy passes the responsiveness and cancellation probes', { timeout: patience(20_000) }, async () => {
   const result = await runAgainst();
   assert.equal(result.verdict, 'pass', JSON.stringify(result.measurements.filter((m) => m.verdict === 'fail')));
   assert.ok(figure(result.measurements, 'responsive', /^ping max$/).value! < 100);
   assert.ok(figure(result.measurements, 'cancellation', /upstream aborted/).value! <= 50);
 });
 
-test('a server that blocks its event loop for 300 ms per call fails the responsiveness probe', { timeout: 40_000 }, async () => {
+test('a server that blocks its event loop for 300 ms per call fails the responsiveness probe', { timeout: patience(40_000) }, async () => {
   const result = await runUntilJudged(() => runAgainst('block-loop'), MAX_JUDGING_ATTEMPTS);
   const ping = figure(result.measurements, 'responsive', /^ping max$/);
   assert.equal(ping.verdict, 'fail');
@@ -56,7 +57,7 @@ test('a server that blocks its event loop for 300 ms per call fails the responsi
   assert.equal(result.verdict, 'fail');
 });
 
-test('KI-01: a server that blocks its event loop is judged failed even with two busy loops burning the CPU beside it', { timeout: 40_000 }, async () => {
+test('KI-01: a server that blocks its event loop is judged failed even with two busy loops burning the CPU beside it', { timeout: patience(40_000) }, async () => {
   const load = startCpuLoad({ burners: 2, maxMs: 35_000 });
   try {
     // As the chaos command does: a run the machine was too busy to judge runs again (a
@@ -72,7 +73,7 @@ test('KI-01: a server that blocks its event loop is judged failed even with two 
   }
 });
 
-test('a server that ignores cancellation fails the cancellation probe', { timeout: 20_000 }, async () => {
+test('a server that ignores cancellation fails the cancellation probe', { timeout: patience(20_000) }, async () => {
   const result = await runAgainst('ignore-cancel');
   const abort = figure(result.measurements, 'cancellation', /upstream aborted/);
   const xai = result.evidence.journal.filter((e) => e.route === 'chat.xai').map((e) => ({ start: e.startWallMs, end: e.endWallMs, aborted: e.abortedAtWallMs }));

@@ -10,6 +10,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { startLoopbackFake } from '../../../harness/src/node/loopback.ts';
 import { formatDoctorReport, runDoctor, runDoctorCli } from './doctor.ts';
 import { latestVersion } from '../state/db.ts';
+import { patience } from '@second-brain/harness';
 
 function home(t: { after(fn: () => void): void }, mode = 0o700): string {
   const dir = mkdtempSync(join(tmpdir(), 'sb-doctor-'));
@@ -40,7 +41,7 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-test('providers: accepted key, rejected key, reachable fake, unreachable endpoint, and no key', { timeout: 20_000 }, async (t) => {
+test('providers: accepted key, rejected key, reachable fake, unreachable endpoint, and no key', { timeout: patience(20_000) }, async (t) => {
   const fake = await startLoopbackFake();
   t.after(() => fake.close());
   const good = await modelsServer(t, 200);
@@ -68,7 +69,7 @@ test('providers: accepted key, rejected key, reachable fake, unreachable endpoin
   assert.equal(r2.ok, true, 'warnings and skipped checks do not fail the run');
 });
 
-test('a hung provider endpoint is reported unreachable after the timeout', { timeout: 10_000 }, async (t) => {
+test('a hung provider endpoint is reported unreachable after the timeout', { timeout: patience(10_000) }, async (t) => {
   const server = createServer(() => { /* never answers */ });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   t.after(() => { server.closeAllConnections(); server.close(); });

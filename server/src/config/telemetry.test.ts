@@ -2,10 +2,11 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode } from '../errors.ts';
 import { captureContentEnabled, readTelemetryConfig, type OtlpTarget } from './telemetry.ts';
+import { patience } from '@second-brain/harness';
 
 const HOME = '/tmp/sb-home';
 
-describe('telemetry configuration', { timeout: 5_000 }, () => {
+describe('telemetry configuration', { timeout: patience(5_000) }, () => {
   test('no endpoint: every signal goes to local files under <home>/telemetry', () => {
     const c = readTelemetryConfig({}, HOME);
     assert.deepEqual([c.traces.kind, c.metrics.kind, c.logs.kind], ['file', 'file', 'file']);

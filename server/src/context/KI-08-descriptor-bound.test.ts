@@ -13,6 +13,7 @@ import { Worker } from 'node:worker_threads';
 import { DEFAULTS } from '../config/defaults.ts';
 import { gatherFiles } from './gather.ts';
 import { closeContextWorkers } from './workers.ts';
+import { patience } from '@second-brain/harness';
 
 after(() => closeContextWorkers());
 
@@ -40,7 +41,7 @@ while (Atomics.load(s, 0) === 0) {
   Atomics.add(s, 2, 1);
 }`;
 
-test('KI-08: open descriptors never exceed the gather concurrency (2,000 files)', { timeout: 30_000, skip: process.platform !== 'linux' && 'needs /proc/self/fd' }, async (t) => {
+test('KI-08: open descriptors never exceed the gather concurrency (2,000 files)', { timeout: patience(30_000), skip: process.platform !== 'linux' && 'needs /proc/self/fd' }, async (t) => {
   const root = tree(2_000, 100);
   t.after(() => rmSync(root, { recursive: true, force: true }));
   await gatherFiles({ paths: ['d0'], roots: [root], signal: AbortSignal.timeout(5_000) }); // warm libuv's pool up
@@ -74,7 +75,7 @@ function runChild(ulimit: number, body: string): { status: number | null; out: a
   return { status: child.status, out, stderr: child.stderr };
 }
 
-test('KI-08: 2,000 files gather completely under ulimit -n 256', { timeout: 30_000 }, async (t) => {
+test('KI-08: 2,000 files gather completely under ulimit -n 256', { timeout: patience(30_000) }, async (t) => {
   const root = tree(2_000, 200);
   t.after(() => rmSync(root, { recursive: true, force: true }));
   const c = runChild(256, `
@@ -84,7 +85,7 @@ test('KI-08: 2,000 files gather completely under ulimit -n 256', { timeout: 30_0
   assert.deepEqual(c.out, { files: 2_000, skipped: 0, retries: 0, fallbacks: 0 });
 });
 
-test('KI-08: EMFILE is retried with backoff, then reported as a skip reason, never a hang', { timeout: 30_000 }, async (t) => {
+test('KI-08: EMFILE is retried with backoff, then reported as a skip reason, never a hang', { timeout: patience(30_000) }, async (t) => {
   const root = tree(20, 10);
   t.after(() => rmSync(root, { recursive: true, force: true }));
   // Descriptors are exhausted by other work; they come back after 100 ms.
@@ -114,7 +115,7 @@ test('KI-08: EMFILE is retried with backoff, then reported as a skip reason, nev
   assert.ok(permanent.out.ms < budgetMs + 500, `took ${permanent.out.ms} ms`);
 });
 
-test('KI-08: on the reader thread too, EMFILE is retried; a reader that cannot start falls back to the event loop', { timeout: 30_000 }, async (t) => {
+test('KI-08: on the reader thread too, EMFILE is retried; a reader that cannot start falls back to the event loop', { timeout: patience(30_000) }, async (t) => {
   const root = tree(100, 50);
   t.after(() => rmSync(root, { recursive: true, force: true }));
   const exhaustOnRead = `

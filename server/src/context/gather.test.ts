@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { gatherFiles } from './gather.ts';
 import { closeContextWorkers, contextWorkerStats } from './workers.ts';
+import { patience } from '@second-brain/harness';
 
 after(() => closeContextWorkers());
 import type { GatherResult } from './gather.ts';
@@ -24,7 +25,7 @@ const paths = (r: GatherResult) => r.files.map((f) => f.relPath).sort();
 const reasonOf = (r: GatherResult, path: string) => r.skipped.find((s) => s.path === path)?.reason;
 const signal = () => AbortSignal.timeout(10_000);
 
-test('gitignore is honoured at every level, negation included', { timeout: 10_000 }, async (t) => {
+test('gitignore is honoured at every level, negation included', { timeout: patience(10_000) }, async (t) => {
   const root = tempTree({
     '.gitignore': '*.log\n!keep.log\n/generated/\ndocs/*.md\n!docs/README.md\n',
     'a.ts': 'a',
@@ -62,7 +63,7 @@ test('gitignore is honoured at every level, negation included', { timeout: 10_00
   assert.deepEqual(paths(r3), ['x.log']);
 });
 
-test('build and vendor directories are skipped with a reason', { timeout: 10_000 }, async (t) => {
+test('build and vendor directories are skipped with a reason', { timeout: patience(10_000) }, async (t) => {
   const root = tempTree({
     'src/a.ts': 'a', 'node_modules/x/index.js': 'x', 'dist/a.js': 'a', '.git/HEAD': 'ref',
     'pkg/__pycache__/m.pyc': 'c', '.venv/lib/x.py': 'x', 'target/debug/x': 'x', 'coverage/lcov.info': 'x',
@@ -74,7 +75,7 @@ test('build and vendor directories are skipped with a reason', { timeout: 10_000
   assert.equal(reasonOf(r, '.git/'), 'vcs-internal');
 });
 
-test('binary content is sniffed, extensions are not trusted', { timeout: 10_000 }, async (t) => {
+test('binary content is sniffed, extensions are not trusted', { timeout: patience(10_000) }, async (t) => {
   const latin1 = Buffer.from('caf\xe9 cr\xe8me br\xfbl\xe9e, a long enough sentence in plain Latin-1 encoding.\n', 'latin1');
   const tail = Buffer.concat([Buffer.from('x'.repeat(10_000)), Buffer.from([0]), Buffer.from('y')]);
   const random = Buffer.alloc(4_096);
@@ -102,7 +103,7 @@ test('binary content is sniffed, extensions are not trusted', { timeout: 10_000 
   assert.equal(byPath.get('empty.txt')!.text, '');
 });
 
-test('a symlink loop is skipped and the walk ends', { timeout: 10_000 }, async (t) => {
+test('a symlink loop is skipped and the walk ends', { timeout: patience(10_000) }, async (t) => {
   const root = tempTree({ 'a/file.ts': 'x', 'b/other.ts': 'y' });
   t.after(() => rmSync(root, { recursive: true, force: true }));
   symlinkSync('..', join(root, 'a', 'up'));          // a/up → root: an ancestor
@@ -117,7 +118,7 @@ test('a symlink loop is skipped and the walk ends', { timeout: 10_000 }, async (
   assert.ok(['duplicate', 'symlink-loop'].includes(reasonOf(r, 'b/to-a/')!), JSON.stringify(r.skipped));
 });
 
-test('a symlink out of the roots is skipped and its target never read', { timeout: 10_000 }, async (t) => {
+test('a symlink out of the roots is skipped and its target never read', { timeout: patience(10_000) }, async (t) => {
   const outside = tempTree({ 'secret-notes.txt': 'OUTSIDE-CONTENT', 'dir/x.txt': 'OUTSIDE-DIR' });
   const root = tempTree({ 'in.ts': 'inside' });
   t.after(() => { rmSync(root, { recursive: true, force: true }); rmSync(outside, { recursive: true, force: true }); });
@@ -131,7 +132,7 @@ test('a symlink out of the roots is skipped and its target never read', { timeou
   assert.ok(!JSON.stringify(r).includes('OUTSIDE-'));
 });
 
-test('a file that vanishes between listing and reading is skipped', { timeout: 10_000 }, async (t) => {
+test('a file that vanishes between listing and reading is skipped', { timeout: patience(10_000) }, async (t) => {
   const root = tempTree({ 'a.ts': 'a', 'gone.ts': 'soon gone', 'z.ts': 'z' });
   t.after(() => rmSync(root, { recursive: true, force: true }));
   let removed = false;
@@ -146,7 +147,7 @@ test('a file that vanishes between listing and reading is skipped', { timeout: 1
   assert.equal(reasonOf(r, 'gone.ts'), 'vanished');
 });
 
-test('secret files are skipped by default and reported', { timeout: 10_000 }, async (t) => {
+test('secret files are skipped by default and reported', { timeout: patience(10_000) }, async (t) => {
   const root = tempTree({
     '.env': 'KEY=1', '.env.production': 'KEY=2', '.env.example': 'KEY=', 'certs/server.pem': 'x', 'certs/server.key': 'x',
     'id_rsa': 'x', 'id_rsa.pub': 'ssh-rsa AAA', '.npmrc': '//registry/:_authToken=x', 'aws/credentials': 'x', 'app.ts': 'ok',
@@ -163,7 +164,7 @@ test('secret files are skipped by default and reported', { timeout: 10_000 }, as
   assert.equal(r3.files[0]?.text, 'KEY=1');
 });
 
-test('per-file, total and count caps', { timeout: 10_000 }, async (t) => {
+test('per-file, total and count caps', { timeout: patience(10_000) }, async (t) => {
   const files: Record<string, string> = { 'big.txt': 'b'.repeat(2_000) };
   for (let i = 0; i < 10; i++) files[`f${i}.txt`] = 'x'.repeat(100);
   const root = tempTree(files);
@@ -183,14 +184,14 @@ test('per-file, total and count caps', { timeout: 10_000 }, async (t) => {
   await assert.rejects(gatherFiles({ paths: ['.'], roots: [root], signal: signal(), limits: { maxFlies: 3 } as never }), { code: 'SB_ERR_INVALID_ARGUMENT' });
 });
 
-test('priority files come first and survive the caps', { timeout: 10_000 }, async (t) => {
+test('priority files come first and survive the caps', { timeout: patience(10_000) }, async (t) => {
   const root = tempTree({ 'a.txt': 'a'.repeat(300), 'b.txt': 'b'.repeat(300), 'z/important.txt': 'z'.repeat(300) });
   t.after(() => rmSync(root, { recursive: true, force: true }));
   const r = await gatherFiles({ paths: ['.'], priorityPaths: ['z'], roots: [root], signal: signal(), limits: { maxTotalBytes: 400 } });
   assert.deepEqual(r.files.map((f) => [f.relPath, f.priority]), [['z/important.txt', true]]);
 });
 
-test('non-UTF-8 names and special files are skipped', { timeout: 10_000 }, async (t) => {
+test('non-UTF-8 names and special files are skipped', { timeout: patience(10_000) }, async (t) => {
   const root = tempTree({ 'ok.ts': 'ok' });
   t.after(() => rmSync(root, { recursive: true, force: true }));
   writeFileSync(Buffer.concat([Buffer.from(root + '/bad-'), Buffer.from([0xff, 0xfe]), Buffer.from('.txt')]), 'x');
@@ -201,7 +202,7 @@ test('non-UTF-8 names and special files are skipped', { timeout: 10_000 }, async
   assert.equal(reasonOf(r, 'pipe'), 'special-file');
 });
 
-test('unreadable files and directories are skipped (EACCES)', { timeout: 15_000 }, async (t) => {
+test('unreadable files and directories are skipped (EACCES)', { timeout: patience(15_000) }, async (t) => {
   const root = tempTree({ 'ok.ts': 'ok', 'locked.ts': 'secret', 'closed/inner.ts': 'x' });
   t.after(() => rmSync(root, { recursive: true, force: true }));
   chmodSync(root, 0o755);
@@ -227,7 +228,7 @@ test('unreadable files and directories are skipped (EACCES)', { timeout: 15_000 
   assert.deepEqual(out.skipped.map((s) => `${s.path}:${s.reason}`).sort(), ['closed/:unreadable', 'locked.ts:unreadable']);
 });
 
-test('an abort stops the gather with SB_ERR_CANCELLED', { timeout: 10_000 }, async (t) => {
+test('an abort stops the gather with SB_ERR_CANCELLED', { timeout: patience(10_000) }, async (t) => {
   const files: Record<string, string> = {};
   for (let i = 0; i < 300; i++) files[`d${i % 10}/f${i}.txt`] = 'x';
   const root = tempTree(files);
@@ -238,7 +239,7 @@ test('an abort stops the gather with SB_ERR_CANCELLED', { timeout: 10_000 }, asy
   await assert.rejects(p, { code: 'SB_ERR_CANCELLED' });
 });
 
-test('large sets are read on the reader thread with the same rules: sniffing, caps, order, vanished files', { timeout: 15_000 }, async (t) => {
+test('large sets are read on the reader thread with the same rules: sniffing, caps, order, vanished files', { timeout: patience(15_000) }, async (t) => {
   const files: Record<string, string | Buffer> = {
     'a-nul.txt': Buffer.from('text\0with NUL'),
     'a-text.bin': 'UTF-8 text in a .bin file\n',

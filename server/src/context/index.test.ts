@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { countTokens as referenceCount } from 'gpt-tokenizer/encoding/o200k_base';
 import { openDatabase } from '../state/db.ts';
 import { closeContextWorkers, countProjectTokens, prepareContext, recordSent } from './index.ts';
+import { patience } from '@second-brain/harness';
 
 after(() => closeContextWorkers());
 
@@ -20,7 +21,7 @@ function tempTree(files: Record<string, string>): string {
 
 const words = (n: number, seed: string) => Array.from({ length: n }, (_, i) => `${seed}${i}`).join(' ') + '\n';
 
-test('prepareContext: inline, overflow, priority, tree marks, report; follow-ups resend only changes', { timeout: 20_000 }, async (t) => {
+test('prepareContext: inline, overflow, priority, tree marks, report; follow-ups resend only changes', { timeout: patience(20_000) }, async (t) => {
   const root = tempTree({
     'src/small.ts': words(20, 's'), 'src/medium.ts': words(400, 'm'), 'src/large.ts': words(3_000, 'l'),
     'docs/guide.md': words(50, 'g'), 'core/main.ts': words(2_000, 'p'), '.env': 'SECRET=1', 'logo.png': '\x89PNG\r\n\x1a\n\0\0\0',
@@ -78,7 +79,7 @@ test('prepareContext: inline, overflow, priority, tree marks, report; follow-ups
   assert.equal(fresh.inline.length, 4);
 });
 
-test('priority files over the budget are sent and reported; estimate family; omitted overflow', { timeout: 20_000 }, async (t) => {
+test('priority files over the budget are sent and reported; estimate family; omitted overflow', { timeout: patience(20_000) }, async (t) => {
   const root = tempTree({ 'big.ts': words(6_000, 'b'), 'a.ts': words(10, 'a') });
   t.after(() => rmSync(root, { recursive: true, force: true }));
   const ctx = await prepareContext({
@@ -95,7 +96,7 @@ test('priority files over the budget are sent and reported; estimate family; omi
   assert.doesNotMatch(ctx.promptText, /file_search/);
 });
 
-test('a tree too large for the budget is condensed to directories', { timeout: 20_000 }, async (t) => {
+test('a tree too large for the budget is condensed to directories', { timeout: patience(20_000) }, async (t) => {
   const files: Record<string, string> = {};
   for (let d = 0; d < 20; d++) for (let f = 0; f < 40; f++) files[`pkg/module-${d}/component-file-${f}.ts`] = `export const v${f} = ${d};\n`;
   const root = tempTree(files);
@@ -110,7 +111,7 @@ test('a tree too large for the budget is condensed to directories', { timeout: 2
   assert.ok(ctx.stats.promptTokens + ctx.stats.instructionsTokens <= 30_000 * 0.85);
 });
 
-test('invalid options fail fast with SB_ERR_INVALID_ARGUMENT; no paths means no context', { timeout: 10_000 }, async (t) => {
+test('invalid options fail fast with SB_ERR_INVALID_ARGUMENT; no paths means no context', { timeout: patience(10_000) }, async (t) => {
   const root = tempTree({ 'a.ts': 'a' });
   t.after(() => rmSync(root, { recursive: true, force: true }));
   const base = { paths: ['.'], roots: [root], signal: AbortSignal.timeout(5_000) };
@@ -123,7 +124,7 @@ test('invalid options fail fast with SB_ERR_INVALID_ARGUMENT; no paths means no 
   assert.equal(empty.inline.length, 0);
 });
 
-test('countProjectTokens: totals, largest files and directories, skipped entries', { timeout: 20_000 }, async (t) => {
+test('countProjectTokens: totals, largest files and directories, skipped entries', { timeout: patience(20_000) }, async (t) => {
   const root = tempTree({
     'src/a/big.ts': words(1_000, 'x'), 'src/a/small.ts': words(10, 'y'), 'src/b/mid.ts': words(200, 'z'), 'README.md': words(5, 'r'),
     '.env': 'K=1', '.gitignore': 'ignored.txt\n', 'ignored.txt': 'nope',

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isSecretPath, resolveAllowedPaths } from './paths.ts';
 import type { SbError } from '../errors.ts';
+import { patience } from '@second-brain/harness';
 
 function setup() {
   const base = realpathSync(mkdtempSync(join(tmpdir(), 'sb-paths-')));
@@ -19,7 +20,7 @@ function setup() {
   return { base, root, other };
 }
 
-test('relative paths resolve against the first root, absolute ones are kept', { timeout: 5_000 }, async (t) => {
+test('relative paths resolve against the first root, absolute ones are kept', { timeout: patience(5_000) }, async (t) => {
   const { base, root } = setup();
   t.after(() => rmSync(base, { recursive: true, force: true }));
   const r = await resolveAllowedPaths(['src', join(root, 'src', 'a.ts'), '.'], [root], AbortSignal.timeout(4_000));
@@ -27,7 +28,7 @@ test('relative paths resolve against the first root, absolute ones are kept', { 
   assert.equal(r[1]!.realPath, join(root, 'src', 'a.ts'));
 });
 
-test('symlinks that lead out of the roots are rejected, naming the path', { timeout: 5_000 }, async (t) => {
+test('symlinks that lead out of the roots are rejected, naming the path', { timeout: patience(5_000) }, async (t) => {
   const { base, root } = setup();
   t.after(() => rmSync(base, { recursive: true, force: true }));
   for (const p of ['escape.txt', 'escape-dir', 'escape-dir/outside.txt', '../other/outside.txt', '/etc/passwd']) {
@@ -40,7 +41,7 @@ test('symlinks that lead out of the roots are rejected, naming the path', { time
   }
 });
 
-test('missing paths are SB_ERR_PATH_NOT_FOUND, missing paths outside are still "outside"', { timeout: 5_000 }, async (t) => {
+test('missing paths are SB_ERR_PATH_NOT_FOUND, missing paths outside are still "outside"', { timeout: patience(5_000) }, async (t) => {
   const { base, root } = setup();
   t.after(() => rmSync(base, { recursive: true, force: true }));
   await assert.rejects(resolveAllowedPaths(['src/nope.ts'], [root], AbortSignal.timeout(4_000)), { code: 'SB_ERR_PATH_NOT_FOUND' });
@@ -49,7 +50,7 @@ test('missing paths are SB_ERR_PATH_NOT_FOUND, missing paths outside are still "
   await assert.rejects(resolveAllowedPaths([''], [root], AbortSignal.timeout(4_000)), { code: 'SB_ERR_INVALID_ARGUMENT' });
 });
 
-test('a second root admits its paths, with the root name as prefix', { timeout: 5_000 }, async (t) => {
+test('a second root admits its paths, with the root name as prefix', { timeout: patience(5_000) }, async (t) => {
   const { base, root, other } = setup();
   t.after(() => rmSync(base, { recursive: true, force: true }));
   const r = await resolveAllowedPaths(['escape.txt', 'src/a.ts'], [root, other], AbortSignal.timeout(4_000));
@@ -62,7 +63,7 @@ test('isSecretPath', () => {
   for (const p of ['.env.example', 'src/env.ts', 'id_rsa.pub', 'keys.ts', 'README.md', 'src/credentials-form.tsx.snap/x.ts']) assert.equal(isSecretPath(p), false, p);
 });
 
-test('a symlink loop named in the paths is an error naming it, not ELOOP', { timeout: 5_000 }, async (t) => {
+test('a symlink loop named in the paths is an error naming it, not ELOOP', { timeout: patience(5_000) }, async (t) => {
   const { base, root } = setup();
   t.after(() => rmSync(base, { recursive: true, force: true }));
   symlinkSync('loop-b', join(root, 'loop-a'));

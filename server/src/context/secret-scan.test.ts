@@ -7,12 +7,13 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { gatherFiles } from './gather.ts';
 import { closeContextWorkers } from './workers.ts';
 import { isSecretName, screenText } from './secrets.ts';
+import { patience } from '@second-brain/harness';
 
 after(() => closeContextWorkers());
 
 const KEY = 'sk-proj-' + 'Zx9Yw8'.repeat(10);
 
-test('a large set is screened off the event loop: every key redacted, credential files left out', { timeout: 60_000 }, async (t) => {
+test('a large set is screened off the event loop: every key redacted, credential files left out', { timeout: patience(60_000) }, async (t) => {
   const root = mkdtempSync(join(tmpdir(), 'sb-scan-'));
   t.after(() => rmSync(root, { recursive: true, force: true }));
   mkdirSync(join(root, 'src'));
@@ -31,7 +32,7 @@ test('a large set is screened off the event loop: every key redacted, credential
   t.diagnostic(`event-loop delay max ${(h.max / 1e6).toFixed(1)} ms during the gather`);
 });
 
-test('a cancel reaches the screening', { timeout: 30_000 }, async (t) => {
+test('a cancel reaches the screening', { timeout: patience(30_000) }, async (t) => {
   const root = mkdtempSync(join(tmpdir(), 'sb-scan-cancel-'));
   t.after(() => rmSync(root, { recursive: true, force: true }));
   const big = 'x'.repeat(300_000);

@@ -7,6 +7,7 @@ import { openDatabase } from '../state/db.ts';
 import { filterUnchanged, forgetSent, recordSent } from './sent-files.ts';
 import { closeContextWorkers } from './workers.ts';
 import type { GatheredFile } from './types.ts';
+import { patience } from '@second-brain/harness';
 
 after(() => closeContextWorkers());
 
@@ -22,7 +23,7 @@ function freshDb() {
 
 const names = (fs: GatheredFile[]) => fs.map((f) => f.relPath).sort();
 
-test('a follow-up resends only files that changed', { timeout: 10_000 }, async (t) => {
+test('a follow-up resends only files that changed', { timeout: patience(10_000) }, async (t) => {
   const { db, cleanup } = freshDb();
   t.after(cleanup);
   const s = AbortSignal.timeout(8_000);
@@ -56,7 +57,7 @@ test('a follow-up resends only files that changed', { timeout: 10_000 }, async (
   assert.equal((await filterUnchanged(db, 'S1', second, s)).alreadySent.length, 0);
 });
 
-test('recordSent stores sha256 (hashing where missing) and survives reopening the database', { timeout: 10_000 }, async (t) => {
+test('recordSent stores sha256 (hashing where missing) and survives reopening the database', { timeout: patience(10_000) }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'sb-sent-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const path = join(dir, 'state.db');

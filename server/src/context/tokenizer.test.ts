@@ -7,13 +7,14 @@ import { countTokens, estimateTokens, hashContent } from './tokenizer.ts';
 import { closeContextWorkers, contextWorkerStats } from './workers.ts';
 import { WorkerPool } from './worker-pool.ts';
 import type { TextJob, TextJobResult } from './tokenizer-worker.ts';
+import { patience } from '@second-brain/harness';
 
 after(() => closeContextWorkers());
 
 const asText = { disallowedSpecial: new Set<string>() };
 const code = 'export function add(a: number, b: number): number {\n  return a + b; // sum\n}\n';
 
-test('o200k counts match gpt-tokenizer, special-token strings counted as text', { timeout: 20_000 }, async () => {
+test('o200k counts match gpt-tokenizer, special-token strings counted as text', { timeout: patience(20_000) }, async () => {
   const texts = [
     '', 'hello world', code, 'héllo wörld — ünïcödé ✓ 日本語のテキスト 🚀🚀', 'a <|endoftext|> b <|im_start|>',
     code.repeat(30_000), // ~2.4 MB: spans several worker batches
@@ -24,7 +25,7 @@ test('o200k counts match gpt-tokenizer, special-token strings counted as text', 
   assert.ok(got[4]! > 5, 'special tokens are plain text, not single control tokens');
 });
 
-test('long unbroken runs are counted in bounded time, close to the exact count', { timeout: 20_000 }, async () => {
+test('long unbroken runs are counted in bounded time, close to the exact count', { timeout: patience(20_000) }, async () => {
   // One 70,000-letter piece takes gpt-tokenizer 2.5 s (quadratic); 1 MB of it would take minutes.
   const t0 = performance.now();
   const [huge, mixed] = await countTokens(['x'.repeat(1_000_000), `${code}${'='.repeat(300_000)}${code}${' '.repeat(100_000)}end`], 'o200k', AbortSignal.timeout(15_000));
@@ -36,14 +37,14 @@ test('long unbroken runs are counted in bounded time, close to the exact count',
   assert.ok(Math.abs(got! - exact) <= exact * 0.01, `${got} vs ${exact}`);
 });
 
-test('estimate family: ceil(UTF-8 bytes / 3)', { timeout: 5_000 }, async () => {
+test('estimate family: ceil(UTF-8 bytes / 3)', { timeout: patience(5_000) }, async () => {
   const got = await countTokens(['', 'abc', 'abcd', 'é', code], 'estimate', AbortSignal.timeout(4_000));
   assert.deepEqual(got, [0, 1, 2, 1, Math.ceil(Buffer.byteLength(code) / 3)]);
   assert.equal(estimateTokens('日本'), 2);
   await assert.rejects(countTokens(['x'], 'cl100k' as never, AbortSignal.timeout(1_000)), { code: 'SB_ERR_INVALID_ARGUMENT' });
 });
 
-test('hashContent is sha256 of the UTF-8 text, inline and on the pool', { timeout: 10_000 }, async () => {
+test('hashContent is sha256 of the UTF-8 text, inline and on the pool', { timeout: patience(10_000) }, async () => {
   const small = ['', 'abc', 'héllo'];
   const big = ['é'.repeat(100_000), code.repeat(5_000)];
   const sha = (t: string) => createHash('sha256').update(t, 'utf8').digest('hex');
@@ -53,7 +54,7 @@ test('hashContent is sha256 of the UTF-8 text, inline and on the pool', { timeou
   assert.ok(contextWorkerStats().text.completed > before, 'large inputs are hashed on a worker');
 });
 
-test('an abort rejects a running count at once and the pool keeps working', { timeout: 60_000 }, async (t) => {
+test('an abort rejects a running count at once and the pool keeps working', { timeout: patience(60_000) }, async (t) => {
   await countTokens(['warm up'], 'o200k', AbortSignal.timeout(10_000));
   const texts = Array.from({ length: 40 }, (_, i) => `${i} ${code.repeat(6_000)}`); // ~20 MB, seconds of work
   // 50 ms from the abort, held for the excess over a reference process measuring the machine.
@@ -71,7 +72,7 @@ test('an abort rejects a running count at once and the pool keeps working', { ti
   await assert.rejects(countTokens(texts, 'o200k', AbortSignal.timeout(30)), { code: 'SB_ERR_DEADLINE_EXCEEDED' });
 });
 
-test('closeContextWorkers fails pending work with SB_ERR_SHUTTING_DOWN; the next call starts a fresh pool', { timeout: 20_000 }, async () => {
+test('closeContextWorkers fails pending work with SB_ERR_SHUTTING_DOWN; the next call starts a fresh pool', { timeout: patience(20_000) }, async () => {
   const p = countTokens(Array.from({ length: 20 }, (_, i) => `${i}${code.repeat(6_000)}`), 'o200k', AbortSignal.timeout(15_000));
   const outcome = p.then(() => undefined, (err: unknown) => err);
   await new Promise((r) => setTimeout(r, 20));
@@ -81,7 +82,7 @@ test('closeContextWorkers fails pending work with SB_ERR_SHUTTING_DOWN; the next
   assert.deepEqual(await countTokens(['hello world'], 'o200k', AbortSignal.timeout(10_000)), [2]);
 });
 
-test('the pool queue is bounded: callers past the bound wait, nothing is lost', { timeout: 20_000 }, async (t) => {
+test('the pool queue is bounded: callers past the bound wait, nothing is lost', { timeout: patience(20_000) }, async (t) => {
   const pool = new WorkerPool<TextJob, TextJobResult>({ url: new URL('./tokenizer-worker.ts', import.meta.url), size: 1, queueMax: 2, purpose: 'test' });
   t.after(() => pool.close());
   let maxQueued = 0;
@@ -99,7 +100,7 @@ test('the pool queue is bounded: callers past the bound wait, nothing is lost', 
   await assert.rejects(pool.run({ items: ['x'], count: false, hash: true }, AbortSignal.timeout(1_000)), { code: 'SB_ERR_SHUTTING_DOWN' });
 });
 
-test('workers pace themselves while the event loop runs late', { timeout: 20_000 }, async (t) => {
+test('workers pace themselves while the event loop runs late', { timeout: patience(20_000) }, async (t) => {
   const pool = new WorkerPool<TextJob, TextJobResult>({ url: new URL('./tokenizer-worker.ts', import.meta.url), size: 1, queueMax: 4, purpose: 'test' });
   t.after(() => pool.close());
   await pool.run({ items: ['warm up'], count: true, hash: false }, AbortSignal.timeout(10_000));

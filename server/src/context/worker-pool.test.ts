@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { WorkerPool } from './worker-pool.ts';
 import type { PoolTestJob } from '../../test/support/pool-test-worker.ts';
+import { patience } from '@second-brain/harness';
 
 const url = new URL('../../test/support/pool-test-worker.ts', import.meta.url);
 const code = (c: string) => (e: Error & { code?: string }) => e.code === c;
@@ -11,7 +12,7 @@ function pool(size = 1, queueMax = 4) {
   return new WorkerPool<PoolTestJob, number>({ url, size, queueMax, purpose: 'run test jobs' });
 }
 
-test('jobs run on at most `size` threads and their results come back', { timeout: 30_000 }, async (t) => {
+test('jobs run on at most `size` threads and their results come back', { timeout: patience(30_000) }, async (t) => {
   const p = pool(2, 16);
   t.after(() => p.close());
   const results = await Promise.all([1, 2, 3, 4, 5].map((v) => p.run({ op: 'echo', value: v }, never)));
@@ -22,7 +23,7 @@ test('jobs run on at most `size` threads and their results come back', { timeout
   await assert.rejects(p.run({ op: 'fail' }, never), (e: Error & { code?: string }) => e.code === 'SB_ERR_INTERNAL' && /on purpose/.test(e.message));
 });
 
-test('a full queue makes callers wait (counted); a waiter or a queued job leaves on abort', { timeout: 30_000 }, async (t) => {
+test('a full queue makes callers wait (counted); a waiter or a queued job leaves on abort', { timeout: patience(30_000) }, async (t) => {
   const p = pool(1, 1);
   t.after(() => p.close());
   const running = new AbortController();
@@ -43,7 +44,7 @@ test('a full queue makes callers wait (counted); a waiter or a queued job leaves
   assert.equal(p.stats().cancelled, 1, 'the running job (the room waiter never became a job)');
 });
 
-test('a thread that dies fails its job and is replaced; close fails what is pending', { timeout: 30_000 }, async () => {
+test('a thread that dies fails its job and is replaced; close fails what is pending', { timeout: patience(30_000) }, async () => {
   const p = pool(1, 4);
   await assert.rejects(p.run({ op: 'crash' }, never), (e: Error & { code?: string }) => e.code === 'SB_ERR_INTERNAL' && /stopped/.test(e.message));
   assert.equal(p.stats().crashed, 1);

@@ -4,8 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startRig } from '../../test/support/in-process.ts';
 import { warmUp } from './warm-up.ts';
+import { patience } from '@second-brain/harness';
 
-test('warm-up runs every step against local stand-ins: no provider request, no error', { timeout: 30_000 }, async () => {
+test('warm-up runs every step against local stand-ins: no provider request, no error', { timeout: patience(30_000) }, async () => {
   const rig = await startRig();
   try {
     const r = await warmUp(rig.app);
@@ -18,7 +19,7 @@ test('warm-up runs every step against local stand-ins: no provider request, no e
   }
 });
 
-test('warm-up never throws: an aborted warm-up records its steps as failed and returns', { timeout: 30_000 }, async () => {
+test('warm-up never throws: an aborted warm-up records its steps as failed and returns', { timeout: patience(30_000) }, async () => {
   const rig = await startRig();
   try {
     const r = await warmUp(rig.app, AbortSignal.abort());

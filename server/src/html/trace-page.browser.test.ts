@@ -14,6 +14,7 @@ import { guardPage, launchBrowser } from '@second-brain/harness';
 import type { Browser } from 'playwright-core';
 import { runTracesCli } from '../cli/traces.ts';
 import { SAMPLE_SPAN_COUNT, SAMPLE_TRACE_ID, sampleTrace } from './sample-trace.ts';
+import { patience } from '@second-brain/harness';
 
 const SCREENSHOTS = fileURLToPath(new URL('../../../reports/screenshots/', import.meta.url));
 let home: string;
@@ -36,7 +37,7 @@ after(async () => {
   await rm(home, { recursive: true, force: true });
 });
 
-test('the trace page in a browser: no console error, no request, a bar per span, nesting, the slowest marked, details on click', { timeout: 60_000 }, async () => {
+test('the trace page in a browser: no console error, no request, a bar per span, nesting, the slowest marked, details on click', { timeout: patience(60_000) }, async () => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   page.setDefaultTimeout(10_000);
   const watch = await guardPage(page);

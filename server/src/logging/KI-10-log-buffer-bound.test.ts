@@ -11,6 +11,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { DEFAULTS } from '../config/defaults.ts';
 import { ErrorCode, isSbError } from '../errors.ts';
 import { LOG_BUFFER_ENV, logBufferBytesFromEnv } from '../config/env.ts';
+import { patience } from '@second-brain/harness';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const main = join(repo, 'server/src/main.ts');
@@ -27,7 +28,7 @@ test('a bad bound is a startup error naming the variable', () => {
   }
 });
 
-test('stderr never read: queries complete and records past the bound show in server_diagnostics dropped.logs', { timeout: 60_000 }, async () => {
+test('stderr never read: queries complete and records past the bound show in server_diagnostics dropped.logs', { timeout: patience(60_000) }, async () => {
   const home = mkdtempSync(join(tmpdir(), 'sb-ki10-'));
   const dir = mkdtempSync(join(tmpdir(), 'sb-ki10-proj-'));
   for (let i = 0; i < 600; i++) writeFileSync(join(dir, `m${i}.ts`), `export const v${i} = ${i};\n`);

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { judgeLatency } from '../../../harness/src/reference/latency-test.ts';
+import { patience } from '@second-brain/harness';
 
 const writerPath = fileURLToPath(new URL('./stderr-writer.ts', import.meta.url));
 const BOUND = 256 * 1024;
@@ -59,7 +60,7 @@ function runFifo(code: string, timeoutMs: number): Promise<Outcome> {
 }
 
 for (const [kind, run] of [['FIFO', runFifo], ['socketpair', runSocketpair]] as const) {
-  test(`KI-10 (${kind}): 10 MB of logs into an unread stderr neither blocks the loop nor grows memory`, { timeout: 60_000 }, async (t) => {
+  test(`KI-10 (${kind}): 10 MB of logs into an unread stderr neither blocks the loop nor grows memory`, { timeout: patience(60_000) }, async (t) => {
     // The child's loop delay is judged on its excess over a reference process sampling its
     // own loop (same resolution) over the same window: the machine's share is not the writer's.
     await judgeLatency(t, { label: `KI-10 (${kind}) writer's event-loop delay max`, boundMs: 50, compareWith: 'loop', loopResolutionMs: 5 }, async () => {
@@ -73,14 +74,14 @@ for (const [kind, run] of [['FIFO', runFifo], ['socketpair', runSocketpair]] as 
   });
 }
 
-test('KI-10 control (FIFO): plain process.stderr.write blocks, or queues without bound, on a full pipe', { timeout: 10_000 }, async () => {
+test('KI-10 control (FIFO): plain process.stderr.write blocks, or queues without bound, on a full pipe', { timeout: patience(10_000) }, async () => {
   // Which of the two depends on the Node release and platform; either is the defect.
   const { out, timedOut } = await runFifo(workload('process.stderr.write(line)'), 3_000);
   const pending = timedOut ? Infinity : JSON.parse(out).pending;
   assert.ok(timedOut || pending > 4 * BOUND, `blocked=${timedOut} pending=${pending}`);
 });
 
-test('KI-10 control (socketpair): plain process.stderr.write queues without bound', { timeout: 20_000 }, async () => {
+test('KI-10 control (socketpair): plain process.stderr.write queues without bound', { timeout: patience(20_000) }, async () => {
   const { out, timedOut } = await runSocketpair(workload('process.stderr.write(line)'), 15_000);
   assert.equal(timedOut, false);
   const r = JSON.parse(out);

@@ -4,8 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startRig } from '../../test/support/in-process.ts';
 import { runTool, type Extra } from './tool-call.ts';
+import { patience } from '@second-brain/harness';
 
-test('no progress (heartbeat included) is sent for a call after its cancel', { timeout: 20_000 }, async () => {
+test('no progress (heartbeat included) is sent for a call after its cancel', { timeout: patience(20_000) }, async () => {
   // Heartbeat every 5 s × 0.01 = 50 ms.
   const rig = await startRig({ env: { SECOND_BRAIN_TIME_SCALE: '0.01' } });
   try {

@@ -4,8 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHttpRig } from '../../test/support/http-rig.ts';
+import { patience } from '@second-brain/harness';
 
-test('tools/list: annotations match what each tool does', { timeout: 30_000 }, async () => {
+test('tools/list: annotations match what each tool does', { timeout: patience(30_000) }, async () => {
   const rig = await startHttpRig();
   try {
     const client = await rig.connect();

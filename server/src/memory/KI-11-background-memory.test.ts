@@ -15,6 +15,7 @@ import { readGitInfo } from './git-info.ts';
 import { entriesOf, startFake, tempState, type FakeHandle, type TempState } from '../../test/support/vector-fixtures.ts';
 import { judgeLatency } from '../../../harness/src/reference/latency-test.ts';
 import { threadCpuMs } from '../../../harness/src/reference/cpu-time.ts';
+import { patience } from '@second-brain/harness';
 
 const GIT = { branch: 'main', head: '1234567890abcdef1234567890abcdef12345678' };
 
@@ -54,7 +55,7 @@ async function maxLoopLag(ms: number): Promise<number> {
   return worst;
 }
 
-test('KI-11: the queue is bounded; overflow drops the oldest and counts it', { timeout: 10_000 }, async () => {
+test('KI-11: the queue is bounded; overflow drops the oldest and counts it', { timeout: patience(10_000) }, async () => {
   const { f, q, done } = setup({}, { maxQueued: 3 });
   try {
     for (let i = 1; i <= 10; i++) assert.equal(q.enqueue(item(i)), true);
@@ -68,7 +69,7 @@ test('KI-11: the queue is bounded; overflow drops the oldest and counts it', { t
   }
 });
 
-test('KI-11: with overflow "reject" the newest is refused and counted', { timeout: 10_000 }, async () => {
+test('KI-11: with overflow "reject" the newest is refused and counted', { timeout: patience(10_000) }, async () => {
   const { q, done } = setup({}, { maxQueued: 2, overflow: 'reject' });
   try {
     const accepted = [1, 2, 3, 4].map((i) => q.enqueue(item(i)));
@@ -79,7 +80,7 @@ test('KI-11: with overflow "reject" the newest is refused and counted', { timeou
   }
 });
 
-test('KI-11: a slow upstream and a 5 MB conversation do not delay enqueue or the event loop', { timeout: 30_000 }, async (t) => {
+test('KI-11: a slow upstream and a 5 MB conversation do not delay enqueue or the event loop', { timeout: patience(30_000) }, async (t) => {
   // Slow enough to stay pending through every judging attempt below.
   const { f, q, done } = setup({ faults: [{ route: 'files.create', fault: { type: 'latency', ms: 15_000 } }] });
   try {
@@ -104,7 +105,7 @@ test('KI-11: a slow upstream and a 5 MB conversation do not delay enqueue or the
   }
 });
 
-test('KI-11: close(deadline) ends within the deadline, aborts the running task, drops the rest', { timeout: 45_000 }, async (t) => {
+test('KI-11: close(deadline) ends within the deadline, aborts the running task, drops the rest', { timeout: patience(45_000) }, async (t) => {
   // Ends by 400 ms for a 150 ms deadline, held for the excess over a reference process measuring the machine.
   await judgeLatency(t, { label: 'close(150 ms) with a hung task', boundMs: 400, compareWith: 'own-loop' }, closeWithDeadline);
 });
@@ -132,7 +133,7 @@ async function closeWithDeadline(): Promise<number> {
   }
 }
 
-test('KI-11: a task past its deadline is abandoned and counted; the next entry is still stored', { timeout: 10_000 }, async () => {
+test('KI-11: a task past its deadline is abandoned and counted; the next entry is still stored', { timeout: patience(10_000) }, async () => {
   const { f, q, done } = setup({ faults: [{ route: 'files.create', calls: [1], fault: { type: 'hang' } }] }, { taskTimeoutMs: 200 });
   try {
     q.enqueue(item(1));
@@ -145,7 +146,7 @@ test('KI-11: a task past its deadline is abandoned and counted; the next entry i
   }
 });
 
-test('KI-11: upstream failures are counted and logged, never thrown into later calls', { timeout: 10_000 }, async () => {
+test('KI-11: upstream failures are counted and logged, never thrown into later calls', { timeout: patience(10_000) }, async () => {
   const { f, q, done } = setup({ faults: [{ route: 'files.create', times: 2, fault: { type: 'status', status: 500 } }] });
   try {
     q.enqueue(item(1));
@@ -160,7 +161,7 @@ test('KI-11: upstream failures are counted and logged, never thrown into later c
   }
 });
 
-test('memory: entries go to one per-project store owned by second-brain, kind memory', { timeout: 10_000 }, async () => {
+test('memory: entries go to one per-project store owned by second-brain, kind memory', { timeout: patience(10_000) }, async () => {
   const { f, q, done } = setup();
   try {
     q.enqueue(item(1));
@@ -180,7 +181,7 @@ test('memory: entries go to one per-project store owned by second-brain, kind me
   }
 });
 
-test('memory: searchProjectHistory labels every result as possibly outdated, with date, branch and HEAD', { timeout: 10_000 }, async () => {
+test('memory: searchProjectHistory labels every result as possibly outdated, with date, branch and HEAD', { timeout: patience(10_000) }, async () => {
   const { q, done } = setup();
   try {
     assert.deepEqual(await q.searchProjectHistory({ query: 'janitor', maxResults: 5, signal: AbortSignal.timeout(2_000) }), [], 'no store yet: no results');
@@ -200,7 +201,7 @@ test('memory: searchProjectHistory labels every result as possibly outdated, wit
   }
 });
 
-test('memory off: enqueue is a no-op and search returns nothing, without any request', { timeout: 5_000 }, async () => {
+test('memory off: enqueue is a no-op and search returns nothing, without any request', { timeout: patience(5_000) }, async () => {
   const { f, q, done } = setup({}, { enabled: false });
   try {
     assert.equal(q.enqueue(item(1)), false);
@@ -213,7 +214,7 @@ test('memory off: enqueue is a no-op and search returns nothing, without any req
   }
 });
 
-test('memory: git branch and HEAD come from async execFile; a directory without git gives none', { timeout: 10_000 }, async () => {
+test('memory: git branch and HEAD come from async execFile; a directory without git gives none', { timeout: patience(10_000) }, async () => {
   const repo = mkdtempSync(join(tmpdir(), 'sb-git-'));
   const plain = mkdtempSync(join(tmpdir(), 'sb-nogit-'));
   try {

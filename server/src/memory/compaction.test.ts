@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import { MemoryQueue } from './queue.ts';
 import { startFake, tempState } from '../../test/support/vector-fixtures.ts';
+import { patience } from '@second-brain/harness';
 
 const GIT = { branch: 'main', head: '1234567890abcdef1234567890abcdef12345678' };
 
@@ -19,7 +20,7 @@ async function until(cond: () => boolean, ms = 20_000): Promise<void> {
   }
 }
 
-test('memory: 60 entries stay in at most 3 documents of 5 entries; the newest are kept, replaced files deleted', { timeout: 60_000 }, async () => {
+test('memory: 60 entries stay in at most 3 documents of 5 entries; the newest are kept, replaced files deleted', { timeout: patience(60_000) }, async () => {
   const f = startFake();
   const st = tempState();
   const q = new MemoryQueue({
@@ -52,7 +53,7 @@ test('memory: 60 entries stay in at most 3 documents of 5 entries; the newest ar
   }
 });
 
-test('memory: a digest is sealed by bytes as well as entries', { timeout: 30_000 }, async () => {
+test('memory: a digest is sealed by bytes as well as entries', { timeout: patience(30_000) }, async () => {
   const f = startFake();
   const st = tempState();
   const q = new MemoryQueue({
@@ -72,7 +73,7 @@ test('memory: a digest is sealed by bytes as well as entries', { timeout: 30_000
   }
 });
 
-test('memory: git runs once per burst of entries, not once per entry', { timeout: 30_000 }, async () => {
+test('memory: git runs once per burst of entries, not once per entry', { timeout: patience(30_000) }, async () => {
   const f = startFake();
   const st = tempState();
   let gitRuns = 0;

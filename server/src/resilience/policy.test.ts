@@ -7,6 +7,7 @@ import { parseRetryAfterMs } from './retry-after.ts';
 import { ErrorCode, isSbError } from '../errors.ts';
 import { openDatabase } from '../state/db.ts';
 import { SharedRateLimits } from '../state/rate-limits.ts';
+import { patience } from '@second-brain/harness';
 
 function rateLimit(headers: Record<string, string>) {
   return new RateLimitError(429, { message: 'Rate limit reached', type: 'requests', code: 'rate_limit_exceeded' }, undefined, new Headers(headers));
@@ -22,7 +23,7 @@ test('retry-after parsing: ms header wins, seconds and HTTP dates work, no cap',
   assert.equal(parseRetryAfterMs(new Headers({})), undefined);
 });
 
-test('429 with retry-after-ms is honoured, then the call recovers', { timeout: 10_000 }, async () => {
+test('429 with retry-after-ms is honoured, then the call recovers', { timeout: patience(10_000) }, async () => {
   const r = new ProviderResilience('openai', { random: () => 0.5 });
   let calls = 0;
   const times: number[] = [];
@@ -39,7 +40,7 @@ test('429 with retry-after-ms is honoured, then the call recovers', { timeout: 1
   assert.equal(r.state().rate_limited, 2);
 });
 
-test('retry-after beyond the deadline fails at once with a clear error naming the time', { timeout: 30_000 }, async (t) => {
+test('retry-after beyond the deadline fails at once with a clear error naming the time', { timeout: patience(30_000) }, async (t) => {
   // "At once": 500 ms against a 2 s deadline, held for the excess over a reference process measuring the machine.
   await judgeLatency(t, { label: 'retry-after past the deadline → error', boundMs: 500, compareWith: 'own-loop' }, async () => {
     const r = new ProviderResilience('openai');
@@ -54,7 +55,7 @@ test('retry-after beyond the deadline fails at once with a clear error naming th
   });
 });
 
-test('the throttle is shared: a second call waits instead of sending during the window', { timeout: 5_000 }, async () => {
+test('the throttle is shared: a second call waits instead of sending during the window', { timeout: patience(5_000) }, async () => {
   const db = openDatabase(':memory:');
   const shared = new SharedRateLimits(db);
   const a = new ProviderResilience('openai', { shared });
@@ -69,7 +70,7 @@ test('the throttle is shared: a second call waits instead of sending during the 
   assert.ok(bFirst - t0 >= 200, `b waited ${bFirst - t0} ms before sending`);
 });
 
-test('connection resets and 5xx are retried with full-jitter backoff; 400 is not', { timeout: 5_000 }, async () => {
+test('connection resets and 5xx are retried with full-jitter backoff; 400 is not', { timeout: patience(5_000) }, async () => {
   const r = new ProviderResilience('xai', { baseDelayMs: 10, maxDelayMs: 20 });
   let n = 0;
   assert.equal(await r.run(async () => {
@@ -85,7 +86,7 @@ test('connection resets and 5xx are retried with full-jitter backoff; 400 is not
   assert.equal(m, 1);
 });
 
-test('cancel during a retry wait ends the call at once and starts no further request', { timeout: 30_000 }, async (t) => {
+test('cancel during a retry wait ends the call at once and starts no further request', { timeout: patience(30_000) }, async (t) => {
   // "At once": 300 ms from the cancel (the wait is 5 s), held for the excess over a reference process measuring the machine.
   await judgeLatency(t, { label: 'cancel in a retry wait → call ended', boundMs: 300, compareWith: 'own-loop' }, async () => {
     const r = new ProviderResilience('gemini');
@@ -102,7 +103,7 @@ test('cancel during a retry wait ends the call at once and starts no further req
   });
 });
 
-test('circuit opens after consecutive failures and calls wait for the half-open probe instead of hammering', { timeout: 10_000 }, async () => {
+test('circuit opens after consecutive failures and calls wait for the half-open probe instead of hammering', { timeout: patience(10_000) }, async () => {
   const r = new ProviderResilience('openai', { consecutiveFailures: 3, halfOpenAfterMs: 300, baseDelayMs: 1, maxDelayMs: 2, maxAttempts: 10 });
   let calls = 0;
   const started: number[] = [];

@@ -11,6 +11,7 @@ import { MIGRATIONS } from './migrations.ts';
 import { SessionStore } from './sessions.ts';
 import { JobStore } from './jobs.ts';
 import { ErrorCode, isSbError } from '../errors.ts';
+import { patience } from '@second-brain/harness';
 
 function tempDir(t: { after(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'sb-db-'));
@@ -111,7 +112,7 @@ test('a corrupt state file ("file is not a database") is named with what to do',
   });
 });
 
-test('opening a new state dir waits for another process that holds the write lock, then migrates once', { timeout: 20_000 }, async (t) => {
+test('opening a new state dir waits for another process that holds the write lock, then migrates once', { timeout: patience(20_000) }, async (t) => {
   const path = join(tempDir(t), 'state.sqlite');
   // A second process creates the file and holds a write transaction for 400 ms.
   const holder = spawn(process.execPath, ['-e', `

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase } from './db.ts';
 import { SessionLocks, SessionStore } from './sessions.ts';
+import { patience } from '@second-brain/harness';
 
 test('sessions survive reopening the database (restart)', () => {
   const path = join(mkdtempSync(join(tmpdir(), 'sb-sess-')), 'state.sqlite');
@@ -19,7 +20,7 @@ test('sessions survive reopening the database (restart)', () => {
   assert.equal(b.get('s1', 'o3')?.last_response_id, undefined);
 });
 
-test('KI-15: calls in one session are serialised; a waiting call can be cancelled without jamming the queue', { timeout: 5_000 }, async () => {
+test('KI-15: calls in one session are serialised; a waiting call can be cancelled without jamming the queue', { timeout: patience(5_000) }, async () => {
   const locks = new SessionLocks();
   const order: string[] = [];
   const never = new AbortController().signal;

@@ -9,6 +9,7 @@ import { TracerProvider, type ReadableSpan, type SpanExporter } from '@opentelem
 import { LoggerProvider, type LogRecordExporter } from '@opentelemetry/sdk-logs';
 import { registerSecret } from '../logging/redact.ts';
 import { BoundedBatchLogRecordProcessor, BoundedBatchSpanProcessor, DropCounters } from './bounded.ts';
+import { patience } from '@second-brain/harness';
 
 const settings = { maxQueueSize: 100, maxExportBatchSize: 10, scheduledDelayMs: 5, exportTimeoutMs: 100 };
 
@@ -33,7 +34,7 @@ function hungExporter(): SpanExporter & LogRecordExporter & { batches: number; r
   };
 }
 
-describe('bounded export paths', { timeout: 10_000 }, () => {
+describe('bounded export paths', { timeout: patience(10_000) }, () => {
   test('spans: a hung exporter costs at most the queue bound; the rest is dropped and counted', async () => {
     const drops = new DropCounters();
     const exporter = hungExporter();

@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RotatingJsonlWriter } from './file-writer.ts';
+import { patience } from '@second-brain/harness';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -18,7 +19,7 @@ function record(i: number): string {
   return JSON.stringify({ resourceSpans: [{ i, pad: 'x'.repeat(200) }] });
 }
 
-describe('RotatingJsonlWriter', { timeout: 10_000 }, () => {
+describe('RotatingJsonlWriter', { timeout: patience(10_000) }, () => {
   test('rotates by size and keeps the total bounded (files × size), whole lines only', async () => {
     const dir = tempDir();
     const maxFileBytes = 4_096;
@@ -47,7 +48,7 @@ describe('RotatingJsonlWriter', { timeout: 10_000 }, () => {
     assert.equal(w.droppedLines, 0);
   });
 
-  test('a full buffer refuses and counts instead of growing; writes never wait', { timeout: 30_000 }, async (t) => {
+  test('a full buffer refuses and counts instead of growing; writes never wait', { timeout: patience(30_000) }, async (t) => {
     // 100 writes within 50 ms, held for the excess over a reference process measuring the machine.
     await judgeLatency(t, { label: '100 writes into a full buffer', boundMs: 50, compareWith: 'own-loop' }, async () => {
       const dir = tempDir();

@@ -11,6 +11,7 @@ import {
   recordToolDuration, setRateLimitHeadroom,
 } from './metrics.ts';
 import { startTelemetry } from './start.ts';
+import { patience } from '@second-brain/harness';
 
 const home = mkdtempSync(join(tmpdir(), 'sb-metrics-'));
 after(() => rmSync(home, { recursive: true, force: true }));
@@ -21,7 +22,7 @@ function all(exporter: InMemoryMetricExporter): Map<string, MetricData> {
   return out;
 }
 
-describe('metrics', { timeout: 10_000 }, () => {
+describe('metrics', { timeout: patience(10_000) }, () => {
   test('without the SDK every function is a cheap no-op', () => {
     const t0 = threadCpuMs();
     for (let i = 0; i < 10_000; i++) {

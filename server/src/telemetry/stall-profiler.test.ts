@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { createLogger, setLogger } from '../logging/logger.ts';
 import { startTelemetry } from './start.ts';
 import { testBlockLoop } from './watchdog.ts';
+import { patience } from '@second-brain/harness';
 
 const home = mkdtempSync(join(tmpdir(), 'sb-prof-'));
 after(() => rmSync(home, { recursive: true, force: true }));
@@ -14,7 +15,7 @@ function blockingWork(ms: number): void {
   testBlockLoop(ms);
 }
 
-test('SECOND_BRAIN_PROFILE_ON_STALL=1 writes a CPU profile of the stall that names the blocking function', { timeout: 10_000 }, async () => {
+test('SECOND_BRAIN_PROFILE_ON_STALL=1 writes a CPU profile of the stall that names the blocking function', { timeout: patience(10_000) }, async () => {
   process.env.SECOND_BRAIN_TEST_HOOKS = '1';
   setLogger(createLogger({ level: 'info', destination: { write: () => true } }));
   const dir = join(home, 'telemetry', 'profiles');

@@ -10,12 +10,13 @@ import { ErrorCode } from '../errors.ts';
 import { createLogger, setLogger } from '../logging/logger.ts';
 import { withSpan } from './spans.ts';
 import { startTelemetry } from './start.ts';
+import { patience } from '@second-brain/harness';
 
 const home = mkdtempSync(join(tmpdir(), 'sb-start-'));
 after(() => rmSync(home, { recursive: true, force: true }));
 setLogger(createLogger({ level: 'info', destination: { write: () => true } }));
 
-describe('startTelemetry', { timeout: 10_000 }, () => {
+describe('startTelemetry', { timeout: patience(10_000) }, () => {
   test('OTEL_SDK_DISABLED=true: no SDK, spans are no-ops, the watchdog still runs', async () => {
     const t = startTelemetry({ home, serviceVersion: '0', env: { OTEL_SDK_DISABLED: 'true' } });
     try {

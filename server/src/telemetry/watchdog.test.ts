@@ -9,6 +9,7 @@ import { addLogSink, createLogger, setLogger } from '../logging/logger.ts';
 import { InflightRegistry } from '../runtime/inflight.ts';
 import { ErrorCode } from '../errors.ts';
 import { LoopWatchdog, testBlockLoop, type LoopStall } from './watchdog.ts';
+import { patience } from '@second-brain/harness';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -30,7 +31,7 @@ afterEach(() => {
   else process.env.SECOND_BRAIN_TEST_HOOKS = hooksBefore;
 });
 
-describe('LoopWatchdog', { timeout: 10_000 }, () => {
+describe('LoopWatchdog', { timeout: patience(10_000) }, () => {
   test('a 300 ms stall is reported as it ends, with the in-flight call and its phase', async (t) => {
     const registry = new InflightRegistry();
     const call = registry.start('ask_o3');

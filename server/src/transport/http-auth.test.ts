@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { startHttpRig, initializeBody } from '../../test/support/http-rig.ts';
 import { resolveHttpToken, HTTP_TOKEN_FILE } from './http-token.ts';
+import { patience } from '@second-brain/harness';
 
-test('no token → 401 with a Bearer challenge; a wrong token → 401 invalid_token; no session either way', { timeout: 30_000 }, async () => {
+test('no token → 401 with a Bearer challenge; a wrong token → 401 invalid_token; no session either way', { timeout: patience(30_000) }, async () => {
   const rig = await startHttpRig();
   try {
     const none = await rig.request({ token: null, body: initializeBody() });
@@ -31,7 +32,7 @@ test('no token → 401 with a Bearer challenge; a wrong token → 401 invalid_to
   }
 });
 
-test('roots come only through an authenticated session; unauthenticated requests cannot touch them', { timeout: 40_000 }, async () => {
+test('roots come only through an authenticated session; unauthenticated requests cannot touch them', { timeout: patience(40_000) }, async () => {
   const root = mkdtempSync(join(tmpdir(), 'sb-http-root-'));
   const outside = mkdtempSync(join(tmpdir(), 'sb-http-outside-'));
   writeFileSync(join(root, 'a.ts'), 'export const a = 1;\n');
@@ -68,7 +69,7 @@ test('roots come only through an authenticated session; unauthenticated requests
   }
 });
 
-test('the generated token file is 0600, reused across starts, and tightened when readable by others', { timeout: 10_000 }, async () => {
+test('the generated token file is 0600, reused across starts, and tightened when readable by others', { timeout: patience(10_000) }, async () => {
   const home = mkdtempSync(join(tmpdir(), 'sb-token-'));
   const first = await resolveHttpToken({ home });
   assert.ok('file' in first.source && first.source.created);

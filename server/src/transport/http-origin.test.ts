@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { startHttpRig, initializeBody, HTTP_TEST_TOKEN } from '../../test/support/http-rig.ts';
+import { patience } from '@second-brain/harness';
 
 /** fetch cannot set Host, so raw node:http; resolves status and body. */
 function rawPost(port: number, headers: Record<string, string>, body: string): Promise<{ status: number; body: string }> {
@@ -23,7 +24,7 @@ function rawPost(port: number, headers: Record<string, string>, body: string): P
   });
 }
 
-test('a foreign Host or Origin gets 403 before any session exists; loopback names with the port are accepted', { timeout: 30_000 }, async () => {
+test('a foreign Host or Origin gets 403 before any session exists; loopback names with the port are accepted', { timeout: patience(30_000) }, async () => {
   const rig = await startHttpRig();
   try {
     const port = rig.http.port;
@@ -54,7 +55,7 @@ test('a foreign Host or Origin gets 403 before any session exists; loopback name
   }
 });
 
-test('SECOND_BRAIN_HTTP_ALLOWED_HOSTS / _ORIGINS add names to the allow-list', { timeout: 30_000 }, async () => {
+test('SECOND_BRAIN_HTTP_ALLOWED_HOSTS / _ORIGINS add names to the allow-list', { timeout: patience(30_000) }, async () => {
   const rig = await startHttpRig({ env: { SECOND_BRAIN_HTTP_ALLOWED_HOSTS: 'devbox.local', SECOND_BRAIN_HTTP_ALLOWED_ORIGINS: 'https://tools.example.com' } });
   try {
     const port = rig.http.port;

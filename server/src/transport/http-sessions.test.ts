@@ -5,11 +5,12 @@ import assert from 'node:assert/strict';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { startHttpRig, initializeBody } from '../../test/support/http-rig.ts';
+import { patience } from '@second-brain/harness';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
-test('2,000 initializes without DELETE → capped, counted, expired and freed', { timeout: 120_000 }, async () => {
+test('2,000 initializes without DELETE → capped, counted, expired and freed', { timeout: patience(120_000) }, async () => {
   const rig = await startHttpRig({ env: { SECOND_BRAIN_HTTP_MAX_SESSIONS: '40', SECOND_BRAIN_HTTP_SESSION_IDLE_MS: '3000' } });
   try {
     // FinalizationRegistry rather than WeakRef: a WeakRef's target is held for the rest of
@@ -76,7 +77,7 @@ test('2,000 initializes without DELETE → capped, counted, expired and freed', 
   }
 });
 
-test('a session with a request open does not expire; it does once the request ends', { timeout: 30_000 }, async () => {
+test('a session with a request open does not expire; it does once the request ends', { timeout: patience(30_000) }, async () => {
   const rig = await startHttpRig({ env: { SECOND_BRAIN_HTTP_SESSION_IDLE_MS: '300' } });
   try {
     const client = await rig.connect();

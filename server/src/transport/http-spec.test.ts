@@ -4,8 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { startHttpRig, initializeBody, HTTP_TEST_TOKEN } from '../../test/support/http-rig.ts';
+import { patience } from '@second-brain/harness';
 
-test('an unknown or ended mcp-session-id gets 404 on POST, GET and DELETE', { timeout: 30_000 }, async () => {
+test('an unknown or ended mcp-session-id gets 404 on POST, GET and DELETE', { timeout: patience(30_000) }, async () => {
   const rig = await startHttpRig();
   try {
     const ping = JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'ping' });
@@ -29,7 +30,7 @@ test('an unknown or ended mcp-session-id gets 404 on POST, GET and DELETE', { ti
   }
 });
 
-test('malformed JSON is a JSON-RPC -32700 parse error; JSON that is no message is -32600', { timeout: 30_000 }, async () => {
+test('malformed JSON is a JSON-RPC -32700 parse error; JSON that is no message is -32600', { timeout: patience(30_000) }, async () => {
   const rig = await startHttpRig();
   try {
     for (const body of ['{"jsonrpc": "2.0", "id": 1, "method": ', 'not json', '']) {
@@ -78,7 +79,7 @@ function bigPost(port: number, total: number, declare: boolean): Promise<{ statu
   });
 }
 
-test('a 50 MB body gets 413 (declared or streamed) without the server reading it all', { timeout: 60_000 }, async () => {
+test('a 50 MB body gets 413 (declared or streamed) without the server reading it all', { timeout: patience(60_000) }, async () => {
   const rig = await startHttpRig();
   try {
     const total = 50 * 1_048_576;
@@ -96,7 +97,7 @@ test('a 50 MB body gets 413 (declared or streamed) without the server reading it
   }
 });
 
-test('only /mcp is the endpoint: /mcpXYZ, /mcp/x and / are 404', { timeout: 30_000 }, async () => {
+test('only /mcp is the endpoint: /mcpXYZ, /mcp/x and / are 404', { timeout: patience(30_000) }, async () => {
   const rig = await startHttpRig();
   try {
     for (const path of ['/mcpXYZ', '/mcp/x', '/mcp/', '/', '/MCP']) {

@@ -8,8 +8,9 @@ import assert from 'node:assert/strict';
 import { ErrorCode, SbError } from '../errors.ts';
 import { VectorStoreManager } from './manager.ts';
 import { FAST_LIMITS, entriesOf, manyFiles, startFake, tempState } from '../../test/support/vector-fixtures.ts';
+import { patience } from '@second-brain/harness';
 
-test('KI-01: three back-to-back calls with 90 files: later calls are no slower and upload nothing twice', { timeout: 30_000 }, async () => {
+test('KI-01: three back-to-back calls with 90 files: later calls are no slower and upload nothing twice', { timeout: patience(30_000) }, async () => {
   const f = startFake({ account: { uploadLatencyMs: 10 } });
   const st = tempState();
   try {
@@ -33,7 +34,7 @@ test('KI-01: three back-to-back calls with 90 files: later calls are no slower a
   }
 });
 
-test('KI-01: a call cancelled mid-upload leaves nothing that slows the next call on the same files', { timeout: 30_000 }, async () => {
+test('KI-01: a call cancelled mid-upload leaves nothing that slows the next call on the same files', { timeout: patience(30_000) }, async () => {
   const f = startFake({ account: { uploadLatencyMs: 100 } });
   const st = tempState();
   try {

@@ -10,8 +10,9 @@ import { rateLimitHeadroom } from '../telemetry/metrics.ts';
 import { VectorStoreManager } from './manager.ts';
 import type { RateLimitBoard } from './upstream.ts';
 import { FAST_LIMITS, manyFiles, startFake, tempState } from '../../test/support/vector-fixtures.ts';
+import { patience } from '@second-brain/harness';
 
-test('KI-01: 90 uploads send a handful of progress messages and board writes, and the headroom metric follows every answer', { timeout: 20_000 }, async () => {
+test('KI-01: 90 uploads send a handful of progress messages and board writes, and the headroom metric follows every answer', { timeout: patience(20_000) }, async () => {
   const f = startFake({ account: { uploadLatencyMs: 5 } });
   const st = tempState();
   try {

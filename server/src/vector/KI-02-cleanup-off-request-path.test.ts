@@ -12,8 +12,9 @@ import { VectorStoreManager } from './manager.ts';
 import { Janitor } from './janitor.ts';
 import { VectorState } from './state.ts';
 import { FAST_LIMITS, entriesOf, manyFiles, startFake, tempState } from '../../test/support/vector-fixtures.ts';
+import { patience } from '@second-brain/harness';
 
-test('KI-02: a hanging store delete times out in the janitor, is retried later, and never slows a call', { timeout: 20_000 }, async () => {
+test('KI-02: a hanging store delete times out in the janitor, is retried later, and never slows a call', { timeout: patience(20_000) }, async () => {
   const f = startFake();
   const st = tempState();
   try {
@@ -65,7 +66,7 @@ test('KI-02: a hanging store delete times out in the janitor, is retried later, 
   }
 });
 
-test('KI-02: janitor.stop() ends a run in progress and no run starts after it', { timeout: 30_000 }, async (t) => {
+test('KI-02: janitor.stop() ends a run in progress and no run starts after it', { timeout: patience(30_000) }, async (t) => {
   // stop() aborts the hung run within 200 ms, held for the excess over a reference process measuring the machine.
   await judgeLatency(t, { label: 'janitor.stop() during a hung run', boundMs: 200, compareWith: 'own-loop' }, stopDuringHungRun);
 });
@@ -91,7 +92,7 @@ async function stopDuringHungRun(): Promise<number> {
   }
 }
 
-test('KI-02: a started janitor does not keep the process alive (unref’d timer)', { timeout: 10_000 }, async () => {
+test('KI-02: a started janitor does not keep the process alive (unref’d timer)', { timeout: patience(10_000) }, async () => {
   const janitorUrl = new URL('./janitor.ts', import.meta.url).href;
   const dbUrl = new URL('../state/db.ts', import.meta.url).href;
   const code = `

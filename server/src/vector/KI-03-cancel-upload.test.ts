@@ -11,12 +11,13 @@ import { ErrorCode, SbError } from '../errors.ts';
 import { VectorStoreManager } from './manager.ts';
 import { VectorState } from './state.ts';
 import { FAST_LIMITS, manyFiles, startFake, tempState } from '../../test/support/vector-fixtures.ts';
+import { patience } from '@second-brain/harness';
 
 const cancelled = (e: unknown) => e instanceof SbError && e.code === ErrorCode.CANCELLED;
 /** The catalogue's bound on cancel → aborted, held for the excess over a reference process measuring the machine in the same window. */
 const MAX_CANCEL_MS = 50;
 
-test('KI-03: cancel during the third of ten uploads: open uploads abort within 50 ms, nothing starts after', { timeout: 45_000 }, async (t) => {
+test('KI-03: cancel during the third of ten uploads: open uploads abort within 50 ms, nothing starts after', { timeout: patience(45_000) }, async (t) => {
   await judgeLatency(t, { label: 'KI-03 cancel → call ended and uploads aborted', boundMs: MAX_CANCEL_MS, compareWith: 'own-loop' }, cancelDuringUploads);
 });
 
@@ -58,7 +59,7 @@ async function cancelDuringUploads(): Promise<number> {
   }
 }
 
-test('KI-03: cancel during batch polling cancels the unfinished batch upstream', { timeout: 15_000 }, async () => {
+test('KI-03: cancel during batch polling cancels the unfinished batch upstream', { timeout: patience(15_000) }, async () => {
   const f = startFake({ fileProcessingMs: 60_000 });
   const st = tempState();
   try {
@@ -80,7 +81,7 @@ test('KI-03: cancel during batch polling cancels the unfinished batch upstream',
   }
 });
 
-test('KI-03: cancel during a retry-after wait after a 429 ends the call at once', { timeout: 45_000 }, async (t) => {
+test('KI-03: cancel during a retry-after wait after a 429 ends the call at once', { timeout: patience(45_000) }, async (t) => {
   await judgeLatency(t, { label: 'KI-03 cancel in a retry-after wait → call ended', boundMs: MAX_CANCEL_MS, compareWith: 'own-loop' }, cancelDuringRetryAfter);
 });
 
@@ -106,7 +107,7 @@ async function cancelDuringRetryAfter(): Promise<number> {
   }
 }
 
-test('KI-03: cancel while hashing files that came without a hash ends the call before any upstream request', { timeout: 15_000 }, async () => {
+test('KI-03: cancel while hashing files that came without a hash ends the call before any upstream request', { timeout: patience(15_000) }, async () => {
   const f = startFake();
   const st = tempState();
   try {

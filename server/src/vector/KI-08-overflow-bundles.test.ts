@@ -12,6 +12,7 @@ import { VectorStoreManager } from './manager.ts';
 import { BUNDLE_SUFFIX, bundleContent, memberHeader, planBundles } from './bundles.ts';
 import type { AttachFile } from './types.ts';
 import { FAST_LIMITS, entriesOf, startFake, tempState } from '../../test/support/vector-fixtures.ts';
+import { patience } from '@second-brain/harness';
 
 function memFiles(n: number, bytes: number, salt = ''): AttachFile[] {
   return Array.from({ length: n }, (_, i) => {
@@ -21,7 +22,7 @@ function memFiles(n: number, bytes: number, salt = ''): AttachFile[] {
   });
 }
 
-test('KI-08: 3,000 small overflow files become a handful of uploads, each member framed with its path', { timeout: 30_000 }, async () => {
+test('KI-08: 3,000 small overflow files become a handful of uploads, each member framed with its path', { timeout: patience(30_000) }, async () => {
   const f = startFake();
   const st = tempState();
   try {
@@ -47,7 +48,7 @@ test('KI-08: 3,000 small overflow files become a handful of uploads, each member
   }
 });
 
-test('KI-14 with bundles: the same files are not uploaded again (same session, new session); a changed member re-uploads only its bundle and replaces it', { timeout: 30_000 }, async () => {
+test('KI-14 with bundles: the same files are not uploaded again (same session, new session); a changed member re-uploads only its bundle and replaces it', { timeout: patience(30_000) }, async () => {
   const f = startFake();
   const st = tempState();
   try {

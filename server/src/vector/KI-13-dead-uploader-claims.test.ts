@@ -13,6 +13,7 @@ import { VectorState } from './state.ts';
 import { readFileSync } from 'node:fs';
 import { sha256Of } from './content.ts';
 import { FAST_LIMITS, entriesOf, manyFiles, startFake, tempState } from '../../test/support/vector-fixtures.ts';
+import { patience } from '@second-brain/harness';
 
 const content = (f: { absPath: string }) => sha256Of(readFileSync(f.absPath));
 
@@ -22,7 +23,7 @@ const DEAD_PID = 4_194_304 + 4343;
 /** The bound on the whole attach, held for the excess over a reference process measuring the machine in the same window. */
 const MAX_TAKEOVER_MS = 2_000;
 
-test('KI-13: claims and the store lease of a killed process are taken over at once, not after their lease', { timeout: 45_000 }, async (t) => {
+test('KI-13: claims and the store lease of a killed process are taken over at once, not after their lease', { timeout: patience(45_000) }, async (t) => {
   await judgeLatency(t, { label: 'KI-13 attach over a killed process\'s claims and lease', boundMs: MAX_TAKEOVER_MS, compareWith: 'own-loop' }, takeOverDeadClaims);
 });
 
@@ -60,7 +61,7 @@ async function takeOverDeadClaims(): Promise<number> {
   }
 }
 
-test('KI-13: a claim of a live process is still waited for (two processes do not upload the same file)', { timeout: 15_000 }, async () => {
+test('KI-13: a claim of a live process is still waited for (two processes do not upload the same file)', { timeout: patience(15_000) }, async () => {
   const f = startFake();
   const st = tempState();
   try {

@@ -19,6 +19,7 @@ import { VectorState } from './state.ts';
 import type { VectorEvent } from './types.ts';
 import type { ChildAttachArgs } from '../../test/support/vector-child-attach.ts';
 import { FAST_LIMITS, entriesOf, manyFiles, startFake, tempState } from '../../test/support/vector-fixtures.ts';
+import { patience } from '@second-brain/harness';
 
 /** A pid no process has: above Linux's pid_max. */
 const DEAD_PID = 4_194_304 + 4242;
@@ -32,7 +33,7 @@ function seedForeign(fake: FakeApi): string[] {
   ].map((s) => s.id);
 }
 
-test('KI-13: after a SIGKILL halfway through an upload, the janitor returns stores and files to baseline and spares foreign stores', { timeout: 40_000 }, async () => {
+test('KI-13: after a SIGKILL halfway through an upload, the janitor returns stores and files to baseline and spares foreign stores', { timeout: patience(40_000) }, async () => {
   const lb = await startLoopbackFake({ fakeOptions: { account: { uploadLatencyMs: 120 } } });
   const st = tempState();
   try {
@@ -82,7 +83,7 @@ test('KI-13: after a SIGKILL halfway through an upload, the janitor returns stor
   }
 });
 
-test('KI-13: janitor on seeded debris: orphans and idle stores go, a resumable store and foreign ones stay', { timeout: 15_000 }, async () => {
+test('KI-13: janitor on seeded debris: orphans and idle stores go, a resumable store and foreign ones stay', { timeout: patience(15_000) }, async () => {
   const f = startFake();
   const st = tempState();
   try {
@@ -145,7 +146,7 @@ test('KI-13: janitor on seeded debris: orphans and idle stores go, a resumable s
   }
 });
 
-test('KI-13: near the limit the least-recently-used own store is evicted, never a foreign one', { timeout: 15_000 }, async () => {
+test('KI-13: near the limit the least-recently-used own store is evicted, never a foreign one', { timeout: patience(15_000) }, async () => {
   const f = startFake({ storeLimit: 10 });
   const st = tempState();
   try {
@@ -183,7 +184,7 @@ test('KI-13: near the limit the least-recently-used own store is evicted, never 
   }
 });
 
-test('KI-13: when only foreign stores fill the project, the call fails fast with SB_ERR_STORE_LIMIT', { timeout: 10_000 }, async () => {
+test('KI-13: when only foreign stores fill the project, the call fails fast with SB_ERR_STORE_LIMIT', { timeout: patience(10_000) }, async () => {
   const f = startFake({ storeLimit: 5 });
   const st = tempState();
   try {
@@ -209,7 +210,7 @@ test('KI-13: when only foreign stores fill the project, the call fails fast with
   }
 });
 
-test('KI-13: the provider’s own limit error (lower than configured) also ends in SB_ERR_STORE_LIMIT', { timeout: 10_000 }, async () => {
+test('KI-13: the provider’s own limit error (lower than configured) also ends in SB_ERR_STORE_LIMIT', { timeout: patience(10_000) }, async () => {
   const f = startFake({ storeLimit: 3 });
   const st = tempState();
   try {
@@ -226,7 +227,7 @@ test('KI-13: the provider’s own limit error (lower than configured) also ends 
   }
 });
 
-test('KI-13: 98 orphaned stores of a dead instance plus 5 foreign ones: the call evicts orphans to fit, the janitor clears the rest', { timeout: 20_000 }, async () => {
+test('KI-13: 98 orphaned stores of a dead instance plus 5 foreign ones: the call evicts orphans to fit, the janitor clears the rest', { timeout: patience(20_000) }, async () => {
   const f = startFake({ storeLimit: 100 });
   const st = tempState();
   try {

@@ -16,11 +16,12 @@ import { Janitor } from './janitor.ts';
 import type { AttachFile, AttachResult } from './types.ts';
 import type { ChildAttachArgs } from '../../test/support/vector-child-attach.ts';
 import { FAST_LIMITS, entriesOf, manyFiles, startFake, tempState, writeProjectFiles } from '../../test/support/vector-fixtures.ts';
+import { patience } from '@second-brain/harness';
 
 const storeFileNames = (fake: ReturnType<typeof startFake>['fake'], storeId: string) =>
   [...fake.state.filesOf(storeId).values()].map((r) => fake.state.files.get(r.fileId)?.filename ?? '(deleted)').sort();
 
-test('KI-14: the same context three times uploads each file once; a new session reuses the uploads', { timeout: 15_000 }, async () => {
+test('KI-14: the same context three times uploads each file once; a new session reuses the uploads', { timeout: patience(15_000) }, async () => {
   const f = startFake();
   const st = tempState();
   try {
@@ -49,7 +50,7 @@ test('KI-14: the same context three times uploads each file once; a new session 
   }
 });
 
-test('KI-14: a changed file replaces its old copy, and the old file object is deleted once no store uses it', { timeout: 15_000 }, async () => {
+test('KI-14: a changed file replaces its old copy, and the old file object is deleted once no store uses it', { timeout: patience(15_000) }, async () => {
   const f = startFake();
   const st = tempState();
   try {
@@ -93,7 +94,7 @@ test('KI-14: a changed file replaces its old copy, and the old file object is de
   }
 });
 
-test('KI-14: a renamed file is uploaded under its new path and the vanished path leaves the store', { timeout: 15_000 }, async () => {
+test('KI-14: a renamed file is uploaded under its new path and the vanished path leaves the store', { timeout: patience(15_000) }, async () => {
   const f = startFake();
   const st = tempState();
   try {
@@ -111,7 +112,7 @@ test('KI-14: a renamed file is uploaded under its new path and the vanished path
   }
 });
 
-test('KI-14: two managers with separate connections and clients race on overlapping files; each file is uploaded once', { timeout: 20_000 }, async () => {
+test('KI-14: two managers with separate connections and clients race on overlapping files; each file is uploaded once', { timeout: patience(20_000) }, async () => {
   const f = startFake({ account: { uploadLatencyMs: 15 } });
   const st = tempState();
   try {
@@ -141,7 +142,7 @@ test('KI-14: two managers with separate connections and clients race on overlapp
   }
 });
 
-test('KI-14: a second Node process sharing the state dir does not upload what the first is uploading', { timeout: 30_000 }, async () => {
+test('KI-14: a second Node process sharing the state dir does not upload what the first is uploading', { timeout: patience(30_000) }, async () => {
   const lb = await startLoopbackFake({ fakeOptions: { account: { uploadLatencyMs: 30 } } });
   const st = tempState();
   try {

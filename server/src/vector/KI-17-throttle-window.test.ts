@@ -11,12 +11,13 @@ import { ErrorCode, SbError } from '../errors.ts';
 import { SharedRateLimits } from '../state/rate-limits.ts';
 import { VectorStoreManager } from './manager.ts';
 import { FAST_LIMITS, manyFiles, startFake, tempState } from '../../test/support/vector-fixtures.ts';
+import { patience } from '@second-brain/harness';
 
 /** The catalogue's bounds, held for the excess over a reference process measuring the machine in the same window. */
 const MAX_RESUME_AFTER_WINDOW_MS = 150;
 const MAX_END_AFTER_DEADLINE_MS = 600;
 
-test('KI-17: a throttle window is waited out: few requests inside it, first success right after it', { timeout: 45_000 }, async (t) => {
+test('KI-17: a throttle window is waited out: few requests inside it, first success right after it', { timeout: patience(45_000) }, async (t) => {
   await judgeLatency(t, { label: 'KI-17 window end → first success', boundMs: MAX_RESUME_AFTER_WINDOW_MS, compareWith: 'own-loop' }, waitOutWindow);
 });
 
@@ -51,7 +52,7 @@ async function waitOutWindow(): Promise<number | NotJudged> {
   }
 }
 
-test('KI-17: a deadline inside the window fails with SB_ERR_RATE_LIMITED naming when to retry', { timeout: 45_000 }, async (t) => {
+test('KI-17: a deadline inside the window fails with SB_ERR_RATE_LIMITED naming when to retry', { timeout: patience(45_000) }, async (t) => {
   // A 300 ms deadline, a 30 s window: ending by 600 ms means the deadline, not the window, ended the call.
   await judgeLatency(t, { label: 'KI-17 call start → SB_ERR_RATE_LIMITED (300 ms deadline)', boundMs: MAX_END_AFTER_DEADLINE_MS, compareWith: 'own-loop' }, failAtDeadline);
 });
@@ -88,7 +89,7 @@ async function failAtDeadline(): Promise<number | NotJudged> {
   }
 }
 
-test('KI-18: a throttle one process learned holds back another process on the same state dir', { timeout: 15_000 }, async () => {
+test('KI-18: a throttle one process learned holds back another process on the same state dir', { timeout: patience(15_000) }, async () => {
   const f = startFake();
   const st = tempState();
   try {

@@ -8,11 +8,12 @@ import assert from 'node:assert/strict';
 import { VectorStoreManager } from './manager.ts';
 import type { VectorEvent } from './types.ts';
 import { FAST_LIMITS, entriesOf, manyFiles, startFake, tempState } from '../../test/support/vector-fixtures.ts';
+import { patience } from '@second-brain/harness';
 
 const attachedAt = (fake: ReturnType<typeof startFake>['fake'], storeId: string) =>
   [...fake.state.filesOf(storeId).values()].filter((r) => fake.state.vectorStoreFileStatus(r) === 'completed').map((r) => fake.state.files.get(r.fileId)!.filename).sort();
 
-test('KI-19: a file that keeps failing is retried uploadMaxAttempts times, then reported; the others attach', { timeout: 15_000 }, async () => {
+test('KI-19: a file that keeps failing is retried uploadMaxAttempts times, then reported; the others attach', { timeout: patience(15_000) }, async () => {
   const f = startFake({
     faults: [{ route: 'vector_stores.file_batches.create', fault: { type: 'file-status', status: 'failed', fileNames: ['f003.ts'], code: 'invalid_file' } }],
   });
@@ -36,7 +37,7 @@ test('KI-19: a file that keeps failing is retried uploadMaxAttempts times, then 
   }
 });
 
-test('KI-19: a file that fails once attaches on the retry', { timeout: 15_000 }, async () => {
+test('KI-19: a file that fails once attaches on the retry', { timeout: patience(15_000) }, async () => {
   const f = startFake({
     faults: [{ route: 'vector_stores.file_batches.create', times: 1, fault: { type: 'file-status', status: 'failed', fileIndexes: [0, 5] } }],
   });
@@ -54,7 +55,7 @@ test('KI-19: a file that fails once attaches on the retry', { timeout: 15_000 },
   }
 });
 
-test('KI-19: one of several parallel batches answers 500; it is retried and the others finish', { timeout: 15_000 }, async () => {
+test('KI-19: one of several parallel batches answers 500; it is retried and the others finish', { timeout: patience(15_000) }, async () => {
   const f = startFake({ faults: [{ route: 'vector_stores.file_batches.create', calls: [2], fault: { type: 'status', status: 500 } }] });
   const st = tempState();
   try {
@@ -72,7 +73,7 @@ test('KI-19: one of several parallel batches answers 500; it is retried and the 
   }
 });
 
-test('KI-19: a batch stuck in_progress past its budget is cancelled upstream; its files are reported, the other batch attaches', { timeout: 15_000 }, async () => {
+test('KI-19: a batch stuck in_progress past its budget is cancelled upstream; its files are reported, the other batch attaches', { timeout: patience(15_000) }, async () => {
   const f = startFake({ faults: [{ route: 'vector_stores.file_batches.create', calls: [1], fault: { type: 'batch-stuck' } }] });
   const st = tempState();
   try {
@@ -102,7 +103,7 @@ test('KI-19: a batch stuck in_progress past its budget is cancelled upstream; it
   }
 });
 
-test('KI-19: an upload that hangs past its request deadline is retried, and its unknown outcome is left for the janitor', { timeout: 15_000 }, async () => {
+test('KI-19: an upload that hangs past its request deadline is retried, and its unknown outcome is left for the janitor', { timeout: patience(15_000) }, async () => {
   const f = startFake({ faults: [{ route: 'files.create', calls: [1], fault: { type: 'hang' } }] });
   const st = tempState();
   try {

@@ -9,8 +9,9 @@ import { attachInBatches } from './batches.ts';
 import type { BatchDeps } from './batches.ts';
 import { resolveVectorLimits } from './limits.ts';
 import { ThrottleGate } from './upstream.ts';
+import { patience } from '@second-brain/harness';
 
-test('KI-19: a stuck batch whose file list replays one page ends at the batch deadline', { timeout: 20_000 }, async () => {
+test('KI-19: a stuck batch whose file list replays one page ends at the batch deadline', { timeout: patience(20_000) }, async () => {
   const batch = { id: 'vsfb_1', object: 'vector_store.files_batch', status: 'in_progress', created_at: 1, vector_store_id: 'vs_1', file_counts: { in_progress: 1, completed: 0, failed: 0, cancelled: 0, total: 1 } };
   let listCalls = 0;
   // The same page, claiming there is more, every time (Prism's mock mode answers like this).

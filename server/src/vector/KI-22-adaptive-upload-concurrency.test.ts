@@ -10,8 +10,9 @@ import { strictJudgingFromEnv } from '../../../harness/src/reference/settings.ts
 import { VectorStoreManager } from './manager.ts';
 import type { VectorEvent } from './types.ts';
 import { FAST_LIMITS, entriesOf, manyFiles, maxConcurrent, startFake, tempState } from '../../test/support/vector-fixtures.ts';
+import { patience } from '@second-brain/harness';
 
-test('KI-22: concurrency halves on a 429 burst, waits out retry-after, then grows back', { timeout: 30_000 }, async () => {
+test('KI-22: concurrency halves on a 429 burst, waits out retry-after, then grows back', { timeout: patience(30_000) }, async () => {
   const RETRY_AFTER_MS = 150;
   const f = startFake({
     account: { uploadLatencyMs: 25 },
@@ -98,7 +99,7 @@ async function uploadRate(files: number, account: NonNullable<Parameters<typeof 
   }
 }
 
-test('KI-22: throughput under a request-rate limit stays near the allowed rate, without a retry storm', { timeout: 120_000 }, async (t) => {
+test('KI-22: throughput under a request-rate limit stays near the allowed rate, without a retry storm', { timeout: patience(120_000) }, async (t) => {
   const RPS = 100;
   const FILES = 200;
   const strict = strictJudgingFromEnv();

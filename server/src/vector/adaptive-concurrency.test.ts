@@ -2,10 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AdaptiveConcurrency } from './adaptive-concurrency.ts';
 import { ErrorCode, SbError } from '../errors.ts';
+import { patience } from '@second-brain/harness';
 
 const signal = () => AbortSignal.timeout(5_000);
 
-test('never grants more slots than the level; waiters are served FIFO as slots free', { timeout: 5_000 }, async () => {
+test('never grants more slots than the level; waiters are served FIFO as slots free', { timeout: patience(5_000) }, async () => {
   const l = new AdaptiveConcurrency({ start: 2, min: 1, max: 4 });
   const a = await l.acquire(signal());
   const b = await l.acquire(signal());
@@ -27,7 +28,7 @@ test('never grants more slots than the level; waiters are served FIFO as slots f
   assert.equal(l.maxInFlight, 2);
 });
 
-test('a 429 halves the level once per burst, not once per request in flight', { timeout: 5_000 }, () => {
+test('a 429 halves the level once per burst, not once per request in flight', { timeout: patience(5_000) }, () => {
   const l = new AdaptiveConcurrency({ start: 8, min: 1, max: 16 });
   return (async () => {
     const slots = await Promise.all(Array.from({ length: 8 }, () => l.acquire(signal())));
@@ -39,7 +40,7 @@ test('a 429 halves the level once per burst, not once per request in flight', { 
   })();
 });
 
-test('successes grow the level additively up to max; a low headroom stops growth', { timeout: 5_000 }, async () => {
+test('successes grow the level additively up to max; a low headroom stops growth', { timeout: patience(5_000) }, async () => {
   const l = new AdaptiveConcurrency({ start: 2, min: 1, max: 5 });
   for (let i = 0; i < 40; i++) (await l.acquire(signal()))({ kind: 'ok', latencyMs: 10 });
   assert.equal(l.level, 5);
@@ -49,13 +50,13 @@ test('successes grow the level additively up to max; a low headroom stops growth
   assert.equal(h.level, 2, 'no growth while the provider reports almost no requests left');
 });
 
-test('jitter of a few ms does not count as congestion', { timeout: 5_000 }, async () => {
+test('jitter of a few ms does not count as congestion', { timeout: patience(5_000) }, async () => {
   const l = new AdaptiveConcurrency({ start: 4, min: 1, max: 8 });
   for (let i = 0; i < 60; i++) (await l.acquire(signal()))({ kind: 'ok', latencyMs: i % 2 ? 2 : 30 });
   assert.equal(l.level, 8);
 });
 
-test('latency far above the baseline shrinks the level', { timeout: 5_000 }, async () => {
+test('latency far above the baseline shrinks the level', { timeout: patience(5_000) }, async () => {
   const changes: string[] = [];
   const l = new AdaptiveConcurrency({ start: 8, min: 1, max: 8, onChange: (_f, _t, why) => changes.push(why) });
   for (let i = 0; i < 10; i++) (await l.acquire(signal()))({ kind: 'ok', latencyMs: 20 });
@@ -65,7 +66,7 @@ test('latency far above the baseline shrinks the level', { timeout: 5_000 }, asy
   assert.ok(changes.includes('latency'));
 });
 
-test('an aborted waiter leaves the queue at once and never takes a slot (KI-03)', { timeout: 5_000 }, async () => {
+test('an aborted waiter leaves the queue at once and never takes a slot (KI-03)', { timeout: patience(5_000) }, async () => {
   const l = new AdaptiveConcurrency({ start: 1, min: 1, max: 1 });
   const held = await l.acquire(signal());
   const ac = new AbortController();

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { patience } from '@second-brain/harness';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const main = join(repo, 'server/src/main.ts');
@@ -49,12 +50,12 @@ async function cancelMany(defects: string): Promise<{ exited: boolean; after: 's
   }
 }
 
-test('cancels around the reply leave the server up and the next call works, whatever they leave behind', { timeout: 60_000 }, async () => {
+test('cancels around the reply leave the server up and the next call works, whatever they leave behind', { timeout: patience(60_000) }, async () => {
   assert.deepEqual(await cancelMany(''), { exited: false, after: 'success' });
   assert.deepEqual(await cancelMany('throw-after-cancel'), { exited: false, after: 'success' }, 'the process-level guard catches a stray rejection');
 });
 
-test('without the guard, a stray rejection after a cancel kills the process (the test can fail)', { timeout: 60_000 }, async () => {
+test('without the guard, a stray rejection after a cancel kills the process (the test can fail)', { timeout: patience(60_000) }, async () => {
   const r = await cancelMany('throw-after-cancel,no-rejection-guard');
   assert.equal(r.exited, true);
 });

@@ -11,11 +11,12 @@ import { HOST } from '../../src/vector/ownership.ts';
 import { VectorState } from '../../src/vector/state.ts';
 import { startFake } from '../support/vector-fixtures.ts';
 import { startRig } from '../support/in-process.ts';
+import { patience } from '@second-brain/harness';
 
 /** A pid no process has: above Linux's pid_max. */
 const DEAD_PID = 4_194_304 + 1313;
 
-test('KI-13: the janitor runs soon after start-up and clears a killed process’s store and files', { timeout: 30_000 }, async () => {
+test('KI-13: the janitor runs soon after start-up and clears a killed process’s store and files', { timeout: patience(30_000) }, async () => {
   const f = startFake();
   const home = mkdtempSync(join(tmpdir(), 'sb-janitor-start-'));
   const fake = f.fake;

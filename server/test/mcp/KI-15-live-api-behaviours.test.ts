@@ -7,9 +7,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRig, textOf } from '../support/in-process.ts';
+import { patience } from '@second-brain/harness';
 
 for (const status of [400, 404] as const) {
-  test(`KI-15: a chain the provider forgot (${status} previous_response_not_found) starts fresh with the full context`, { timeout: 30_000 }, async () => {
+  test(`KI-15: a chain the provider forgot (${status} previous_response_not_found) starts fresh with the full context`, { timeout: patience(30_000) }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sb-gone-'));
     writeFileSync(join(dir, 'a.ts'), 'export const a = 1;\n');
     const rig = await startRig({ roots: [dir], fake: { previousResponseNotFoundStatus: status } });
@@ -32,7 +33,7 @@ for (const status of [400, 404] as const) {
 }
 
 for (const final of ['failed', 'cancelled'] as const) {
-  test(`a synchronous response that ends ${final} is a clear error with the upstream message, not an empty answer`, { timeout: 30_000 }, async () => {
+  test(`a synchronous response that ends ${final} is a clear error with the upstream message, not an empty answer`, { timeout: patience(30_000) }, async () => {
     const rig = await startRig();
     try {
       rig.fake.faults.add({ route: 'responses.create', times: 1, fault: { type: 'background', final } });
@@ -47,7 +48,7 @@ for (const final of ['failed', 'cancelled'] as const) {
   });
 }
 
-test('an incomplete answer comes back flagged, with its reason and the partial text', { timeout: 30_000 }, async () => {
+test('an incomplete answer comes back flagged, with its reason and the partial text', { timeout: patience(30_000) }, async () => {
   const rig = await startRig();
   try {
     rig.fake.faults.add({ route: 'responses.create', times: 1, fault: { type: 'background', final: 'incomplete' } });
@@ -62,7 +63,7 @@ test('an incomplete answer comes back flagged, with its reason and the partial t
   }
 });
 
-test('negative and absurd usage figures are dropped or clamped, with a note', { timeout: 30_000 }, async () => {
+test('negative and absurd usage figures are dropped or clamped, with a note', { timeout: patience(30_000) }, async () => {
   const rig = await startRig();
   try {
     rig.fake.faults.add({ route: 'responses.create', times: 1, fault: { type: 'usage', inputTokens: -40, outputTokens: 9_000_000_000_000 } });

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import { startTelemetry, type Telemetry } from '../../src/telemetry/index.ts';
 import { startRig, textOf } from '../support/in-process.ts';
+import { patience } from '@second-brain/harness';
 
 const memory = new InMemorySpanExporter();
 let telemetry: Telemetry;
@@ -31,7 +32,7 @@ async function traceOf(traceId: string): Promise<ReadableSpan[]> {
 
 const meta = (n: number) => ({ traceparent: `00-${String(n).padStart(32, '0')}-00f067aa0ba902b7-01` });
 
-test('a follow-up that waited for its session has a session.wait span as long as the wait', { timeout: 30_000 }, async () => {
+test('a follow-up that waited for its session has a session.wait span as long as the wait', { timeout: patience(30_000) }, async () => {
   const rig = await startRig({ fake: { faults: [{ route: 'responses.create', fault: { type: 'latency', ms: 300 } }] } });
   try {
     const call = (n: number) => rig.client.callTool({ name: 'chat_with_gpt41', arguments: { instructions: `q${n}`, session_id: 'same' }, _meta: meta(n) });
@@ -46,7 +47,7 @@ test('a follow-up that waited for its session has a session.wait span as long as
   }
 });
 
-test('a call that waits out a throttle another call learnt has a throttle.wait span', { timeout: 30_000 }, async () => {
+test('a call that waits out a throttle another call learnt has a throttle.wait span', { timeout: patience(30_000) }, async () => {
   const rig = await startRig({ fake: { faults: [{ route: 'responses.create', calls: [1], fault: { type: 'rate-limit', retryAfterMs: 400 } }] } });
   try {
     const first = rig.client.callTool({ name: 'chat_with_gpt41', arguments: { instructions: 'q', session_id: 't1' }, _meta: meta(3) });

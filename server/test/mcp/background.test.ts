@@ -2,8 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startRig, textOf } from '../support/in-process.ts';
+import { patience } from '@second-brain/harness';
 
-test('o3-pro runs in background mode: polling sends progress at least every interval and the answer arrives', { timeout: 30_000 }, async () => {
+test('o3-pro runs in background mode: polling sends progress at least every interval and the answer arrives', { timeout: patience(30_000) }, async () => {
   // Time compressed 10x: progress heartbeat 500 ms, polling 100–500 ms.
   const rig = await startRig({ env: { SECOND_BRAIN_TIME_SCALE: '0.1' }, fake: { faults: [{ route: 'responses.create', fault: { type: 'background', queuedMs: 3_000, inProgressMs: 1_500 } }] } });
   try {
@@ -27,7 +28,7 @@ test('o3-pro runs in background mode: polling sends progress at least every inte
   }
 });
 
-test('jobs: start, poll to completion; after a restart poll_job resumes the stored background response', { timeout: 40_000 }, async () => {
+test('jobs: start, poll to completion; after a restart poll_job resumes the stored background response', { timeout: patience(40_000) }, async () => {
   let rig = await startRig({ fake: { faults: [{ route: 'responses.create', fault: { type: 'background', queuedMs: 2_500, inProgressMs: 500 } }] } });
   try {
     const started = await rig.call('start_job', { tool: 'chat_with_o3_pro', args: { instructions: 'slow', session_id: 'job1' } });
@@ -55,7 +56,7 @@ test('jobs: start, poll to completion; after a restart poll_job resumes the stor
   }
 });
 
-test('cancel_job cancels the running job and its upstream response', { timeout: 30_000 }, async () => {
+test('cancel_job cancels the running job and its upstream response', { timeout: patience(30_000) }, async () => {
   const rig = await startRig({ fake: { faults: [{ route: 'responses.create', fault: { type: 'background', queuedMs: 60_000 } }] } });
   try {
     const s = await rig.call('start_job', { tool: 'chat_with_o3_pro', args: JSON.stringify({ instructions: 'x', session_id: 'j2' }) });

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { judgeLatency } from '../../../harness/src/reference/latency-test.ts';
 import { startRig, textOf } from '../support/in-process.ts';
+import { patience } from '@second-brain/harness';
 
 const PROVIDERS = [
   { tool: 'chat_with_gpt41', route: 'responses.create', model: 'gpt-4.1' },
@@ -13,7 +14,7 @@ const PROVIDERS = [
 
 for (const p of PROVIDERS) {
   for (const fault of [{ type: 'hang' }, { type: 'stall-after-headers' }] as const) {
-    test(`${p.tool}: cancel during a ${fault.type} aborts the upstream request within 50 ms`, { timeout: 60_000 }, async (t) => {
+    test(`${p.tool}: cancel during a ${fault.type} aborts the upstream request within 50 ms`, { timeout: patience(60_000) }, async (t) => {
       // The bound holds for the excess over a reference process measuring the machine in the same window.
       await judgeLatency(t, { label: `${p.tool} (${fault.type}) cancel → upstream aborted`, boundMs: 50, compareWith: 'own-loop' }, async () => {
       const rig = await startRig({ fake: { faults: [{ route: p.route, fault }] } });
@@ -42,7 +43,7 @@ for (const p of PROVIDERS) {
     });
   }
 
-  test(`${p.tool}: with no cancel, the deadline ends a hang with a clear timeout error`, { timeout: 20_000 }, async () => {
+  test(`${p.tool}: with no cancel, the deadline ends a hang with a clear timeout error`, { timeout: patience(20_000) }, async () => {
     const rig = await startRig({ fake: { faults: [{ route: p.route, fault: { type: 'hang' } }] }, models: { [p.model]: { timeout_s: 1 } } });
     try {
       const t0 = Date.now();
@@ -57,7 +58,7 @@ for (const p of PROVIDERS) {
   });
 }
 
-test('cancel during background polling cancels the response upstream and stops polling', { timeout: 20_000 }, async () => {
+test('cancel during background polling cancels the response upstream and stops polling', { timeout: patience(20_000) }, async () => {
   const rig = await startRig({ fake: { faults: [{ route: 'responses.create', fault: { type: 'background', queuedMs: 60_000 } }] } });
   try {
     const ac = new AbortController();
@@ -77,7 +78,7 @@ test('cancel during background polling cancels the response upstream and stops p
   }
 });
 
-test('cancel during a retry backoff sleep after a 429 ends at once with no further request', { timeout: 60_000 }, async (t) => {
+test('cancel during a retry backoff sleep after a 429 ends at once with no further request', { timeout: patience(60_000) }, async (t) => {
   // Ends within 200 ms of the cancel, held for the excess over a reference process measuring the machine.
   await judgeLatency(t, { label: 'cancel in a 20 s retry-after wait → call ended', boundMs: 200, compareWith: 'own-loop' }, cancelInBackoff);
 });
@@ -104,7 +105,7 @@ async function cancelInBackoff(): Promise<number> {
   }
 }
 
-test('a cancel that arrives after the reply is harmless', { timeout: 20_000 }, async () => {
+test('a cancel that arrives after the reply is harmless', { timeout: patience(20_000) }, async () => {
   const rig = await startRig();
   try {
     const ac = new AbortController();

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRig, textOf, type Rig } from '../support/in-process.ts';
 import { countTokens } from '../../src/context/index.ts';
+import { patience } from '@second-brain/harness';
 
 // The janitor's first pass would be an upstream request of its own; keep it out of the journal.
 const QUIET = { SECOND_BRAIN_JANITOR: JSON.stringify({ startupDelayMs: 600_000 }) };
@@ -31,7 +32,7 @@ function lastResponsesInput(rig: Rig): string {
   return typeof input === 'string' ? input : JSON.stringify(input);
 }
 
-test('dry_run: every chat tool answers with what would be sent and an estimate, and makes no upstream request', { timeout: 90_000 }, async () => {
+test('dry_run: every chat tool answers with what would be sent and an estimate, and makes no upstream request', { timeout: patience(90_000) }, async () => {
   const dir = project();
   const rig = await startRig({ roots: [dir], env: QUIET, models: { o3: { context_window: 12_000 }, 'grok-4': { context_window: 12_000 } } });
   try {
@@ -64,7 +65,7 @@ test('dry_run: every chat tool answers with what would be sent and an estimate, 
   }
 });
 
-test('dry_run: the estimated input tokens match what the real call then sends (o200k, within 2 %)', { timeout: 60_000 }, async (t) => {
+test('dry_run: the estimated input tokens match what the real call then sends (o200k, within 2 %)', { timeout: patience(60_000) }, async (t) => {
   const dir = project(40);
   const rig = await startRig({ roots: [dir], env: QUIET });
   try {
@@ -81,7 +82,7 @@ test('dry_run: the estimated input tokens match what the real call then sends (o
   }
 });
 
-test('the report of a real call names the files of each class: in full in structuredContent, up to a limit in the text', { timeout: 60_000 }, async () => {
+test('the report of a real call names the files of each class: in full in structuredContent, up to a limit in the text', { timeout: patience(60_000) }, async () => {
   const dir = project(30);
   const rig = await startRig({ roots: [dir], env: QUIET, models: { o3: { context_window: 12_000 } } });
   try {
@@ -104,7 +105,7 @@ test('the report of a real call names the files of each class: in full in struct
   }
 });
 
-test('a call over SECOND_BRAIN_CONFIRM_ABOVE_TOKENS answers with its estimate and sends nothing; confirm_large sends it', { timeout: 60_000 }, async () => {
+test('a call over SECOND_BRAIN_CONFIRM_ABOVE_TOKENS answers with its estimate and sends nothing; confirm_large sends it', { timeout: patience(60_000) }, async () => {
   const dir = project(40);
   const rig = await startRig({ roots: [dir], env: { ...QUIET, SECOND_BRAIN_CONFIRM_ABOVE_TOKENS: '1000' } });
   try {
@@ -132,7 +133,7 @@ test('a call over SECOND_BRAIN_CONFIRM_ABOVE_TOKENS answers with its estimate an
   }
 });
 
-test('include / exclude: excluded files are left out with a reason, others not included are counted; count_project_tokens takes them too', { timeout: 60_000 }, async () => {
+test('include / exclude: excluded files are left out with a reason, others not included are counted; count_project_tokens takes them too', { timeout: patience(60_000) }, async () => {
   const dir = project();
   const rig = await startRig({ roots: [dir], env: QUIET });
   try {

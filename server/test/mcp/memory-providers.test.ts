@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startRig, textOf, type Rig } from '../support/in-process.ts';
+import { patience } from '@second-brain/harness';
 
 const stats = (rig: Rig) => rig.app.services.memory!.stats() as { stored: number; queued: number; running: boolean; failed: number };
 
@@ -20,7 +21,7 @@ function memoryUploads(rig: Rig): string[] {
   return rig.fake.journal.entries().filter((e) => e.route === 'files.create' && /memory-/.test(JSON.stringify(e))).map((e) => JSON.stringify(e));
 }
 
-test('default: Grok and Gemini calls are not stored in the OpenAI memory store; OpenAI calls are', { timeout: 40_000 }, async () => {
+test('default: Grok and Gemini calls are not stored in the OpenAI memory store; OpenAI calls are', { timeout: patience(40_000) }, async () => {
   const rig = await startRig({ env: { SECOND_BRAIN_MEMORY: 'true' } });
   try {
     for (const tool of ['chat_with_grok4', 'chat_with_gemini25_flash']) {
@@ -40,7 +41,7 @@ test('default: Grok and Gemini calls are not stored in the OpenAI memory store; 
   }
 });
 
-test('SECOND_BRAIN_MEMORY_ALL_PROVIDERS=true: Grok and Gemini calls are stored too', { timeout: 40_000 }, async () => {
+test('SECOND_BRAIN_MEMORY_ALL_PROVIDERS=true: Grok and Gemini calls are stored too', { timeout: patience(40_000) }, async () => {
   const rig = await startRig({ env: { SECOND_BRAIN_MEMORY: 'true', SECOND_BRAIN_MEMORY_ALL_PROVIDERS: 'true' } });
   try {
     for (const tool of ['chat_with_grok4', 'chat_with_gemini25_flash']) {

@@ -4,8 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startRig, textOf } from '../support/in-process.ts';
+import { patience } from '@second-brain/harness';
 
-test('memory: stored after an answer, searchable, offered to the model, and skippable', { timeout: 40_000 }, async () => {
+test('memory: stored after an answer, searchable, offered to the model, and skippable', { timeout: patience(40_000) }, async () => {
   const rig = await startRig({ env: { SECOND_BRAIN_MEMORY: 'true' } });
   try {
     const r = await rig.call('chat_with_gpt41', { instructions: 'How is the PELICAN cache invalidated?', session_id: 'm1' });

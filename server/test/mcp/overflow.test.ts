@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRig, textOf } from '../support/in-process.ts';
+import { patience } from '@second-brain/harness';
 
 function tree(n: number): string {
   const dir = mkdtempSync(join(tmpdir(), 'sb-ovf-'));
@@ -13,7 +14,7 @@ function tree(n: number): string {
   return dir;
 }
 
-test('overflow goes to a vector store with file_search; a follow-up reuses it and uploads nothing twice', { timeout: 60_000 }, async () => {
+test('overflow goes to a vector store with file_search; a follow-up reuses it and uploads nothing twice', { timeout: patience(60_000) }, async () => {
   const dir = tree(30);
   // A tiny window: budget = 12000 × 0.85 − 8000 reserve ≈ 2200 tokens, so most files overflow.
   const rig = await startRig({ roots: [dir], models: { o3: { context_window: 12_000 } } });
@@ -44,7 +45,7 @@ test('overflow goes to a vector store with file_search; a follow-up reuses it an
   }
 });
 
-test('Grok: overflow is left out and the answer says which files and why', { timeout: 30_000 }, async () => {
+test('Grok: overflow is left out and the answer says which files and why', { timeout: patience(30_000) }, async () => {
   const dir = tree(30);
   const rig = await startRig({ roots: [dir], models: { 'grok-4': { context_window: 12_000 } } });
   try {

@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync, mkdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRig, textOf } from '../support/in-process.ts';
+import { patience } from '@second-brain/harness';
 
 function setup() {
   const root = mkdtempSync(join(tmpdir(), 'sb-root-'));
@@ -20,7 +21,7 @@ function setup() {
   return { root, outside };
 }
 
-test('a path outside the roots is a clear error naming it; its content is never sent', { timeout: 20_000 }, async () => {
+test('a path outside the roots is a clear error naming it; its content is never sent', { timeout: patience(20_000) }, async () => {
   const { root, outside } = setup();
   const rig = await startRig({ roots: [root] });
   try {
@@ -36,7 +37,7 @@ test('a path outside the roots is a clear error naming it; its content is never 
   }
 });
 
-test('symlink escapes are refused, and secret files are skipped with the answer saying so', { timeout: 20_000 }, async () => {
+test('symlink escapes are refused, and secret files are skipped with the answer saying so', { timeout: patience(20_000) }, async () => {
   const { root } = setup();
   const rig = await startRig({ roots: [root] });
   try {

@@ -4,8 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { startRig } from '../support/in-process.ts';
+import { patience } from '@second-brain/harness';
 
-test('fast-check: random arguments never crash the server', { timeout: 120_000 }, async () => {
+test('fast-check: random arguments never crash the server', { timeout: patience(120_000) }, async () => {
   const rig = await startRig({ roots: [process.cwd() + '/server/src/config'] });
   const unhandled: unknown[] = [];
   const onUnhandled = (e: unknown) => unhandled.push(e);

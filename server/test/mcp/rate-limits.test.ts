@@ -4,8 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { judgeLatency } from '../../../harness/src/reference/latency-test.ts';
 import { startRig, textOf } from '../support/in-process.ts';
+import { patience } from '@second-brain/harness';
 
-test('429 with retry-after-ms: waits as told, reports "throttled, retrying", then succeeds', { timeout: 20_000 }, async () => {
+test('429 with retry-after-ms: waits as told, reports "throttled, retrying", then succeeds', { timeout: patience(20_000) }, async () => {
   const rig = await startRig({ fake: { faults: [{ route: 'responses.create', calls: [1, 2], fault: { type: 'rate-limit', retryAfterMs: 400 } }] } });
   try {
     const progress: string[] = [];
@@ -25,7 +26,7 @@ test('429 with retry-after-ms: waits as told, reports "throttled, retrying", the
 /** "Fast": the bound on the call, held for the excess over a reference process measuring the machine in the same window (a hang would last the 10 s deadline). */
 const MAX_FAST_FAIL_MS = 1_000;
 
-test('retry-after beyond the deadline: a fast, clear error instead of a hang', { timeout: 60_000 }, async (t) => {
+test('retry-after beyond the deadline: a fast, clear error instead of a hang', { timeout: patience(60_000) }, async (t) => {
   await judgeLatency(t, { label: 'retry-after past the deadline → SB_ERR_RATE_LIMITED', boundMs: MAX_FAST_FAIL_MS, compareWith: 'own-loop' }, failFast);
 });
 

@@ -6,8 +6,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRig, textOf } from '../support/in-process.ts';
+import { patience } from '@second-brain/harness';
 
-test('OpenAI follow-ups chain previous_response_id, across a server restart', { timeout: 30_000 }, async () => {
+test('OpenAI follow-ups chain previous_response_id, across a server restart', { timeout: patience(30_000) }, async () => {
   let rig = await startRig();
   try {
     const a = await rig.call('chat_with_gpt41', { instructions: 'first', session_id: 'chain' });
@@ -27,7 +28,7 @@ test('OpenAI follow-ups chain previous_response_id, across a server restart', { 
   }
 });
 
-test('Chat Completions sessions resend the history, across a restart', { timeout: 30_000 }, async () => {
+test('Chat Completions sessions resend the history, across a restart', { timeout: patience(30_000) }, async () => {
   let rig = await startRig();
   try {
     await rig.call('chat_with_grok4', { instructions: 'remember the word PELICAN', session_id: 'g' });
@@ -43,7 +44,7 @@ test('Chat Completions sessions resend the history, across a restart', { timeout
   }
 });
 
-test('an expired previous response id starts fresh with the full context and a note', { timeout: 30_000 }, async () => {
+test('an expired previous response id starts fresh with the full context and a note', { timeout: patience(30_000) }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sb-exp-'));
   writeFileSync(join(dir, 'a.ts'), 'export const a = 1;\n');
   const rig = await startRig({ roots: [dir] });
@@ -62,7 +63,7 @@ test('an expired previous response id starts fresh with the full context and a n
   }
 });
 
-test('two concurrent follow-ups in one session are serialised: the second chains from the first', { timeout: 30_000 }, async () => {
+test('two concurrent follow-ups in one session are serialised: the second chains from the first', { timeout: patience(30_000) }, async () => {
   const rig = await startRig({ fake: { faults: [{ route: 'responses.create', calls: [2], fault: { type: 'latency', ms: 300 } }] } });
   try {
     await rig.call('chat_with_gpt41', { instructions: 'start', session_id: 'par' });

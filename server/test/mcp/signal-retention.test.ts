@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { queryObjects } from 'node:v8';
 import { startRig } from '../support/in-process.ts';
 import { liveDeadlines } from '../../src/runtime/deadline.ts';
+import { patience } from '@second-brain/harness';
 
 const CALLS = 60;
 
@@ -24,7 +25,7 @@ async function liveSignals(): Promise<number> {
   return n;
 }
 
-test('a finished call leaves no deadline timer and no live composed signal behind (its own or the SDK\'s)', { timeout: 60_000 }, async () => {
+test('a finished call leaves no deadline timer and no live composed signal behind (its own or the SDK\'s)', { timeout: patience(60_000) }, async () => {
   const rig = await startRig({ loopback: true });
   const composed: Array<WeakRef<AbortSignal>> = [];
   const any = AbortSignal.any;

@@ -4,8 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { startRig, textOf } from '../support/in-process.ts';
+import { patience } from '@second-brain/harness';
 
-test('a full state database during a chat call is reported with its path and advice', { timeout: 30_000 }, async () => {
+test('a full state database during a chat call is reported with its path and advice', { timeout: patience(30_000) }, async () => {
   const rig = await startRig();
   try {
     const ok = await rig.call('chat_with_grok4', { instructions: 'warm up', session_id: 'full' });

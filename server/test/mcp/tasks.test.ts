@@ -4,8 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CallToolResultSchema, CreateTaskResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { startRig, textOf } from '../support/in-process.ts';
+import { patience } from '@second-brain/harness';
 
-test('tools/call as a task returns at once; tasks/get and tasks/result deliver the answer', { timeout: 30_000 }, async () => {
+test('tools/call as a task returns at once; tasks/get and tasks/result deliver the answer', { timeout: patience(30_000) }, async () => {
   const rig = await startRig({ env: { SECOND_BRAIN_TIME_SCALE: '0.1' }, fake: { faults: [{ route: 'responses.create', fault: { type: 'background', queuedMs: 1_500, inProgressMs: 300 } }] } });
   try {
     const tools = await rig.client.listTools();
@@ -28,7 +29,7 @@ test('tools/call as a task returns at once; tasks/get and tasks/result deliver t
   }
 });
 
-test('tasks/cancel aborts the task and cancels the background response upstream', { timeout: 30_000 }, async () => {
+test('tasks/cancel aborts the task and cancels the background response upstream', { timeout: patience(30_000) }, async () => {
   const rig = await startRig({ env: { SECOND_BRAIN_TIME_SCALE: '0.1' }, fake: { faults: [{ route: 'responses.create', fault: { type: 'background', queuedMs: 60_000 } }] } });
   try {
     const created = await rig.client.request({ method: 'tools/call', params: { name: 'chat_with_o3_pro', arguments: { instructions: 'x', session_id: 'task2' }, task: { ttl: 60_000 } } }, CreateTaskResultSchema);

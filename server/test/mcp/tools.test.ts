@@ -5,6 +5,7 @@ import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRig, textOf } from '../support/in-process.ts';
+import { patience } from '@second-brain/harness';
 
 const CHAT_TOOLS = ['chat_with_o3', 'chat_with_o3_pro', 'chat_with_gpt41', 'chat_with_grok4', 'chat_with_gemini25_pro', 'chat_with_gemini25_flash'];
 
@@ -16,7 +17,7 @@ function project(): string {
   return dir;
 }
 
-test('all six chat tools answer, with model name and usage, and context reaches the model', { timeout: 60_000 }, async () => {
+test('all six chat tools answer, with model name and usage, and context reaches the model', { timeout: patience(60_000) }, async () => {
   const dir = project();
   const rig = await startRig({ roots: [dir], models: { 'o3-pro': { timeout_s: 30 } } });
   try {
@@ -42,7 +43,7 @@ test('all six chat tools answer, with model name and usage, and context reaches 
   }
 });
 
-test('list_models, count_project_tokens, list_sessions and server_diagnostics answer', { timeout: 30_000 }, async () => {
+test('list_models, count_project_tokens, list_sessions and server_diagnostics answer', { timeout: patience(30_000) }, async () => {
   const dir = project();
   const rig = await startRig({ roots: [dir] });
   try {
@@ -68,7 +69,7 @@ test('list_models, count_project_tokens, list_sessions and server_diagnostics an
   }
 });
 
-test('a missing key is not a startup error: the tool names the variable to set', { timeout: 20_000 }, async () => {
+test('a missing key is not a startup error: the tool names the variable to set', { timeout: patience(20_000) }, async () => {
   const rig = await startRig({ env: { XAI_API_KEY: '' } });
   try {
     const r = await rig.call('chat_with_grok4', { instructions: 'hi', session_id: 's' });

@@ -6,11 +6,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startRig, textOf } from '../support/in-process.ts';
+import { patience } from '@second-brain/harness';
 
 const GROK = { tool: 'chat_with_grok4', route: 'chat.xai' } as const;
 const GEMINI = { tool: 'chat_with_gemini25_pro', route: 'chat.gemini' } as const;
 
-test("xAI's error body ({code, error}) reaches the user as its message", { timeout: 30_000 }, async () => {
+test("xAI's error body ({code, error}) reaches the user as its message", { timeout: patience(30_000) }, async () => {
   const rig = await startRig({ fake: { faults: [{ route: GROK.route, fault: { type: 'status', status: 400, message: 'Argument not supported on this model: presencePenalty' } }] } });
   try {
     const r = await rig.call(GROK.tool, { instructions: 'q', session_id: 'xai-err' });
@@ -23,7 +24,7 @@ test("xAI's error body ({code, error}) reaches the user as its message", { timeo
 });
 
 for (const shape of ['list', 'object'] as const) {
-  test(`Gemini's error body (${shape === 'list' ? '[{error}]' : '{error}'}) reaches the user as its message`, { timeout: 30_000 }, async () => {
+  test(`Gemini's error body (${shape === 'list' ? '[{error}]' : '{error}'}) reaches the user as its message`, { timeout: patience(30_000) }, async () => {
     const rig = await startRig({
       fake: { geminiErrorShape: shape, faults: [{ route: GEMINI.route, fault: { type: 'status', status: 400, message: 'Invalid reasoning_effort: minimal. Valid values are: high, low, medium, none' } }] },
     });
@@ -39,7 +40,7 @@ for (const shape of ['list', 'object'] as const) {
 }
 
 for (const loopback of [false, true]) {
-  test(`Gemini's 429 is retried after the delay its RetryInfo states (no Retry-After header)${loopback ? ', over real sockets' : ''}`, { timeout: 30_000 }, async () => {
+  test(`Gemini's 429 is retried after the delay its RetryInfo states (no Retry-After header)${loopback ? ', over real sockets' : ''}`, { timeout: patience(30_000) }, async () => {
     const rig = await startRig({ loopback, fake: { faults: [{ route: GEMINI.route, calls: [1], fault: { type: 'rate-limit', retryAfterMs: 700 } }] } });
     try {
       const progress: string[] = [];
@@ -57,7 +58,7 @@ for (const loopback of [false, true]) {
   });
 }
 
-test("xAI's 429 is retried after its retry-after", { timeout: 30_000 }, async () => {
+test("xAI's 429 is retried after its retry-after", { timeout: patience(30_000) }, async () => {
   const rig = await startRig({ fake: { faults: [{ route: GROK.route, calls: [1], fault: { type: 'rate-limit', retryAfterMs: 700 } }] } });
   try {
     const r = await rig.call(GROK.tool, { instructions: 'q', session_id: 'xai-429' });
@@ -72,7 +73,7 @@ test("xAI's 429 is retried after its retry-after", { timeout: 30_000 }, async ()
   }
 });
 
-test('reasoning_effort, which xAI refuses on grok-4, is not sent even when the catalogue claims it, and the user is told', { timeout: 30_000 }, async () => {
+test('reasoning_effort, which xAI refuses on grok-4, is not sent even when the catalogue claims it, and the user is told', { timeout: patience(30_000) }, async () => {
   const rig = await startRig({ models: { 'grok-4': { reasoning_efforts: ['high'] } } });
   try {
     const r = await rig.call(GROK.tool, { instructions: 'q', session_id: 'xai-effort', reasoning_effort: 'high' });
@@ -87,7 +88,7 @@ test('reasoning_effort, which xAI refuses on grok-4, is not sent even when the c
 });
 
 for (const [reason, target, emptyContent] of [['length', GROK, false], ['content_filter', GEMINI, true]] as const) {
-  test(`a Chat Completions answer that ends finish_reason: ${reason} comes back flagged incomplete, with its reason and the partial text`, { timeout: 30_000 }, async () => {
+  test(`a Chat Completions answer that ends finish_reason: ${reason} comes back flagged incomplete, with its reason and the partial text`, { timeout: patience(30_000) }, async () => {
     const rig = await startRig({ fake: { faults: [{ route: target.route, times: 1, fault: { type: 'finish', reason, emptyContent } }] } });
     try {
       const r = await rig.call(target.tool, { instructions: 'q', session_id: `finish-${reason}` });

@@ -14,10 +14,11 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { createFakeApi } from '../../../harness/src/fake/index.ts';
 import { startLoopbackFake } from '../../../harness/src/node/loopback.ts';
 import { startRig, textOf } from '../support/in-process.ts';
+import { patience } from '@second-brain/harness';
 
 const slowFirst = [{ route: 'responses.create' as const, calls: [1], fault: { type: 'latency' as const, ms: 800 } }];
 
-test('KI-15: two App instances on one state dir: the second turn chains from the first, and a waiter can be cancelled', { timeout: 120_000 }, async (t) => {
+test('KI-15: two App instances on one state dir: the second turn chains from the first, and a waiter can be cancelled', { timeout: patience(120_000) }, async (t) => {
   // The wait for the lease ends within 500 ms of the cancel, held for the excess over a reference process measuring the machine.
   await judgeLatency(t, { label: 'cancel → the wait for the lease ended', boundMs: 500, compareWith: 'own-loop' }, twoAppsCancelAWaiter);
 });
@@ -59,7 +60,7 @@ async function twoAppsCancelAWaiter(): Promise<number> {
   }
 }
 
-test('KI-15: two real server processes on one state dir serialise a session’s turns', { timeout: 60_000 }, async () => {
+test('KI-15: two real server processes on one state dir serialise a session’s turns', { timeout: patience(60_000) }, async () => {
   const lb = await startLoopbackFake({ fakeOptions: { faults: slowFirst } });
   const home = mkdtempSync(join(tmpdir(), 'sb-lease-proc-'));
   const repo = fileURLToPath(new URL('../../../', import.meta.url));

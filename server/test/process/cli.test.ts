@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SERVER_VERSION } from '../../src/mcp/create-server.ts';
+import { patience } from '@second-brain/harness';
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 const BIN = fileURLToPath(new URL('../../../bin/second-brain.js', import.meta.url));
@@ -25,7 +26,7 @@ function run(args: string[], env: NodeJS.ProcessEnv = {}, entry = MAIN) {
 
 const noStack = (s: string) => assert.doesNotMatch(s, /^\s+at .+:\d+:\d+\)?$/m, `a stack trace was printed:\n${s}`);
 
-test('--version and -v print the version on stdout and exit 0', { timeout: 60_000 }, () => {
+test('--version and -v print the version on stdout and exit 0', { timeout: patience(60_000) }, () => {
   for (const flag of ['--version', '-v']) {
     const r = run([flag]);
     assert.equal(r.code, 0, r.stderr);
@@ -33,7 +34,7 @@ test('--version and -v print the version on stdout and exit 0', { timeout: 60_00
   }
 });
 
-test('--help, -h and help print the usage and exit 0', { timeout: 60_000 }, () => {
+test('--help, -h and help print the usage and exit 0', { timeout: patience(60_000) }, () => {
   for (const args of [['--help'], ['-h'], ['help']]) {
     const r = run(args);
     assert.equal(r.code, 0, r.stderr);
@@ -41,7 +42,7 @@ test('--help, -h and help print the usage and exit 0', { timeout: 60_000 }, () =
   }
 });
 
-test('an unknown flag, a bare --http, a bad port and an unknown command: one-line error, the usage, exit 2, no stack', { timeout: 90_000 }, () => {
+test('an unknown flag, a bare --http, a bad port and an unknown command: one-line error, the usage, exit 2, no stack', { timeout: patience(90_000) }, () => {
   const cases: Array<[string[], RegExp]> = [
     [['--bogus'], /^second-brain: unknown option --bogus$/m],
     [['--http'], /^second-brain: --http needs a port number, e.g. --http 8765$/m],
@@ -58,13 +59,13 @@ test('an unknown flag, a bare --http, a bad port and an unknown command: one-lin
   }
 });
 
-test('bin/second-brain.js answers --version too', { timeout: 60_000 }, () => {
+test('bin/second-brain.js answers --version too', { timeout: patience(60_000) }, () => {
   const r = run(['--version'], {}, BIN);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout.trim(), `second-brain ${SERVER_VERSION}`);
 });
 
-test('doctor --json prints one JSON object; exit 0 with no failing check', { timeout: 60_000 }, () => {
+test('doctor --json prints one JSON object; exit 0 with no failing check', { timeout: patience(60_000) }, () => {
   const r = run(['doctor', '--json']);
   assert.equal(r.code, 0, r.stderr + r.stdout);
   const report = JSON.parse(r.stdout);
@@ -72,7 +73,7 @@ test('doctor --json prints one JSON object; exit 0 with no failing check', { tim
   assert.equal(report.providers.openai.status, 'skipped');
 });
 
-test('a corrupt state file stops the server with the path and what to do, no stack', { timeout: 60_000 }, () => {
+test('a corrupt state file stops the server with the path and what to do, no stack', { timeout: patience(60_000) }, () => {
   const home = mkdtempSync(join(tmpdir(), 'sb-cli-'));
   try {
     const path = join(home, 'state.sqlite');

@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { patience } from '@second-brain/harness';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const require = createRequire(import.meta.url);
@@ -99,7 +100,7 @@ function runSuite(url: string, args: string[], withToken: boolean, timeoutMs: nu
   });
 }
 
-test('MCP conformance suite: every applicable server scenario passes over --http with the token', { timeout: 240_000 }, async () => {
+test('MCP conformance suite: every applicable server scenario passes over --http with the token', { timeout: patience(240_000) }, async () => {
   const server = await startServer(mkdtempSync(join(tmpdir(), 'sb-conf-home-')));
   try {
     const url = `http://127.0.0.1:${server.port}/mcp`;

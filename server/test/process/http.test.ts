@@ -8,10 +8,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { patience } from '@second-brain/harness';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 
-test('Streamable HTTP on 127.0.0.1: two clients, answers, diagnostics, clean SIGTERM', { timeout: 40_000 }, async () => {
+test('Streamable HTTP on 127.0.0.1: two clients, answers, diagnostics, clean SIGTERM', { timeout: patience(40_000) }, async () => {
   const home = mkdtempSync(join(tmpdir(), 'sb-http-'));
   const child = spawn(process.execPath, ['--import', join(repo, 'harness/src/node/preload.ts'), join(repo, 'server/src/main.ts'), '--http', '0'], {
     env: { PATH: process.env.PATH ?? '', SECOND_BRAIN_HOME: home, OPENAI_API_KEY: 'sk-test-http-0123456789', OPENAI_BASE_URL: 'http://openai.fake/v1', SECOND_BRAIN_MEMORY: 'false', OTEL_SDK_DISABLED: 'true' },

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { patience } from '@second-brain/harness';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const main = join(repo, 'server/src/main.ts');
@@ -19,7 +20,7 @@ function walk(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? [join(dir, e.name), ...walk(join(dir, e.name))] : [join(dir, e.name)]));
 }
 
-test('umask 000: state dir 0700, state files 0600; an open state dir is tightened and logged', { timeout: 60_000 }, async () => {
+test('umask 000: state dir 0700, state files 0600; an open state dir is tightened and logged', { timeout: patience(60_000) }, async () => {
   const home = join(mkdtempSync(join(tmpdir(), 'sb-perm-')), 'home');
   mkdirSync(home);
   chmodSync(home, 0o777);

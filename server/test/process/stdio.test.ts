@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { patience } from '@second-brain/harness';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const main = join(repo, 'server/src/main.ts');
@@ -25,7 +26,7 @@ function env(home: string): Record<string, string> {
   };
 }
 
-test('the MCP SDK client over real stdio gets answers from all six chat tools', { timeout: 60_000 }, async () => {
+test('the MCP SDK client over real stdio gets answers from all six chat tools', { timeout: patience(60_000) }, async () => {
   const home = mkdtempSync(join(tmpdir(), 'sb-stdio-'));
   const dir = mkdtempSync(join(tmpdir(), 'sb-stdio-proj-'));
   writeFileSync(join(dir, 'a.ts'), 'export const answer = 42;\n');
@@ -49,7 +50,7 @@ test('the MCP SDK client over real stdio gets answers from all six chat tools', 
   assert.match(stderr, /second-brain started/);
 });
 
-test('stdout carries only JSON-RPC, even at trace log level with errors; SIGTERM exits cleanly', { timeout: 60_000 }, async () => {
+test('stdout carries only JSON-RPC, even at trace log level with errors; SIGTERM exits cleanly', { timeout: patience(60_000) }, async () => {
   const home = mkdtempSync(join(tmpdir(), 'sb-stdout-'));
   const child = spawn(process.execPath, ['--import', preload, main], { env: env(home), stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
@@ -80,7 +81,7 @@ test('stdout carries only JSON-RPC, even at trace log level with errors; SIGTERM
   assert.ok(!out.includes(SENTINEL) && !err.includes(SENTINEL), 'no API key anywhere');
 });
 
-test('stdin end shuts the server down', { timeout: 30_000 }, async () => {
+test('stdin end shuts the server down', { timeout: patience(30_000) }, async () => {
   const home = mkdtempSync(join(tmpdir(), 'sb-stdin-'));
   const child = spawn(process.execPath, ['--import', preload, main], { env: env(home), stdio: ['pipe', 'pipe', 'ignore'] });
   await new Promise((r) => setTimeout(r, 800));

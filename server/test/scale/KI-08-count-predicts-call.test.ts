@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRig, textOf } from '../support/in-process.ts';
 import { countTokens } from '../../src/context/index.ts';
+import { patience } from '@second-brain/harness';
 
 const TOLERANCE = 0.02;
 
@@ -28,7 +29,7 @@ function lastInput(rig: Awaited<ReturnType<typeof startRig>>): string {
 
 const within = (predicted: number, actual: number) => Math.abs(predicted - actual) / actual <= TOLERANCE;
 
-test('KI-08: the count of 2,000 small files matches what the call sent (framing and tree included), everything inline', { timeout: 120_000 }, async () => {
+test('KI-08: the count of 2,000 small files matches what the call sent (framing and tree included), everything inline', { timeout: patience(120_000) }, async () => {
   const dir = project(2_000);
   const rig = await startRig({ roots: [dir], models: { 'gpt-4.1': { context_window: 1_000_000 } } });
   try {
@@ -50,7 +51,7 @@ test('KI-08: the count of 2,000 small files matches what the call sent (framing 
   }
 });
 
-test('for an overflowing model, the split and the context text match the call', { timeout: 120_000 }, async () => {
+test('for an overflowing model, the split and the context text match the call', { timeout: patience(120_000) }, async () => {
   const dir = project(2_000);
   const rig = await startRig({ roots: [dir], models: { 'gpt-4.1': { context_window: 30_000 } } });
   try {

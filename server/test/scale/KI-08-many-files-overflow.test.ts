@@ -9,6 +9,7 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRig, textOf } from '../support/in-process.ts';
+import { patience } from '@second-brain/harness';
 
 const FILES = 1_500;
 
@@ -32,14 +33,14 @@ async function overflowCall(defects: string): Promise<{ uploads: number; inline:
   }
 }
 
-test(`KI-08: ${FILES} small files with an overflowing model take one upload, and every file is accounted for`, { timeout: 150_000 }, async () => {
+test(`KI-08: ${FILES} small files with an overflowing model take one upload, and every file is accounted for`, { timeout: patience(150_000) }, async () => {
   const r = await overflowCall('');
   assert.equal(r.uploads, 1, `uploads: ${r.uploads}`);
   assert.ok(r.inStore > FILES / 2, `most files overflow: ${r.inStore}`);
   assert.equal(r.inline + r.inStore, FILES);
 });
 
-test('with per-file uploads (the old behaviour) the same call makes one upload per overflow file', { timeout: 150_000 }, async () => {
+test('with per-file uploads (the old behaviour) the same call makes one upload per overflow file', { timeout: patience(150_000) }, async () => {
   const r = await overflowCall('per-file-uploads');
   assert.equal(r.uploads, r.inStore);
   assert.ok(r.uploads > FILES / 2);

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { startRig, textOf } from '../support/in-process.ts';
 import { ErrorCode, localFailure } from '../../src/errors.ts';
 import { toUpstreamError } from '../../src/resilience/policy.ts';
+import { patience } from '@second-brain/harness';
 
 function project(): string {
   const dir = mkdtempSync(join(tmpdir(), 'sb-big-'));
@@ -19,7 +20,7 @@ function project(): string {
   return dir;
 }
 
-test('instructions over the window minus the reserve are refused locally, before any upload, naming the sizes', { timeout: 60_000 }, async () => {
+test('instructions over the window minus the reserve are refused locally, before any upload, naming the sizes', { timeout: patience(60_000) }, async () => {
   const dir = project();
   // A 20,000-token window keeps the test small; the rule is the same at 1 M (gpt-4.1).
   const rig = await startRig({ roots: [dir], models: { 'gpt-4.1': { context_window: 20_000 } } });
@@ -41,7 +42,7 @@ test('instructions over the window minus the reserve are refused locally, before
   }
 });
 
-test('a structured_output_schema nested 200,000 levels is an argument error, not the provider\'s', { timeout: 60_000 }, async () => {
+test('a structured_output_schema nested 200,000 levels is an argument error, not the provider\'s', { timeout: patience(60_000) }, async () => {
   const rig = await startRig({});
   try {
     const deep = `${'{"items":'.repeat(200_000)}{}${'}'.repeat(200_000)}`;

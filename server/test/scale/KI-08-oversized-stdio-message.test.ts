@@ -10,10 +10,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { patience } from '@second-brain/harness';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 
-test('an 11 MiB request is answered with an error naming the 10 MiB limit; pings and calls go on', { timeout: 60_000 }, async () => {
+test('an 11 MiB request is answered with an error naming the 10 MiB limit; pings and calls go on', { timeout: patience(60_000) }, async () => {
   const home = mkdtempSync(join(tmpdir(), 'sb-stdio-big-'));
   const transport = new StdioClientTransport({
     command: process.execPath, args: ['--import', join(repo, 'harness/src/node/preload.ts'), join(repo, 'server/src/main.ts')], cwd: repo, stderr: 'pipe',

@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { startRig, textOf, type Rig } from '../support/in-process.ts';
+import { patience } from '@second-brain/harness';
 
 const OPENAI_KEY = 'sk-proj-' + 'Ab3dE'.repeat(16);
 const AWS_KEY = 'AKIA' + 'QWERTYUIOPASDFGH';
@@ -33,7 +34,7 @@ async function ask(rig: Rig, args: Record<string, unknown>) {
   return textOf(r) + JSON.stringify(r.structuredContent);
 }
 
-test('.git and other VCS internals are never read, walked into or named explicitly', { timeout: 30_000 }, async (t) => {
+test('.git and other VCS internals are never read, walked into or named explicitly', { timeout: patience(30_000) }, async (t) => {
   const root = tree({
     'src/app.ts': 'export const app = 1;\n',
     '.git/config': '[remote "origin"]\n\turl = https://user:GITCONFIGTOKEN42@github.com/x/y.git\n',
@@ -55,7 +56,7 @@ test('.git and other VCS internals are never read, walked into or named explicit
   assert.match(named, /vcs-internal = version-control metadata, never read/);
 });
 
-test('secret files are recognised by name and by content, and reported', { timeout: 30_000 }, async (t) => {
+test('secret files are recognised by name and by content, and reported', { timeout: patience(30_000) }, async (t) => {
   const byName: Record<string, string> = {
     'gcp-key.json': '{"note": "NAME-GCP"}',
     'aws_credentials_backup.txt': 'NAME-AWS',
@@ -91,7 +92,7 @@ test('secret files are recognised by name and by content, and reported', { timeo
   assert.match(named, /token\.txt \(secret\)/);
 });
 
-test('key-shaped strings inside ordinary files are redacted before sending; the report counts them', { timeout: 30_000 }, async (t) => {
+test('key-shaped strings inside ordinary files are redacted before sending; the report counts them', { timeout: patience(30_000) }, async (t) => {
   const root = tree({
     'src/config.ts': `export const openai = "${OPENAI_KEY}";\nexport const aws = "${AWS_KEY}";\nexport const gh = "${GITHUB_TOKEN}";\nexport const port = 8080;\n`,
     'src/clean.ts': 'export const clean = true;\n',

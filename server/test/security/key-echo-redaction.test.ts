@@ -9,6 +9,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace';
 import { startTelemetry, type Telemetry } from '../../src/telemetry/index.ts';
 import { startRig, SENTINEL_KEY, textOf } from '../support/in-process.ts';
+import { patience } from '@second-brain/harness';
 
 // Not key-shaped: only the configured-key registry can catch it.
 const GEMINI_KEY = 'gemini-plain-secret-value-777';
@@ -22,7 +23,7 @@ after(async () => { await telemetry.shutdown(2_000); });
 
 const echo = (key: string) => ({ type: 'status' as const, status: 401, code: 'invalid_api_key', errorType: 'invalid_request_error', message: `Incorrect API key provided: ${key}. You can find your API key at the dashboard.` });
 
-test('a 401 echoing the key: client text, jobs row, logs and spans hold no key', { timeout: 40_000 }, async () => {
+test('a 401 echoing the key: client text, jobs row, logs and spans hold no key', { timeout: patience(40_000) }, async () => {
   const rig = await startRig({
     env: { GEMINI_API_KEY: GEMINI_KEY },
     fake: { faults: [

@@ -6,11 +6,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRig, textOf } from '../support/in-process.ts';
+import { patience } from '@second-brain/harness';
 
 const KEY = `sk-proj-${'A1b2C3d4E5'.repeat(4)}`;
 const AWS = 'AKIAQWERTYUIOPASDFGH';
 
-test('overflow bundles carry [redacted], never the key-shaped strings of the files', { timeout: 60_000 }, async () => {
+test('overflow bundles carry [redacted], never the key-shaped strings of the files', { timeout: patience(60_000) }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sb-ovf-redact-'));
   for (let i = 0; i < 30; i++) {
     writeFileSync(join(dir, `f${String(i).padStart(3, '0')}.ts`), `export const key${i} = '${KEY}';\nexport const aws${i} = '${AWS}';\n// ${'filler '.repeat(200)}\n`);

@@ -14,6 +14,7 @@ import { AggregationTemporality, InMemoryMetricExporter } from '@opentelemetry/s
 import { addLogSink, createLogger, setLogger } from '../../src/logging/logger.ts';
 import { InflightRegistry } from '../../src/runtime/inflight.ts';
 import { SpanKind, startTelemetry, testBlockLoop, withSpan, type Telemetry } from '../../src/telemetry/index.ts';
+import { patience } from '@second-brain/harness';
 
 const spans = new InMemorySpanExporter();
 const metricsOut = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
@@ -41,7 +42,7 @@ after(async () => {
   rmSync(home, { recursive: true, force: true });
 });
 
-test('KI-20: a 300 ms block is logged with the in-flight operation and phase, and marked on the open spans', { timeout: 10_000 }, async () => {
+test('KI-20: a 300 ms block is logged with the in-flight operation and phase, and marked on the open spans', { timeout: patience(10_000) }, async () => {
   const call = registry.start('ask_gemini');
   registry.setPhase(call, 'provider');
   const other = registry.start('ask_o3');

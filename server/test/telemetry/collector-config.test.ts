@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
+import { patience } from '@second-brain/harness';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const configText = readFileSync(`${ROOT}otel-collector/config.yaml`, 'utf8');
@@ -17,7 +18,7 @@ const config = parse(configText) as Record<string, any>;
 const compose = parse(readFileSync(`${ROOT}docker-compose.yml`, 'utf8')) as Record<string, any>;
 const run = promisify(execFile);
 
-describe('otel-collector/config.yaml and docker-compose.yml', { timeout: 60_000 }, () => {
+describe('otel-collector/config.yaml and docker-compose.yml', { timeout: patience(60_000) }, () => {
   test('the collector config names the required components with their current names', () => {
     assert.equal(config.receivers.otlp.protocols.grpc.endpoint, '0.0.0.0:4317');
     assert.equal(config.receivers.otlp.protocols.http.endpoint, '0.0.0.0:4318');

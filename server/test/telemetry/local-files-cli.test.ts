@@ -13,6 +13,7 @@ import { createLogger, logger, setLogger } from '../../src/logging/logger.ts';
 import { runTracesCli } from '../../src/cli/traces.ts';
 import { SpanKind, recordError, startTelemetry, withSpan } from '../../src/telemetry/index.ts';
 import { startEcho, type Closable } from './helpers.ts';
+import { patience } from '@second-brain/harness';
 
 let home: string;
 let echo: Closable;
@@ -70,7 +71,7 @@ after(async () => {
   rmSync(home, { recursive: true, force: true });
 });
 
-describe('local telemetry files and `second-brain traces`', { timeout: 15_000 }, () => {
+describe('local telemetry files and `second-brain traces`', { timeout: patience(15_000) }, () => {
   test('traces, metrics and logs are OTLP JSON lines under <home>/telemetry', () => {
     const dir = join(home, 'telemetry');
     const files = readdirSync(dir);

@@ -12,6 +12,7 @@ import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trac
 import { SpanKind } from '@opentelemetry/api';
 import { startTelemetry, type Telemetry } from '../../src/telemetry/index.ts';
 import { startRig, SENTINEL_KEY, textOf } from '../support/in-process.ts';
+import { patience } from '@second-brain/harness';
 
 const memory = new InMemorySpanExporter();
 let telemetry: Telemetry;
@@ -33,7 +34,7 @@ async function flushed(traceId: string, rootName: string): Promise<ReadableSpan[
 
 const parentOf = (s: ReadableSpan) => s.parentSpanContext?.spanId;
 
-test('chat call with overflow and a 429 retry: the span tree by name, kind, parent and attributes', { timeout: 60_000 }, async () => {
+test('chat call with overflow and a 429 retry: the span tree by name, kind, parent and attributes', { timeout: patience(60_000) }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sb-tree-proj-'));
   for (let i = 0; i < 20; i++) writeFileSync(join(dir, `m${i}.ts`), `export const x${i} = ${i}; // ${'pad '.repeat(300)}\n`);
   const rig = await startRig({
@@ -103,7 +104,7 @@ test('chat call with overflow and a 429 retry: the span tree by name, kind, pare
   }
 });
 
-test('a cancelled call is marked cancelled on its span', { timeout: 30_000 }, async () => {
+test('a cancelled call is marked cancelled on its span', { timeout: patience(30_000) }, async () => {
   const rig = await startRig({ fake: { faults: [{ route: 'chat.xai', fault: { type: 'hang' } }] } });
   try {
     const traceId = 'aaaaaaaaaaaaaaaabbbbbbbbbbbbbbbb';
