@@ -80,7 +80,7 @@ export type { ReferenceFigures, JudgedVerdict } from './reference/judging.ts';
 export { NotJudged, judgeLatency } from './reference/latency-test.ts';
 export type { JudgeLatencyOptions, LatencyJudgement } from './reference/latency-test.ts';
 export { startCpuLoad } from './reference/cpu-load.ts';
-export { machineSlowdown, patience } from './reference/patience.ts';
+export { machineSlowdown, patience, waitUntil } from './reference/patience.ts';
 export { strictJudgingFromEnv } from './reference/settings.ts';
 export type { CpuLoad } from './reference/cpu-load.ts';
 export { MAX_JUDGING_ATTEMPTS, REFERENCE_BUSY_LIMIT_MS, STRICT_JUDGING_ENV } from './reference/defaults.ts';

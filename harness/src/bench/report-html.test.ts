@@ -4,8 +4,9 @@ import { benchReportHtml, sizeOf, type BenchReport } from './report-html.ts';
 import { roundsBenchmark } from './registry.ts';
 import { medianTarget, roundsSpread, target } from './stats.ts';
 import type { BenchOptions, BenchRow } from './types.ts';
+import { patience } from '../reference/patience.ts';
 
-const OPTIONS: BenchOptions = { quick: true, log: () => {}, repoRoot: '.', signal: AbortSignal.timeout(10_000) };
+const OPTIONS: BenchOptions = { quick: true, log: () => {}, repoRoot: '.', signal: AbortSignal.timeout(patience(10_000)) };
 
 /** Rows as `roundsBenchmark` makes them from a result with three rounds. */
 async function roundRows(): Promise<BenchRow[]> {

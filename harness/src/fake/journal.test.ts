@@ -39,7 +39,7 @@ describe('journal', () => {
     const client = sdk(fake);
     const controller = new AbortController();
     // "Cancel when the third upload started."
-    void fake.journal.waitFor((e) => e.route === 'files.create' && e.routeCall === 3, 2_000).then(() => controller.abort());
+    void fake.journal.waitFor((e) => e.route === 'files.create' && e.routeCall === 3, patience(2_000)).then(() => controller.abort());
     const results = await Promise.allSettled(
       [0, 30, 60, 300].map(async (startAfterMs, i) => {
         await new Promise((r) => setTimeout(r, startAfterMs));

@@ -88,11 +88,11 @@ describe('loopback fake', () => {
       lb.fake.faults.add({ route: 'responses.create', fault: { type: 'hang' } });
       const controller = new AbortController();
       const pending = client().responses.create({ model: 'o3', input: 'x' }, { signal: controller.signal });
-      await lb.fake.journal.waitFor((e) => e.route === 'responses.create', 2_000);
+      await lb.fake.journal.waitFor((e) => e.route === 'responses.create', patience(2_000));
       const abortedAt = performance.now();
       controller.abort();
       await assert.rejects(pending, OpenAI.APIUserAbortError);
-      const entry = await lb.fake.journal.waitFor((e) => e.aborted, 1_000);
+      const entry = await lb.fake.journal.waitFor((e) => e.aborted, patience(1_000));
       return entry.abortedAtMs! - abortedAt;
     });
   });
@@ -111,7 +111,7 @@ describe('loopback fake', () => {
       for await (const _ of stream) chunks += 1;
     })().catch(() => undefined);
     assert.equal(chunks, 0);
-    assert.ok((await lb.fake.journal.waitFor((e) => e.aborted, 1_000)).status === 200);
+    assert.ok((await lb.fake.journal.waitFor((e) => e.aborted, patience(1_000))).status === 200);
 
     const cut = await gemini.chat.completions.create({ model: 'g', messages: [{ role: 'user', content: 'x' }], stream: true });
     await assert.rejects(async () => {

@@ -64,3 +64,15 @@ function runnableNow(): number | null {
     return null;
   }
 }
+
+/**
+ * Polls `cond` every 5 ms until it holds, or throws after `ms` of patience (stretched on a
+ * busy machine, as every guard here): for tests that wait on a background effect.
+ */
+export async function waitUntil(cond: () => boolean, ms: number, what = 'condition'): Promise<void> {
+  const end = performance.now() + patience(ms);
+  while (!cond()) {
+    if (performance.now() > end) throw new Error(`${what} not met within ${patience(ms)} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

@@ -150,7 +150,7 @@ test('a read-only state dir fails with the path and what to do', async (t) => {
   const root = process.getuid?.() === 0;
   if (root) {
     // chmod does not stop root; a read-only mount does.
-    try { execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,mode=0700,size=64k', 'tmpfs', dir], { stdio: 'ignore', timeout: 5_000 }); } catch { t.skip('root without tmpfs mounts cannot make a read-only dir'); return; }
+    try { execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,mode=0700,size=64k', 'tmpfs', dir], { stdio: 'ignore', timeout: patience(5_000) }); } catch { t.skip('root without tmpfs mounts cannot make a read-only dir'); return; }
   } else {
     chmodSync(dir, 0o500);
   }
@@ -161,6 +161,6 @@ test('a read-only state dir fails with the path and what to do', async (t) => {
     assert.match(r.state.fix!, /chmod u\+rwx.*SECOND_BRAIN_HOME/);
     assert.equal(r.ok, false);
   } finally {
-    if (root) execFileSync('umount', [dir], { stdio: 'ignore', timeout: 5_000 }); else chmodSync(dir, 0o700);
+    if (root) execFileSync('umount', [dir], { stdio: 'ignore', timeout: patience(5_000) }); else chmodSync(dir, 0o700);
   }
 });

@@ -44,7 +44,7 @@ while (Atomics.load(s, 0) === 0) {
 test('KI-08: open descriptors never exceed the gather concurrency (2,000 files)', { timeout: patience(30_000), skip: process.platform !== 'linux' && 'needs /proc/self/fd' }, async (t) => {
   const root = tree(2_000, 100);
   t.after(() => rmSync(root, { recursive: true, force: true }));
-  await gatherFiles({ paths: ['d0'], roots: [root], signal: AbortSignal.timeout(5_000) }); // warm libuv's pool up
+  await gatherFiles({ paths: ['d0'], roots: [root], signal: AbortSignal.timeout(patience(5_000)) }); // warm libuv's pool up
 
   const shared = new Int32Array(new SharedArrayBuffer(12)); // [stop, max, samples]
   const sampler = new Worker(SAMPLER, { eval: true, workerData: shared.buffer });
@@ -54,7 +54,7 @@ test('KI-08: open descriptors never exceed the gather concurrency (2,000 files)'
   Atomics.store(shared, 1, 0);
   const samplesBefore = Atomics.load(shared, 2);
 
-  const r = await gatherFiles({ paths: ['.'], roots: [root], signal: AbortSignal.timeout(20_000) });
+  const r = await gatherFiles({ paths: ['.'], roots: [root], signal: AbortSignal.timeout(patience(20_000)) });
   Atomics.store(shared, 0, 1);
   const peak = Atomics.load(shared, 1);
   const samples = Atomics.load(shared, 2) - samplesBefore;
@@ -69,7 +69,7 @@ function runChild(ulimit: number, body: string): { status: number | null; out: a
   const script = `import { gatherFiles } from ${JSON.stringify(GATHER_URL)};
     import { openSync, closeSync } from 'node:fs';
     ${body}`;
-  const child = spawnSync('/bin/sh', ['-c', `ulimit -n ${ulimit} && exec "$0" --input-type=module -e "$1"`, process.execPath, script], { encoding: 'utf8', timeout: 20_000 });
+  const child = spawnSync('/bin/sh', ['-c', `ulimit -n ${ulimit} && exec "$0" --input-type=module -e "$1"`, process.execPath, script], { encoding: 'utf8', timeout: patience(20_000) });
   let out: unknown;
   try { out = JSON.parse(child.stdout); } catch { out = child.stdout; }
   return { status: child.status, out, stderr: child.stderr };
@@ -79,7 +79,7 @@ test('KI-08: 2,000 files gather completely under ulimit -n 256', { timeout: pati
   const root = tree(2_000, 200);
   t.after(() => rmSync(root, { recursive: true, force: true }));
   const c = runChild(256, `
-    const r = await gatherFiles({ paths: ['.'], roots: [${JSON.stringify(root)}], signal: AbortSignal.timeout(15000) });
+    const r = await gatherFiles({ paths: ['.'], roots: [${JSON.stringify(root)}], signal: AbortSignal.timeout(patience(15000)) });
     process.stdout.write(JSON.stringify({ files: r.files.length, skipped: r.skipped.length, retries: r.stats.emfileRetries, fallbacks: r.stats.readerFallbacks }));`);
   assert.equal(c.status, 0, c.stderr);
   assert.deepEqual(c.out, { files: 2_000, skipped: 0, retries: 0, fallbacks: 0 });
@@ -93,7 +93,7 @@ test('KI-08: EMFILE is retried with backoff, then reported as a skip reason, nev
     const held = [];
     for (;;) { try { held.push(openSync('/dev/null', 'r')); } catch { break; } }
     // The gather starts first, so its first reads meet the exhaustion however slow the machine.
-    const gathering = gatherFiles({ paths: ['.'], roots: [${JSON.stringify(root)}], signal: AbortSignal.timeout(15000) });
+    const gathering = gatherFiles({ paths: ['.'], roots: [${JSON.stringify(root)}], signal: AbortSignal.timeout(patience(15000)) });
     setTimeout(() => { for (const fd of held) closeSync(fd); }, 100);
     const r = await gathering;
     process.stdout.write(JSON.stringify({ files: r.files.length, retries: r.stats.emfileRetries }));`);
@@ -106,7 +106,7 @@ test('KI-08: EMFILE is retried with backoff, then reported as a skip reason, nev
     const held = [];
     for (;;) { try { held.push(openSync('/dev/null', 'r')); } catch { break; } }
     const t0 = performance.now();
-    const r = await gatherFiles({ paths: ['.'], roots: [${JSON.stringify(root)}], signal: AbortSignal.timeout(15000) });
+    const r = await gatherFiles({ paths: ['.'], roots: [${JSON.stringify(root)}], signal: AbortSignal.timeout(patience(15000)) });
     process.stdout.write(JSON.stringify({ files: r.files.length, reasons: [...new Set(r.skipped.map((s) => s.reason))], ms: performance.now() - t0 }));`);
   assert.equal(permanent.status, 0, permanent.stderr);
   assert.equal(permanent.out.files, 0);
@@ -127,8 +127,8 @@ test('KI-08: on the reader thread too, EMFILE is retried; a reader that cannot s
     };`;
   // Reader thread already running when descriptors run out: it retries with backoff itself.
   const warm = runChild(64, `${exhaustOnRead}
-    await gatherFiles({ paths: ['.'], roots: [${JSON.stringify(root)}], signal: AbortSignal.timeout(15000) });
-    const r = await gatherFiles({ paths: ['.'], roots: [${JSON.stringify(root)}], signal: AbortSignal.timeout(15000), onProgress });
+    await gatherFiles({ paths: ['.'], roots: [${JSON.stringify(root)}], signal: AbortSignal.timeout(patience(15000)) });
+    const r = await gatherFiles({ paths: ['.'], roots: [${JSON.stringify(root)}], signal: AbortSignal.timeout(patience(15000)), onProgress });
     process.stdout.write(JSON.stringify({ files: r.files.length, retries: r.stats.emfileRetries, fallbacks: r.stats.readerFallbacks }));`);
   assert.equal(warm.status, 0, warm.stderr);
   assert.equal(warm.out.files, 100);
@@ -137,7 +137,7 @@ test('KI-08: on the reader thread too, EMFILE is retried; a reader that cannot s
 
   // Reader thread not started yet: it cannot start without descriptors, so the files are read on the event loop.
   const cold = runChild(64, `${exhaustOnRead}
-    const r = await gatherFiles({ paths: ['.'], roots: [${JSON.stringify(root)}], signal: AbortSignal.timeout(15000), onProgress });
+    const r = await gatherFiles({ paths: ['.'], roots: [${JSON.stringify(root)}], signal: AbortSignal.timeout(patience(15000)), onProgress });
     process.stdout.write(JSON.stringify({ files: r.files.length, retries: r.stats.emfileRetries, fallbacks: r.stats.readerFallbacks }));`);
   assert.equal(cold.status, 0, cold.stderr);
   assert.equal(cold.out.files, 100);

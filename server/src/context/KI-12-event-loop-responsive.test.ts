@@ -66,9 +66,9 @@ test(`KI-12: gathering and tokenising ${FILES.toLocaleString('en-US')} files kee
 
   const gt = await measure(t, 'gather + tokenise', async () => {
     const t0 = performance.now();
-    const g = await gatherFiles({ paths: ['.'], roots: [root], signal: AbortSignal.timeout(45_000) });
+    const g = await gatherFiles({ paths: ['.'], roots: [root], signal: AbortSignal.timeout(patience(45_000)) });
     const gatherMs = performance.now() - t0;
-    const tokens = await countFileTokens(g.files, 'o200k', AbortSignal.timeout(45_000));
+    const tokens = await countFileTokens(g.files, 'o200k', AbortSignal.timeout(patience(45_000)));
     const tokeniseMs = performance.now() - t0 - gatherMs;
     assert.equal(g.files.length, FILES + 1); // + .gitignore
     const total = tokens.reduce((a, b) => a + b, 0);
@@ -81,7 +81,7 @@ test(`KI-12: gathering and tokenising ${FILES.toLocaleString('en-US')} files kee
   const pc = await measure(t, 'prepareContext', async () => {
     const t1 = performance.now();
     const ctx = await prepareContext({
-      model: { contextWindow: 1_000_000, tokenizerFamily: 'o200k' }, paths: ['.'], roots: [root], instructions: 'Review.', signal: AbortSignal.timeout(45_000),
+      model: { contextWindow: 1_000_000, tokenizerFamily: 'o200k' }, paths: ['.'], roots: [root], instructions: 'Review.', signal: AbortSignal.timeout(patience(45_000)),
     });
     assert.equal(ctx.stats.files, FILES + 1);
     return `${Math.round(performance.now() - t1)} ms, ${ctx.inline.length} inline, ${ctx.overflow.length} overflow, tree ${ctx.stats.treeCondensed ? 'condensed' : 'full'}`;

@@ -23,7 +23,7 @@ function tempTree(files: Record<string, string | Buffer>): string {
 
 const paths = (r: GatherResult) => r.files.map((f) => f.relPath).sort();
 const reasonOf = (r: GatherResult, path: string) => r.skipped.find((s) => s.path === path)?.reason;
-const signal = () => AbortSignal.timeout(10_000);
+const signal = () => AbortSignal.timeout(patience(10_000));
 
 test('gitignore is honoured at every level, negation included', { timeout: patience(10_000) }, async (t) => {
   const root = tempTree({
@@ -210,11 +210,11 @@ test('unreadable files and directories are skipped (EACCES)', { timeout: patienc
   chmodSync(join(root, 'locked.ts'), 0o000);
   chmodSync(join(root, 'closed'), 0o000);
   const script = `import { gatherFiles } from ${JSON.stringify(new URL('./gather.ts', import.meta.url).pathname)};
-    const r = await gatherFiles({ paths: ['.'], roots: [${JSON.stringify(root)}], signal: AbortSignal.timeout(8000) });
+    const r = await gatherFiles({ paths: ['.'], roots: [${JSON.stringify(root)}], signal: AbortSignal.timeout(patience(8000)) });
     process.stdout.write(JSON.stringify({ files: r.files.map((f) => f.relPath), skipped: r.skipped }));`;
   // Root reads everything, so the check runs as an unprivileged user when the tests run as root.
   const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
-  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { ...asNobody, encoding: 'utf8', timeout: 12_000 });
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { ...asNobody, encoding: 'utf8', timeout: patience(12_000) });
   // A checkout inside a private directory (mktemp -d is 0700) cannot be read by the
   // unprivileged user at all; then this check cannot run here, and says so.
   const cannotStart = `${child.error ?? ''} ${child.stderr ?? ''}`;

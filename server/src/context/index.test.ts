@@ -33,7 +33,7 @@ test('prepareContext: inline, overflow, priority, tree marks, report; follow-ups
   const progress: string[] = [];
   const ctx = await prepareContext({
     db, sessionId: 'sess', model, budget, paths: ['src', 'docs', '.env', 'logo.png'], priorityPaths: ['core/main.ts'], roots: [root],
-    instructions: 'Explain the code.', signal: AbortSignal.timeout(15_000), onProgress: (_d, _t, m) => progress.push(m),
+    instructions: 'Explain the code.', signal: AbortSignal.timeout(patience(15_000)), onProgress: (_d, _t, m) => progress.push(m),
   });
   assert.deepEqual(ctx.inline.map((f) => f.relPath), ['core/main.ts', 'docs/guide.md', 'src/medium.ts', 'src/small.ts']);
   assert.deepEqual(ctx.overflow.map((f) => f.relPath), ['src/large.ts']);
@@ -56,12 +56,12 @@ test('prepareContext: inline, overflow, priority, tree marks, report; follow-ups
   // The prompt's real size stays within the estimate the budget used.
   assert.ok(referenceCount(ctx.promptText) <= ctx.stats.promptTokens, `${referenceCount(ctx.promptText)} > ${ctx.stats.promptTokens}`);
 
-  await recordSent(db, 'sess', ctx.inline, AbortSignal.timeout(5_000));
+  await recordSent(db, 'sess', ctx.inline, AbortSignal.timeout(patience(5_000)));
   writeFileSync(join(root, 'src/small.ts'), words(21, 's'));
   utimesSync(join(root, 'docs/guide.md'), new Date(), new Date(Date.now() + 5_000)); // touched, same bytes
   const follow = await prepareContext({
     db, sessionId: 'sess', model, budget, paths: ['src', 'docs'], priorityPaths: ['core/main.ts'], roots: [root],
-    instructions: 'And now?', signal: AbortSignal.timeout(15_000),
+    instructions: 'And now?', signal: AbortSignal.timeout(patience(15_000)),
   });
   assert.deepEqual(follow.alreadySent.map((f) => f.relPath).sort(), ['core/main.ts', 'docs/guide.md', 'src/medium.ts']);
   assert.deepEqual(follow.inline.map((f) => f.relPath), ['src/small.ts']);
@@ -74,7 +74,7 @@ test('prepareContext: inline, overflow, priority, tree marks, report; follow-ups
   assert.ok(follow.stats.inlineTokens + sentTokens <= ctx.stats.budgetTokens);
 
   // Without a session nothing is tracked: everything is sent.
-  const fresh = await prepareContext({ model, budget, paths: ['src', 'docs'], priorityPaths: ['core/main.ts'], roots: [root], signal: AbortSignal.timeout(15_000) });
+  const fresh = await prepareContext({ model, budget, paths: ['src', 'docs'], priorityPaths: ['core/main.ts'], roots: [root], signal: AbortSignal.timeout(patience(15_000)) });
   assert.equal(fresh.alreadySent.length, 0);
   assert.equal(fresh.inline.length, 4);
 });
@@ -84,7 +84,7 @@ test('priority files over the budget are sent and reported; estimate family; omi
   t.after(() => rmSync(root, { recursive: true, force: true }));
   const ctx = await prepareContext({
     model: { contextWindow: 10_000, tokenizerFamily: 'estimate' }, budget: { reserveTokens: 0 }, overflow: 'omitted',
-    paths: ['.'], priorityPaths: ['big.ts'], roots: [root], signal: AbortSignal.timeout(15_000),
+    paths: ['.'], priorityPaths: ['big.ts'], roots: [root], signal: AbortSignal.timeout(patience(15_000)),
   });
   assert.deepEqual(ctx.inline.map((f) => f.relPath), ['big.ts']);
   assert.deepEqual(ctx.overflow.map((f) => f.relPath), ['a.ts']);
@@ -102,7 +102,7 @@ test('a tree too large for the budget is condensed to directories', { timeout: p
   const root = tempTree(files);
   t.after(() => rmSync(root, { recursive: true, force: true }));
   const ctx = await prepareContext({
-    model: { contextWindow: 30_000, tokenizerFamily: 'o200k' }, paths: ['.'], roots: [root], signal: AbortSignal.timeout(15_000),
+    model: { contextWindow: 30_000, tokenizerFamily: 'o200k' }, paths: ['.'], roots: [root], signal: AbortSignal.timeout(patience(15_000)),
   });
   assert.ok(ctx.stats.treeCondensed);
   assert.match(ctx.promptText, /^pkg\/module-7\/ \(40 files: /m);
@@ -114,7 +114,7 @@ test('a tree too large for the budget is condensed to directories', { timeout: p
 test('invalid options fail fast with SB_ERR_INVALID_ARGUMENT; no paths means no context', { timeout: patience(10_000) }, async (t) => {
   const root = tempTree({ 'a.ts': 'a' });
   t.after(() => rmSync(root, { recursive: true, force: true }));
-  const base = { paths: ['.'], roots: [root], signal: AbortSignal.timeout(5_000) };
+  const base = { paths: ['.'], roots: [root], signal: AbortSignal.timeout(patience(5_000)) };
   await assert.rejects(prepareContext({ ...base, model: { contextWindow: 0, tokenizerFamily: 'o200k' } }), { code: 'SB_ERR_INVALID_ARGUMENT' });
   await assert.rejects(prepareContext({ ...base, model: { contextWindow: 10, tokenizerFamily: 'gpt2' as never } }), { code: 'SB_ERR_INVALID_ARGUMENT' });
   await assert.rejects(prepareContext({ ...base, sessionId: 's', model: { contextWindow: 1_000, tokenizerFamily: 'o200k' } }), { code: 'SB_ERR_INVALID_ARGUMENT' });
@@ -130,7 +130,7 @@ test('countProjectTokens: totals, largest files and directories, skipped entries
     '.env': 'K=1', '.gitignore': 'ignored.txt\n', 'ignored.txt': 'nope',
   });
   t.after(() => rmSync(root, { recursive: true, force: true }));
-  const r = await countProjectTokens({ paths: ['.'], roots: [root], signal: AbortSignal.timeout(15_000) });
+  const r = await countProjectTokens({ paths: ['.'], roots: [root], signal: AbortSignal.timeout(patience(15_000)) });
   const expect = (s: string) => referenceCount(s);
   assert.equal(r.totalFiles, 5);
   assert.equal(r.contentTokens, expect(words(1_000, 'x')) + expect(words(10, 'y')) + expect(words(200, 'z')) + expect(words(5, 'r')) + expect('ignored.txt\n'));

@@ -23,7 +23,7 @@ function setup() {
 test('relative paths resolve against the first root, absolute ones are kept', { timeout: patience(5_000) }, async (t) => {
   const { base, root } = setup();
   t.after(() => rmSync(base, { recursive: true, force: true }));
-  const r = await resolveAllowedPaths(['src', join(root, 'src', 'a.ts'), '.'], [root], AbortSignal.timeout(4_000));
+  const r = await resolveAllowedPaths(['src', join(root, 'src', 'a.ts'), '.'], [root], AbortSignal.timeout(patience(4_000)));
   assert.deepEqual(r.map((p) => [p.relPath, p.isDirectory]), [['src', true], ['src/a.ts', false], ['', true]]);
   assert.equal(r[1]!.realPath, join(root, 'src', 'a.ts'));
 });
@@ -32,7 +32,7 @@ test('symlinks that lead out of the roots are rejected, naming the path', { time
   const { base, root } = setup();
   t.after(() => rmSync(base, { recursive: true, force: true }));
   for (const p of ['escape.txt', 'escape-dir', 'escape-dir/outside.txt', '../other/outside.txt', '/etc/passwd']) {
-    await assert.rejects(resolveAllowedPaths([p], [root], AbortSignal.timeout(4_000)), (err: SbError) => {
+    await assert.rejects(resolveAllowedPaths([p], [root], AbortSignal.timeout(patience(4_000))), (err: SbError) => {
       assert.equal(err.code, 'SB_ERR_PATH_OUTSIDE_ROOTS');
       assert.deepEqual(err.details?.paths, [p]);
       assert.ok(err.message.includes(p));
@@ -44,16 +44,16 @@ test('symlinks that lead out of the roots are rejected, naming the path', { time
 test('missing paths are SB_ERR_PATH_NOT_FOUND, missing paths outside are still "outside"', { timeout: patience(5_000) }, async (t) => {
   const { base, root } = setup();
   t.after(() => rmSync(base, { recursive: true, force: true }));
-  await assert.rejects(resolveAllowedPaths(['src/nope.ts'], [root], AbortSignal.timeout(4_000)), { code: 'SB_ERR_PATH_NOT_FOUND' });
-  await assert.rejects(resolveAllowedPaths(['../other/nope.ts'], [root], AbortSignal.timeout(4_000)), { code: 'SB_ERR_PATH_OUTSIDE_ROOTS' });
-  await assert.rejects(resolveAllowedPaths(['src'], [], AbortSignal.timeout(4_000)), { code: 'SB_ERR_INVALID_ARGUMENT' });
-  await assert.rejects(resolveAllowedPaths([''], [root], AbortSignal.timeout(4_000)), { code: 'SB_ERR_INVALID_ARGUMENT' });
+  await assert.rejects(resolveAllowedPaths(['src/nope.ts'], [root], AbortSignal.timeout(patience(4_000))), { code: 'SB_ERR_PATH_NOT_FOUND' });
+  await assert.rejects(resolveAllowedPaths(['../other/nope.ts'], [root], AbortSignal.timeout(patience(4_000))), { code: 'SB_ERR_PATH_OUTSIDE_ROOTS' });
+  await assert.rejects(resolveAllowedPaths(['src'], [], AbortSignal.timeout(patience(4_000))), { code: 'SB_ERR_INVALID_ARGUMENT' });
+  await assert.rejects(resolveAllowedPaths([''], [root], AbortSignal.timeout(patience(4_000))), { code: 'SB_ERR_INVALID_ARGUMENT' });
 });
 
 test('a second root admits its paths, with the root name as prefix', { timeout: patience(5_000) }, async (t) => {
   const { base, root, other } = setup();
   t.after(() => rmSync(base, { recursive: true, force: true }));
-  const r = await resolveAllowedPaths(['escape.txt', 'src/a.ts'], [root, other], AbortSignal.timeout(4_000));
+  const r = await resolveAllowedPaths(['escape.txt', 'src/a.ts'], [root, other], AbortSignal.timeout(patience(4_000)));
   assert.deepEqual(r.map((p) => p.relPath), ['other/outside.txt', 'root/src/a.ts']);
 });
 
@@ -68,7 +68,7 @@ test('a symlink loop named in the paths is an error naming it, not ELOOP', { tim
   t.after(() => rmSync(base, { recursive: true, force: true }));
   symlinkSync('loop-b', join(root, 'loop-a'));
   symlinkSync('loop-a', join(root, 'loop-b'));
-  await assert.rejects(resolveAllowedPaths(['loop-a'], [root], AbortSignal.timeout(4_000)), (err: SbError) => {
+  await assert.rejects(resolveAllowedPaths(['loop-a'], [root], AbortSignal.timeout(patience(4_000))), (err: SbError) => {
     assert.equal(err.code, 'SB_ERR_INVALID_ARGUMENT');
     assert.match(err.message, /loop-a is a symlink loop/);
     assert.ok(err.message.includes(join(root, 'loop-a')));

@@ -26,7 +26,7 @@ const names = (fs: GatheredFile[]) => fs.map((f) => f.relPath).sort();
 test('a follow-up resends only files that changed', { timeout: patience(10_000) }, async (t) => {
   const { db, cleanup } = freshDb();
   t.after(cleanup);
-  const s = AbortSignal.timeout(8_000);
+  const s = AbortSignal.timeout(patience(8_000));
   const first = [file('a.ts', 'alpha'), file('b.ts', 'beta'), file('c.ts', 'gamma')];
   const r1 = await filterUnchanged(db, 'S1', first, s);
   assert.deepEqual(names(r1.toSend), ['a.ts', 'b.ts', 'c.ts']);
@@ -63,12 +63,12 @@ test('recordSent stores sha256 (hashing where missing) and survives reopening th
   const path = join(dir, 'state.db');
   let db = openDatabase(path);
   const big = file('big.ts', 'x'.repeat(200_000));
-  await recordSent(db, 'S', [big, file('small.ts', 'y')], AbortSignal.timeout(8_000));
+  await recordSent(db, 'S', [big, file('small.ts', 'y')], AbortSignal.timeout(patience(8_000)));
   assert.match(big.sha256!, /^[0-9a-f]{64}$/);
   db.close();
   db = openDatabase(path);
   t.after(() => db.close());
-  const r = await filterUnchanged(db, 'S', [file('big.ts', 'x'.repeat(200_000), 9_999)], AbortSignal.timeout(8_000));
+  const r = await filterUnchanged(db, 'S', [file('big.ts', 'x'.repeat(200_000), 9_999)], AbortSignal.timeout(patience(8_000)));
   assert.equal(r.alreadySent.length, 1);
   await assert.rejects(recordSent(db, '', [], AbortSignal.timeout(1_000)), { code: 'SB_ERR_INVALID_ARGUMENT' });
   await assert.rejects(filterUnchanged(db, 'S', [big], AbortSignal.abort()), { code: 'SB_ERR_CANCELLED' });

@@ -51,9 +51,9 @@ test('stderr never read: queries complete and records past the bound show in ser
   try {
     let dropped = 0;
     for (let i = 0; i < 60 && dropped === 0; i++) {
-      const r = await client.callTool({ name: 'chat_with_gpt41', arguments: { instructions: 'What is here?', session_id: `ki10-${i}`, context: [dir] } }, undefined, { timeout: 10_000 });
+      const r = await client.callTool({ name: 'chat_with_gpt41', arguments: { instructions: 'What is here?', session_id: `ki10-${i}`, context: [dir] } }, undefined, { timeout: patience(10_000) });
       assert.notEqual(r.isError, true, JSON.stringify(r.content));
-      const d = await client.callTool({ name: 'server_diagnostics', arguments: {} }, undefined, { timeout: 5_000 });
+      const d = await client.callTool({ name: 'server_diagnostics', arguments: {} }, undefined, { timeout: patience(5_000) });
       dropped = Number((d.structuredContent as { dropped?: { logs?: number } }).dropped?.logs ?? 0);
     }
     assert.ok(dropped > 0, 'log records past the bound are counted in dropped.logs');

@@ -15,7 +15,7 @@ import { readGitInfo } from './git-info.ts';
 import { entriesOf, startFake, tempState, type FakeHandle, type TempState } from '../../test/support/vector-fixtures.ts';
 import { judgeLatency } from '../../../harness/src/reference/latency-test.ts';
 import { threadCpuMs } from '../../../harness/src/reference/cpu-time.ts';
-import { patience } from '@second-brain/harness';
+import { patience, waitUntil } from '@second-brain/harness';
 
 const GIT = { branch: 'main', head: '1234567890abcdef1234567890abcdef12345678' };
 
@@ -33,13 +33,7 @@ const item = (n: number, extra: Partial<{ answerExcerpt: string; question: strin
   sessionId: 's', question: `question number ${n}`, answerExcerpt: `answer ${n}`, files: ['src/a.ts'], model: 'o3', ...extra,
 });
 
-async function until(cond: () => boolean, ms = 5_000): Promise<void> {
-  const end = performance.now() + ms;
-  while (!cond()) {
-    if (performance.now() > end) throw new Error('condition not met in time');
-    await delay(5);
-  }
-}
+const until = (cond: () => boolean, ms = 5_000): Promise<void> => waitUntil(cond, ms);
 
 /** Largest lateness of a 10 ms interval timer over `ms` (a stand-in for MCP ping). */
 async function maxLoopLag(ms: number): Promise<number> {
@@ -94,7 +88,7 @@ test('KI-11: a slow upstream and a 5 MB conversation do not delay enqueue or the
       worst = Math.max(worst, threadCpuMs() - t0);
     }
     assert.ok(worst < 10, `an enqueue of a 10 MB item took ${worst.toFixed(1)} ms of CPU`);
-    await f.fake.journal.waitFor((e) => e.route === 'files.create', 2_000);
+    await f.fake.journal.waitFor((e) => e.route === 'files.create', patience(2_000));
     // A timer's lateness beyond its 10 ms interval, held for the excess over a reference process measuring the machine.
     await judgeLatency(t, { label: 'a 10 ms timer\'s lateness while memory work is pending', boundMs: 50, compareWith: 'own-loop' }, () => maxLoopLag(500));
     assert.equal(q.stats().stored, 0, 'the upstream is still slow');
@@ -117,7 +111,7 @@ async function closeWithDeadline(): Promise<number> {
     q.enqueue(item(1));
     q.enqueue(item(2));
     q.enqueue(item(3));
-    await f.fake.journal.waitFor((e) => e.route === 'vector_stores.files.create', 3_000);
+    await f.fake.journal.waitFor((e) => e.route === 'vector_stores.files.create', patience(3_000));
     const t0 = performance.now();
     await q.close(150);
     const took = performance.now() - t0;
@@ -184,10 +178,10 @@ test('memory: entries go to one per-project store owned by second-brain, kind me
 test('memory: searchProjectHistory labels every result as possibly outdated, with date, branch and HEAD', { timeout: patience(10_000) }, async () => {
   const { q, done } = setup();
   try {
-    assert.deepEqual(await q.searchProjectHistory({ query: 'janitor', maxResults: 5, signal: AbortSignal.timeout(2_000) }), [], 'no store yet: no results');
+    assert.deepEqual(await q.searchProjectHistory({ query: 'janitor', maxResults: 5, signal: AbortSignal.timeout(patience(2_000)) }), [], 'no store yet: no results');
     q.enqueue(item(1, { question: 'How does the janitor decide which vector stores to delete?', answerExcerpt: 'It checks the owner metadata.' }));
     await until(() => q.stats().stored === 1);
-    const results = await q.searchProjectHistory({ query: 'janitor', maxResults: 5, signal: AbortSignal.timeout(2_000) });
+    const results = await q.searchProjectHistory({ query: 'janitor', maxResults: 5, signal: AbortSignal.timeout(patience(2_000)) });
     assert.equal(results.length, 1);
     const r = results[0]!;
     assert.equal(r.possiblyOutdated, true);
@@ -223,10 +217,10 @@ test('memory: git branch and HEAD come from async execFile; a directory without 
     writeFileSync(join(repo, 'a.txt'), 'a');
     execFileSync('git', ['add', '.'], { cwd: repo, env });
     execFileSync('git', ['commit', '-q', '-m', 'one'], { cwd: repo, env });
-    const info = await readGitInfo(repo, AbortSignal.timeout(5_000), 5_000);
+    const info = await readGitInfo(repo, AbortSignal.timeout(patience(5_000)), 5_000);
     assert.equal(info.branch, 'trunk');
     assert.match(info.head!, /^[0-9a-f]{40}$/);
-    assert.deepEqual(await readGitInfo(plain, AbortSignal.timeout(5_000), 5_000), {});
+    assert.deepEqual(await readGitInfo(plain, AbortSignal.timeout(patience(5_000)), 5_000), {});
     const ac = new AbortController();
     ac.abort();
     assert.deepEqual(await readGitInfo(repo, ac.signal, 5_000), {}, 'an aborted task runs no git');

@@ -5,20 +5,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as delay } from 'node:timers/promises';
 import { MemoryQueue } from './queue.ts';
 import { startFake, tempState } from '../../test/support/vector-fixtures.ts';
-import { patience } from '@second-brain/harness';
+import { patience, waitUntil } from '@second-brain/harness';
 
 const GIT = { branch: 'main', head: '1234567890abcdef1234567890abcdef12345678' };
 
-async function until(cond: () => boolean, ms = 20_000): Promise<void> {
-  const end = performance.now() + ms;
-  while (!cond()) {
-    if (performance.now() > end) throw new Error('condition not met in time');
-    await delay(5);
-  }
-}
+const until = (cond: () => boolean, ms = 20_000): Promise<void> => waitUntil(cond, ms);
 
 test('memory: 60 entries stay in at most 3 documents of 5 entries; the newest are kept, replaced files deleted', { timeout: patience(60_000) }, async () => {
   const f = startFake();
@@ -43,7 +36,7 @@ test('memory: 60 entries stay in at most 3 documents of 5 entries; the newest ar
       .flatMap((x) => [...x.content.matchAll(/question number (\d+)/g)].map((m) => Number(m[1])))
       .sort((a, b) => a - b);
     assert.deepEqual(numbers, Array.from({ length: 15 }, (_, k) => 46 + k), 'the newest 15 entries, each once');
-    const hits = await q.searchProjectHistory({ query: 'question number 60', maxResults: 5, signal: AbortSignal.timeout(5_000) });
+    const hits = await q.searchProjectHistory({ query: 'question number 60', maxResults: 5, signal: AbortSignal.timeout(patience(5_000)) });
     const newest = [...f.fake.state.files.values()].find((x) => x.content.includes('question number 60'))!;
     assert.ok(hits.some((h) => h.filename === newest.filename), 'the document holding the newest entry is searchable');
   } finally {

@@ -19,7 +19,7 @@ test('KI-15: a lease held by a live process elsewhere is waited for until it lap
   seed(db, 'another-host', 1, Date.now() + 300);
   const leases = new SessionLeases(db, { ttlMs: 200, renewMs: 50, pollMs: 10 });
   const t0 = performance.now();
-  const release = await leases.acquire('k', AbortSignal.timeout(3_000));
+  const release = await leases.acquire('k', AbortSignal.timeout(patience(3_000)));
   const waited = performance.now() - t0;
   assert.ok(waited >= 250, `waited ${Math.round(waited)} ms for the crashed holder's lease to lapse`);
   // Held past its TTL: renewal keeps it, so another waiter times out instead of taking it.

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { openDatabase, type Db } from './db.ts';
 import { SessionStore } from './sessions.ts';
 import { ErrorCode, isSbError, type SbError } from '../errors.ts';
+import { patience } from '@second-brain/harness';
 
 function tempDir(t: { after(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'sb-state-'));
@@ -17,12 +18,12 @@ function tempDir(t: { after(fn: () => void): void }): string {
 /** Mounts a tmpfs at `dir` (root only); false when this machine does not allow it. */
 function mountTmpfs(dir: string, opts: string): boolean {
   try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', opts, 'tmpfs', dir], { stdio: 'ignore', timeout: 5_000 });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', opts, 'tmpfs', dir], { stdio: 'ignore', timeout: patience(5_000) });
     return true;
   } catch { return false; }
 }
 function unmount(dir: string): void {
-  try { execFileSync('umount', [dir], { stdio: 'ignore', timeout: 5_000 }); } catch { /* already gone */ }
+  try { execFileSync('umount', [dir], { stdio: 'ignore', timeout: patience(5_000) }); } catch { /* already gone */ }
 }
 
 function fillUntilFull(db: Db): unknown {

@@ -10,7 +10,7 @@ import { patience } from '@second-brain/harness';
 /** fetch cannot set Host, so raw node:http; resolves status and body. */
 function rawPost(port: number, headers: Record<string, string>, body: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, path: '/mcp', method: 'POST', timeout: 10_000, headers: {
+    const req = httpRequest({ host: '127.0.0.1', port, path: '/mcp', method: 'POST', timeout: patience(10_000), headers: {
       'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${HTTP_TEST_TOKEN}`, ...headers,
     } }, (res) => {
       let b = '';

@@ -54,7 +54,7 @@ function bigPost(port: number, total: number, declare: boolean): Promise<{ statu
   return new Promise((resolve, reject) => {
     let sent = 0;
     let answered = false;
-    const req = httpRequest({ host: '127.0.0.1', port, path: '/mcp', method: 'POST', timeout: 20_000, headers: {
+    const req = httpRequest({ host: '127.0.0.1', port, path: '/mcp', method: 'POST', timeout: patience(20_000), headers: {
       'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${HTTP_TEST_TOKEN}`,
       ...(declare ? { 'content-length': String(total) } : {}),
     } }, (res) => {

@@ -19,7 +19,7 @@ test('KI-01: three back-to-back calls with 90 files: later calls are no slower a
     const ms: number[] = [];
     for (let i = 0; i < 3; i++) {
       const t0 = performance.now();
-      const r = await m.attachFiles({ sessionId: 's', files, signal: AbortSignal.timeout(20_000) });
+      const r = await m.attachFiles({ sessionId: 's', files, signal: AbortSignal.timeout(patience(20_000)) });
       ms.push(performance.now() - t0);
       assert.equal(r.attached.length, 90);
     }
@@ -43,11 +43,11 @@ test('KI-01: a call cancelled mid-upload leaves nothing that slows the next call
     const files = manyFiles(st.dir, 20);
     const ac = new AbortController();
     const first = m.attachFiles({ sessionId: 's', files, signal: ac.signal });
-    await f.fake.journal.waitFor((e) => e.route === 'files.create' && e.routeCall === 2, 5_000);
+    await f.fake.journal.waitFor((e) => e.route === 'files.create' && e.routeCall === 2, patience(5_000));
     ac.abort();
     await assert.rejects(first, (e: unknown) => e instanceof SbError && e.code === ErrorCode.CANCELLED);
     const t0 = performance.now();
-    const second = await m.attachFiles({ sessionId: 's', files, signal: AbortSignal.timeout(10_000) });
+    const second = await m.attachFiles({ sessionId: 's', files, signal: AbortSignal.timeout(patience(10_000)) });
     const took = performance.now() - t0;
     assert.equal(second.attached.length, 20);
     assert.equal(second.stats.waitedForOthers, 0, 'no stale claim to wait for');

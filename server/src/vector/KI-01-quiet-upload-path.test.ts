@@ -26,7 +26,7 @@ test('KI-01: 90 uploads send a handful of progress messages and board writes, an
     const m = new VectorStoreManager({ client: f.client(), db: st.db, instanceId: 'quiet', serverName: 'second-brain', limits: FAST_LIMITS, rateLimits: board });
     const messages: string[] = [];
     const started = performance.now();
-    const r = await m.attachFiles({ sessionId: 's', files: manyFiles(st.dir, 90), signal: AbortSignal.timeout(15_000), onProgress: (_d, _t, msg) => messages.push(msg) });
+    const r = await m.attachFiles({ sessionId: 's', files: manyFiles(st.dir, 90), signal: AbortSignal.timeout(patience(15_000)), onProgress: (_d, _t, msg) => messages.push(msg) });
     const ms = performance.now() - started;
     assert.equal(r.uploaded, 90);
     const uploaded = messages.filter((msg) => msg.startsWith('uploaded '));

@@ -23,17 +23,17 @@ test('KI-02: a hanging store delete times out in the janitor, is retried later, 
     const janitor = new Janitor({ client, db: st.db, instanceId: 'ki02', deleteTimeoutMs: 150, retryBaseMs: 0 });
     const files = manyFiles(st.dir, 5);
     const baselineStart = performance.now();
-    const old = await m.attachFiles({ sessionId: 'old', files, signal: AbortSignal.timeout(5_000) });
+    const old = await m.attachFiles({ sessionId: 'old', files, signal: AbortSignal.timeout(patience(5_000)) });
     const baselineMs = performance.now() - baselineStart;
     // Make the old session's store idle past its TTL.
     st.db.prepare('UPDATE vs_stores SET last_used_at = ? WHERE store_id = ?').run(Date.now() - 2 * 86_400_000, old.vectorStoreId);
 
     const hang = f.fake.faults.add({ route: 'vector_stores.delete', fault: { type: 'hang' } });
-    const run = janitor.runOnce(AbortSignal.timeout(10_000));
-    await f.fake.journal.waitFor((e) => e.route === 'vector_stores.delete', 5_000);
+    const run = janitor.runOnce(AbortSignal.timeout(patience(10_000)));
+    await f.fake.journal.waitFor((e) => e.route === 'vector_stores.delete', patience(5_000));
     // While the delete hangs, calls go on as usual.
     const t0 = performance.now();
-    const fresh = await m.attachFiles({ sessionId: 'new', files: manyFiles(st.dir, 5, 'v2'), signal: AbortSignal.timeout(5_000) });
+    const fresh = await m.attachFiles({ sessionId: 'new', files: manyFiles(st.dir, 5, 'v2'), signal: AbortSignal.timeout(patience(5_000)) });
     const duringMs = performance.now() - t0;
     assert.deepEqual(fresh.failed, []);
     assert.ok(duringMs < Math.max(500, baselineMs * 3), `a call during the hung delete took ${Math.round(duringMs)} ms (baseline ${Math.round(baselineMs)} ms)`);
@@ -53,7 +53,7 @@ test('KI-02: a hanging store delete times out in the janitor, is retried later, 
 
     f.fake.faults.remove(hang);
     await delay(5);
-    const retry = await janitor.runOnce(AbortSignal.timeout(5_000));
+    const retry = await janitor.runOnce(AbortSignal.timeout(patience(5_000)));
     assert.equal(retry.storesDeleted, 1, 'retried on the next run');
     assert.equal(retry.pendingDeletes, 0);
     assert.ok(!f.fake.state.vectorStores.has(old.vectorStoreId));
@@ -78,7 +78,7 @@ async function stopDuringHungRun(): Promise<number> {
   try {
     const janitor = new Janitor({ client: f.client(), db: st.db, instanceId: 'timer', intervalMs: 20 });
     janitor.start();
-    await f.fake.journal.waitFor((e) => e.route === 'vector_stores.list', 2_000);
+    await f.fake.journal.waitFor((e) => e.route === 'vector_stores.list', patience(2_000));
     const t0 = performance.now();
     await janitor.stop();
     const took = performance.now() - t0;
@@ -104,7 +104,7 @@ test('KI-02: a started janitor does not keep the process alive (unref’d timer)
     j.kick(60000);
   `;
   const started = performance.now();
-  const { status } = spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: new URL('.', import.meta.url), timeout: 8_000 });
+  const { status } = spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: new URL('.', import.meta.url), timeout: patience(8_000) });
   assert.equal(status, 0);
   assert.ok(performance.now() - started < 5_000, 'the process exited on its own');
 });

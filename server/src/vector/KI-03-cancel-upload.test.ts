@@ -32,7 +32,7 @@ async function cancelDuringUploads(): Promise<number> {
     });
     const ac = new AbortController();
     const call = m.attachFiles({ sessionId: 's', files: manyFiles(st.dir, 10), signal: ac.signal });
-    await f.fake.journal.waitFor((e) => e.route === 'files.create' && e.routeCall === 3, 5_000);
+    await f.fake.journal.waitFor((e) => e.route === 'files.create' && e.routeCall === 3, patience(5_000));
     const abortedAt = performance.now();
     ac.abort();
     const rejectedIn = await call.then(() => Infinity, (e) => { assert.ok(cancelled(e), String(e)); return performance.now() - abortedAt; });
@@ -66,7 +66,7 @@ test('KI-03: cancel during batch polling cancels the unfinished batch upstream',
     const m = new VectorStoreManager({ client: f.client(), db: st.db, instanceId: 'ki03b', serverName: 'second-brain', limits: FAST_LIMITS });
     const ac = new AbortController();
     const call = m.attachFiles({ sessionId: 's', files: manyFiles(st.dir, 4), signal: ac.signal });
-    const poll = await f.fake.journal.waitFor((e) => e.route === 'vector_stores.file_batches.retrieve' && e.routeCall === 2, 5_000);
+    const poll = await f.fake.journal.waitFor((e) => e.route === 'vector_stores.file_batches.retrieve' && e.routeCall === 2, patience(5_000));
     const abortedAt = performance.now();
     ac.abort();
     await assert.rejects(call, cancelled);
@@ -93,7 +93,7 @@ async function cancelDuringRetryAfter(): Promise<number> {
     const m = new VectorStoreManager({ client: f.client(), db: st.db, instanceId: 'ki03c', serverName: 'second-brain', limits: FAST_LIMITS });
     const ac = new AbortController();
     const call = m.attachFiles({ sessionId: 's', files: manyFiles(st.dir, 3), signal: ac.signal });
-    await f.fake.journal.waitFor((e) => e.route === 'files.create' && e.status === 429, 5_000);
+    await f.fake.journal.waitFor((e) => e.route === 'files.create' && e.status === 429, patience(5_000));
     await new Promise((r) => setTimeout(r, 50));
     const abortedAt = performance.now();
     ac.abort();

@@ -28,7 +28,7 @@ test('KI-08: 3,000 small overflow files become a handful of uploads, each member
   try {
     const m = new VectorStoreManager({ client: f.client(), db: st.db, instanceId: 'ki08b', serverName: 'second-brain', limits: { ...FAST_LIMITS, bundleMaxBytes: 200_000, bundleMinBytes: 150_000 } });
     const files = memFiles(3_000, 200); // 600 kB of overflow
-    const r = await m.attachOverflow({ sessionId: 's', files, signal: AbortSignal.timeout(20_000) });
+    const r = await m.attachOverflow({ sessionId: 's', files, signal: AbortSignal.timeout(patience(20_000)) });
     const uploads = entriesOf(f.fake, 'files.create');
     // At most one upload per bundleMinBytes of overflow, plus the last partial bundle.
     assert.ok(uploads.length <= Math.ceil(600_000 / 150_000) + 1, `uploads: ${uploads.length}`);
@@ -55,25 +55,25 @@ test('KI-14 with bundles: the same files are not uploaded again (same session, n
     const limits = { ...FAST_LIMITS, bundleMaxBytes: 40_000, bundleMinBytes: 30_000 };
     const m = new VectorStoreManager({ client: f.client(), db: st.db, instanceId: 'ki14b', serverName: 'second-brain', limits });
     const files = memFiles(600, 200); // 120 kB → about 4 bundles
-    const first = await m.attachOverflow({ sessionId: 'a', files, signal: AbortSignal.timeout(20_000) });
+    const first = await m.attachOverflow({ sessionId: 'a', files, signal: AbortSignal.timeout(patience(20_000)) });
     const n = entriesOf(f.fake, 'files.create').length;
     assert.ok(n >= 3, `several bundles: ${n}`);
-    const again = await m.attachOverflow({ sessionId: 'a', files, signal: AbortSignal.timeout(20_000) });
-    const other = await m.attachOverflow({ sessionId: 'b', files, signal: AbortSignal.timeout(20_000) });
+    const again = await m.attachOverflow({ sessionId: 'a', files, signal: AbortSignal.timeout(patience(20_000)) });
+    const other = await m.attachOverflow({ sessionId: 'b', files, signal: AbortSignal.timeout(patience(20_000)) });
     assert.equal(entriesOf(f.fake, 'files.create').length, n, 'nothing uploaded twice');
     assert.equal(again.reused.length, 600);
     assert.equal(other.reused.length, 600);
     assert.equal(again.bundlesUploaded, 0);
     // A follow-up where one file moved inline (still in scope, unchanged): the store's bundles still cover the rest.
     const scope = new Map(files.map((x) => [x.relPath, createHash('sha256').update(x.bytes!).digest('hex')]));
-    const fewer = await m.attachOverflow({ sessionId: 'a', files: files.slice(1), scope, signal: AbortSignal.timeout(20_000) });
+    const fewer = await m.attachOverflow({ sessionId: 'a', files: files.slice(1), scope, signal: AbortSignal.timeout(patience(20_000)) });
     assert.equal(fewer.bundlesUploaded, 0, 'a file moving inline uploads nothing');
     assert.equal(fewer.attached.length, 599);
     assert.equal(entriesOf(f.fake, 'files.create').length, n);
 
     // Change one member (same size): only its bundle is uploaded again, and the old copy leaves the store.
     const changed = files.map((x, i) => (i === 300 ? { ...x, bytes: Buffer.from(Buffer.from(x.bytes!).toString().replace('x', 'y')) } : x));
-    const third = await m.attachOverflow({ sessionId: 'a', files: changed, signal: AbortSignal.timeout(20_000) });
+    const third = await m.attachOverflow({ sessionId: 'a', files: changed, signal: AbortSignal.timeout(patience(20_000)) });
     assert.equal(entriesOf(f.fake, 'files.create').length, n + 1, 'one bundle re-uploaded');
     assert.equal(third.bundlesUploaded, 1);
     assert.equal(f.fake.state.filesOf(first.vectorStoreId).size, first.bundles, 'the store holds one copy of each bundle');

@@ -47,7 +47,7 @@ async function takeOverDeadClaims(): Promise<number> {
       limits: { ...FAST_LIMITS, uploadLeaseMs: 60_000 },
     });
     const started = performance.now();
-    const r = await m.attachFiles({ sessionId: 's', files, signal: AbortSignal.timeout(5_000) });
+    const r = await m.attachFiles({ sessionId: 's', files, signal: AbortSignal.timeout(patience(5_000)) });
     const took = performance.now() - started;
     assert.deepEqual(r.failed, []);
     assert.equal(r.attached.length, 6);
@@ -74,7 +74,7 @@ test('KI-13: a claim of a live process is still waited for (two processes do not
       s.claimFile(content(files[0]!), files[0]!.relPath, 'busy', files[0]!.size, now, 300);
     });
     const m = new VectorStoreManager({ client: f.client(), db: st.db, instanceId: 'other', serverName: 'second-brain', limits: { ...FAST_LIMITS, uploadLeaseMs: 60_000 } });
-    const r = await m.attachFiles({ sessionId: 's', files, signal: AbortSignal.timeout(5_000) });
+    const r = await m.attachFiles({ sessionId: 's', files, signal: AbortSignal.timeout(patience(5_000)) });
     // The live claim lapsed after its 300 ms lease without becoming ready: then it is taken over.
     assert.equal(r.attached.length, 2);
     const uploads = entriesOf(f.fake, 'files.create');

@@ -48,7 +48,7 @@ test('KI-13: after a SIGKILL halfway through an upload, the janitor returns stor
     } satisfies ChildAttachArgs)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     const exited = once(child, 'exit');
     // Halfway: some uploads finished, some in flight, nothing attached yet.
-    await fake.journal.waitFor((e) => e.route === 'files.create' && e.status === 200 && e.routeCall >= 7, 20_000);
+    await fake.journal.waitFor((e) => e.route === 'files.create' && e.status === 200 && e.routeCall >= 7, patience(20_000));
     child.kill('SIGKILL');
     await exited;
     await delay(50);
@@ -59,7 +59,7 @@ test('KI-13: after a SIGKILL halfway through an upload, the janitor returns stor
     // The restarted server.
     const client = new OpenAI({ apiKey: 'sk-test-restarted', baseURL: lb.baseUrls.openai, maxRetries: 0 });
     const janitor = new Janitor({ client, db: st.db, instanceId: 'restarted', retryBaseMs: 0 });
-    const report = await janitor.runOnce(AbortSignal.timeout(10_000));
+    const report = await janitor.runOnce(AbortSignal.timeout(patience(10_000)));
     assert.equal(report.storesDeleted, 1);
     assert.ok(report.filesDeleted >= 6, `deleted ${report.filesDeleted} files`);
     assert.ok(report.leasesReleased >= 1, 'the dead process’s upload claims were released');
@@ -75,7 +75,7 @@ test('KI-13: after a SIGKILL halfway through an upload, the janitor returns stor
     assert.equal(state.stores().length, 0);
 
     // Idempotent: a second run finds nothing.
-    const again = await janitor.runOnce(AbortSignal.timeout(10_000));
+    const again = await janitor.runOnce(AbortSignal.timeout(patience(10_000)));
     assert.equal(again.storesDeleted + again.filesDeleted, 0);
   } finally {
     await lb.close();
@@ -121,7 +121,7 @@ test('KI-13: janitor on seeded debris: orphans and idle stores go, a resumable s
     });
 
     const janitor = new Janitor({ client: f.client(), db: st.db, instanceId: 'me', retryBaseMs: 0 });
-    const report = await janitor.runOnce(AbortSignal.timeout(10_000));
+    const report = await janitor.runOnce(AbortSignal.timeout(patience(10_000)));
     const alive = (id: string) => fake.state.vectorStores.has(id);
     assert.ok(!alive(halfMade.id), 'half-made store of a dead process deleted');
     assert.ok(!alive(unrecorded.id), 'store created but never recorded deleted');
@@ -159,13 +159,13 @@ test('KI-13: near the limit the least-recently-used own store is evicted, never 
     const files = manyFiles(st.dir, 2);
     const mine: string[] = [];
     for (let i = 0; i < 6; i++) {
-      mine.push((await m.attachFiles({ sessionId: `s${i}`, files, signal: AbortSignal.timeout(5_000) })).vectorStoreId);
+      mine.push((await m.attachFiles({ sessionId: `s${i}`, files, signal: AbortSignal.timeout(patience(5_000)) })).vectorStoreId);
       await delay(5);
     }
     // Session s0 comes back: it is now the most recent, s1 the least.
-    await m.attachFiles({ sessionId: 's0', files, signal: AbortSignal.timeout(5_000) });
+    await m.attachFiles({ sessionId: 's0', files, signal: AbortSignal.timeout(patience(5_000)) });
     assert.equal(f.fake.state.vectorStores.size, 9);
-    const fresh = await m.attachFiles({ sessionId: 'new', files, signal: AbortSignal.timeout(5_000) });
+    const fresh = await m.attachFiles({ sessionId: 'new', files, signal: AbortSignal.timeout(patience(5_000)) });
     assert.deepEqual(fresh.failed, []);
     assert.ok(!f.fake.state.vectorStores.has(mine[1]!), 'the LRU store (s1) was evicted');
     for (const id of [mine[0]!, ...mine.slice(2)]) assert.ok(f.fake.state.vectorStores.has(id));
@@ -192,7 +192,7 @@ test('KI-13: when only foreign stores fill the project, the call fails fast with
     const m = new VectorStoreManager({ client: f.client(), db: st.db, instanceId: 'full', serverName: 'second-brain', limits: { ...FAST_LIMITS, storeLimit: 5 } });
     const started = performance.now();
     await assert.rejects(
-      m.attachFiles({ sessionId: 's', files: manyFiles(st.dir, 3), signal: AbortSignal.timeout(5_000) }),
+      m.attachFiles({ sessionId: 's', files: manyFiles(st.dir, 3), signal: AbortSignal.timeout(patience(5_000)) }),
       (e: unknown) => {
         assert.ok(e instanceof SbError);
         assert.equal(e.code, ErrorCode.STORE_LIMIT);
@@ -217,7 +217,7 @@ test('KI-13: the provider’s own limit error (lower than configured) also ends 
     f.fake.seed.vectorStores(3, { metadata: { owner: 'someone-else' } });
     const m = new VectorStoreManager({ client: f.client(), db: st.db, instanceId: 'full2', serverName: 'second-brain', limits: FAST_LIMITS });
     await assert.rejects(
-      m.attachFiles({ sessionId: 's', files: manyFiles(st.dir, 1), signal: AbortSignal.timeout(5_000) }),
+      m.attachFiles({ sessionId: 's', files: manyFiles(st.dir, 1), signal: AbortSignal.timeout(patience(5_000)) }),
       (e: unknown) => e instanceof SbError && e.code === ErrorCode.STORE_LIMIT,
     );
     assert.equal(entriesOf(f.fake, 'vector_stores.create').length, 1, 'one refused create, no retry loop');
@@ -239,12 +239,12 @@ test('KI-13: 98 orphaned stores of a dead instance plus 5 foreign ones: the call
 
     const client = f.client();
     const m = new VectorStoreManager({ client, db: st.db, instanceId: 'live', serverName: 'second-brain', limits: FAST_LIMITS });
-    const r = await m.attachFiles({ sessionId: 'now', files: manyFiles(st.dir, 3), signal: AbortSignal.timeout(10_000) });
+    const r = await m.attachFiles({ sessionId: 'now', files: manyFiles(st.dir, 3), signal: AbortSignal.timeout(patience(10_000)) });
     assert.deepEqual(r.failed, []);
     assert.ok(fake.state.vectorStores.size <= 99, `${fake.state.vectorStores.size} stores after the call`);
     assert.equal(entriesOf(fake, 'vector_stores.create').filter((e) => e.status !== 200).length, 0, 'no create ran into the limit');
 
-    const report = await new Janitor({ client, db: st.db, instanceId: 'live', retryBaseMs: 0, deleteConcurrency: 4 }).runOnce(AbortSignal.timeout(10_000));
+    const report = await new Janitor({ client, db: st.db, instanceId: 'live', retryBaseMs: 0, deleteConcurrency: 4 }).runOnce(AbortSignal.timeout(patience(10_000)));
     assert.deepEqual([...fake.state.vectorStores.keys()].sort(), [...foreign, r.vectorStoreId].sort(), 'only foreign stores and the live one remain');
     assert.equal(report.foreignStoresSkipped, 5);
     assert.equal(orphans.filter((id) => fake.state.vectorStores.has(id)).length, 0);

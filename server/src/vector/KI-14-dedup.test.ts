@@ -28,14 +28,14 @@ test('KI-14: the same context three times uploads each file once; a new session 
     const m = new VectorStoreManager({ client: f.client(), db: st.db, instanceId: 'ki14', serverName: 'second-brain', limits: FAST_LIMITS });
     const files = manyFiles(st.dir, 15);
     const runs: AttachResult[] = [];
-    for (let i = 0; i < 3; i++) runs.push(await m.attachFiles({ sessionId: 'a', files, signal: AbortSignal.timeout(10_000) }));
+    for (let i = 0; i < 3; i++) runs.push(await m.attachFiles({ sessionId: 'a', files, signal: AbortSignal.timeout(patience(10_000)) }));
     assert.deepEqual(runs.map((r) => r.uploaded), [15, 0, 0]);
     assert.deepEqual(runs.map((r) => r.reused.length), [0, 15, 15]);
     assert.equal(new Set(runs.map((r) => r.vectorStoreId)).size, 1, 'one store per session, reused');
     assert.equal(entriesOf(f.fake, 'files.create').length, 15);
     assert.equal(entriesOf(f.fake, 'vector_stores.file_batches.create').length, 1, 'nothing re-attached either');
 
-    const other = await m.attachFiles({ sessionId: 'b', files, signal: AbortSignal.timeout(10_000) });
+    const other = await m.attachFiles({ sessionId: 'b', files, signal: AbortSignal.timeout(patience(10_000)) });
     assert.notEqual(other.vectorStoreId, runs[0]!.vectorStoreId);
     assert.equal(other.uploaded, 0);
     assert.equal(other.reused.length, 15);
@@ -58,13 +58,13 @@ test('KI-14: a changed file replaces its old copy, and the old file object is de
     const m = new VectorStoreManager({ client, db: st.db, instanceId: 'ki14c', serverName: 'second-brain', limits: FAST_LIMITS });
     const janitor = new Janitor({ client, db: st.db, instanceId: 'ki14c', retryBaseMs: 0 });
     const files = writeProjectFiles(st.dir, { 'src/a.ts': 'export const a = 1;\n', 'src/b.ts': 'export const b = 1;\n' });
-    const first = await m.attachFiles({ sessionId: 's', files, signal: AbortSignal.timeout(10_000) });
+    const first = await m.attachFiles({ sessionId: 's', files, signal: AbortSignal.timeout(patience(10_000)) });
     const oldA = [...f.fake.state.files.values()].find((x) => x.content.includes('a = 1'))!;
 
     writeFileSync(files[0]!.absPath, 'export const a = 2;\n');
     const st2 = statSync(files[0]!.absPath);
     const changed = [{ ...files[0]!, size: st2.size, mtimeMs: st2.mtimeMs + 1 }, files[1]!];
-    const second = await m.attachFiles({ sessionId: 's', files: changed, signal: AbortSignal.timeout(10_000) });
+    const second = await m.attachFiles({ sessionId: 's', files: changed, signal: AbortSignal.timeout(patience(10_000)) });
     assert.equal(second.vectorStoreId, first.vectorStoreId);
     assert.equal(second.uploaded, 1);
     assert.deepEqual(second.reused, ['src/b.ts']);
@@ -76,7 +76,7 @@ test('KI-14: a changed file replaces its old copy, and the old file object is de
     // The old object is owed a delete; the janitor (off the request path) does it.
     assert.ok(f.fake.state.files.has(oldA.id));
     assert.equal(m.stats().pendingDeletes, 1);
-    const report = await janitor.runOnce(AbortSignal.timeout(5_000));
+    const report = await janitor.runOnce(AbortSignal.timeout(patience(5_000)));
     assert.equal(report.filesDeleted, 1);
     assert.ok(!f.fake.state.files.has(oldA.id), 'old file object deleted');
     assert.equal(f.fake.state.files.size, 2);
@@ -85,7 +85,7 @@ test('KI-14: a changed file replaces its old copy, and the old file object is de
     // Back to the first content: uploaded again (its object is gone), not resurrected.
     writeFileSync(files[0]!.absPath, 'export const a = 1;\n');
     const st3 = statSync(files[0]!.absPath);
-    const third = await m.attachFiles({ sessionId: 's', files: [{ ...files[0]!, size: st3.size, mtimeMs: st3.mtimeMs + 2 }, files[1]!], signal: AbortSignal.timeout(10_000) });
+    const third = await m.attachFiles({ sessionId: 's', files: [{ ...files[0]!, size: st3.size, mtimeMs: st3.mtimeMs + 2 }, files[1]!], signal: AbortSignal.timeout(patience(10_000)) });
     assert.equal(third.uploaded, 1);
     assert.deepEqual(third.failed, []);
   } finally {
@@ -100,10 +100,10 @@ test('KI-14: a renamed file is uploaded under its new path and the vanished path
   try {
     const m = new VectorStoreManager({ client: f.client(), db: st.db, instanceId: 'ki14r', serverName: 'second-brain', limits: FAST_LIMITS });
     const files = writeProjectFiles(st.dir, { 'src/old-name.ts': 'export const x = 1;\n', 'src/keep.ts': 'export const k = 1;\n' });
-    const first = await m.attachFiles({ sessionId: 's', files, signal: AbortSignal.timeout(10_000) });
+    const first = await m.attachFiles({ sessionId: 's', files, signal: AbortSignal.timeout(patience(10_000)) });
     renameSync(join(st.dir, 'src/old-name.ts'), join(st.dir, 'src/new-name.ts'));
     const renamed = writeProjectFiles(st.dir, { 'src/new-name.ts': 'export const x = 1;\n' });
-    const second = await m.attachFiles({ sessionId: 's', files: [renamed[0]!, files[1]!], signal: AbortSignal.timeout(10_000) });
+    const second = await m.attachFiles({ sessionId: 's', files: [renamed[0]!, files[1]!], signal: AbortSignal.timeout(patience(10_000)) });
     assert.equal(second.uploaded, 1);
     assert.deepEqual(storeFileNames(f.fake, first.vectorStoreId), ['keep.ts', 'new-name.ts']);
   } finally {
@@ -122,8 +122,8 @@ test('KI-14: two managers with separate connections and clients race on overlapp
     const slice = (from: number, to: number): AttachFile[] => files.slice(from, to).map((x) => ({ ...x }));
     // 0–29 and 15–44: files 15–29 are wanted by both at the same moment.
     const [ra, rb] = await Promise.all([
-      a.attachFiles({ sessionId: 'sa', files: slice(0, 30), signal: AbortSignal.timeout(15_000) }),
-      b.attachFiles({ sessionId: 'sb', files: slice(15, 45), signal: AbortSignal.timeout(15_000) }),
+      a.attachFiles({ sessionId: 'sa', files: slice(0, 30), signal: AbortSignal.timeout(patience(15_000)) }),
+      b.attachFiles({ sessionId: 'sb', files: slice(15, 45), signal: AbortSignal.timeout(patience(15_000)) }),
     ]);
     assert.deepEqual([ra.failed, rb.failed], [[], []]);
     const uploads = entriesOf(f.fake, 'files.create');
@@ -160,7 +160,7 @@ test('KI-14: a second Node process sharing the state dir does not upload what th
     const client = new OpenAI({ apiKey: 'sk-test-parent', baseURL: lb.baseUrls.openai, maxRetries: 0 });
     const m = new VectorStoreManager({ client, db: st.db, instanceId: 'parent', serverName: 'second-brain', limits: FAST_LIMITS });
     child.send('go');
-    const mine = await m.attachFiles({ sessionId: 'parent-session', files: files.slice(12).map((x) => ({ ...x })), signal: AbortSignal.timeout(20_000) });
+    const mine = await m.attachFiles({ sessionId: 'parent-session', files: files.slice(12).map((x) => ({ ...x })), signal: AbortSignal.timeout(patience(20_000)) });
     await exited;
     const theirs = messages.find((x) => x.type === 'done')?.result;
     assert.ok(theirs, `child failed: ${JSON.stringify(messages.find((x) => x.type === 'error'))}`);

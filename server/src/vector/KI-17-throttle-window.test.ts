@@ -30,7 +30,7 @@ async function waitOutWindow(): Promise<number | NotJudged> {
     const m = new VectorStoreManager({ client: f.client(), db: st.db, instanceId: 'ki17', serverName: 'second-brain', limits: FAST_LIMITS });
     const window = f.fake.account.throttle({ durationMs: WINDOW_MS });
     const messages: string[] = [];
-    const r = await m.attachFiles({ sessionId: 's', files: manyFiles(st.dir, 10), signal: AbortSignal.timeout(15_000), onProgress: (_d, _t, msg) => messages.push(msg) });
+    const r = await m.attachFiles({ sessionId: 's', files: manyFiles(st.dir, 10), signal: AbortSignal.timeout(patience(15_000)), onProgress: (_d, _t, msg) => messages.push(msg) });
     assert.deepEqual(r.failed, []);
     assert.equal(r.uploaded, 10);
     const entries = f.fake.journal.entries();
@@ -97,7 +97,7 @@ test('KI-18: a throttle one process learned holds back another process on the sa
     const a = new VectorStoreManager({ client: f.client('sk-aaaa'), db: st.db, instanceId: 'a', serverName: 'second-brain', limits: FAST_LIMITS, rateLimits: new SharedRateLimits(st.db) });
     const b = new VectorStoreManager({ client: f.client('sk-bbbb'), db: otherDb, instanceId: 'b', serverName: 'second-brain', limits: FAST_LIMITS, rateLimits: new SharedRateLimits(otherDb) });
     const window = f.fake.account.throttle({ durationMs: 500 });
-    const first = a.attachFiles({ sessionId: 'a', files: manyFiles(st.dir, 2), signal: AbortSignal.timeout(5_000) });
+    const first = a.attachFiles({ sessionId: 'a', files: manyFiles(st.dir, 2), signal: AbortSignal.timeout(patience(5_000)) });
     // Order of events rather than a time bound (a busy machine stretches both alike): once
     // a has met the throttle, b must learn of it through the state dir while it still holds.
     const polls = 5_000 / 5;
@@ -109,7 +109,7 @@ test('KI-18: a throttle one process learned holds back another process on the sa
       assert.ok(a.stats().throttledUntil !== null && i < polls, 'b learns of the throttle through the state dir before it ends');
       await new Promise((r) => setTimeout(r, 5));
     }
-    await b.attachFiles({ sessionId: 'b', files: manyFiles(st.dir, 2, 'b'), signal: AbortSignal.timeout(5_000) });
+    await b.attachFiles({ sessionId: 'b', files: manyFiles(st.dir, 2, 'b'), signal: AbortSignal.timeout(patience(5_000)) });
     await first;
     const bRequests = f.fake.journal.entries().filter((e) => e.keyLast4 === 'bbbb');
     assert.ok(bRequests.length > 0);

@@ -20,7 +20,7 @@ test('KI-19: a file that keeps failing is retried uploadMaxAttempts times, then 
   const st = tempState();
   try {
     const m = new VectorStoreManager({ client: f.client(), db: st.db, instanceId: 'ki19', serverName: 'second-brain', limits: { ...FAST_LIMITS, uploadMaxAttempts: 3 } });
-    const r = await m.attachFiles({ sessionId: 's', files: manyFiles(st.dir, 12), signal: AbortSignal.timeout(10_000) });
+    const r = await m.attachFiles({ sessionId: 's', files: manyFiles(st.dir, 12), signal: AbortSignal.timeout(patience(10_000)) });
     assert.deepEqual(r.failed.map((x) => x.relPath), ['src/f003.ts']);
     assert.match(r.failed[0]!.reason, /invalid_file.*after 3 attempts/);
     assert.equal(r.attached.length, 11);
@@ -44,7 +44,7 @@ test('KI-19: a file that fails once attaches on the retry', { timeout: patience(
   const st = tempState();
   try {
     const m = new VectorStoreManager({ client: f.client(), db: st.db, instanceId: 'ki19b', serverName: 'second-brain', limits: FAST_LIMITS });
-    const r = await m.attachFiles({ sessionId: 's', files: manyFiles(st.dir, 8), signal: AbortSignal.timeout(10_000) });
+    const r = await m.attachFiles({ sessionId: 's', files: manyFiles(st.dir, 8), signal: AbortSignal.timeout(patience(10_000)) });
     assert.deepEqual(r.failed, []);
     assert.equal(r.attached.length, 8);
     assert.deepEqual(entriesOf(f.fake, 'vector_stores.file_batches.create').map((b) => b.fileCount), [8, 2]);
@@ -60,7 +60,7 @@ test('KI-19: one of several parallel batches answers 500; it is retried and the 
   const st = tempState();
   try {
     const m = new VectorStoreManager({ client: f.client(), db: st.db, instanceId: 'ki19c', serverName: 'second-brain', limits: { ...FAST_LIMITS, batchMaxFiles: 5 } });
-    const r = await m.attachFiles({ sessionId: 's', files: manyFiles(st.dir, 20), signal: AbortSignal.timeout(10_000) });
+    const r = await m.attachFiles({ sessionId: 's', files: manyFiles(st.dir, 20), signal: AbortSignal.timeout(patience(10_000)) });
     assert.deepEqual(r.failed, []);
     assert.equal(r.attached.length, 20);
     const creates = entriesOf(f.fake, 'vector_stores.file_batches.create');
@@ -84,7 +84,7 @@ test('KI-19: a batch stuck in_progress past its budget is cancelled upstream; it
       onEvent: (e) => events.push(e),
     });
     const started = performance.now();
-    const r = await m.attachFiles({ sessionId: 's', files: manyFiles(st.dir, 8), signal: AbortSignal.timeout(10_000) });
+    const r = await m.attachFiles({ sessionId: 's', files: manyFiles(st.dir, 8), signal: AbortSignal.timeout(patience(10_000)) });
     const elapsed = performance.now() - started;
     assert.equal(r.failed.length, 4);
     for (const x of r.failed) assert.match(x.reason, /^still processing after 0\.3 s; the batch was cancelled$/);
@@ -108,7 +108,7 @@ test('KI-19: an upload that hangs past its request deadline is retried, and its 
   const st = tempState();
   try {
     const m = new VectorStoreManager({ client: f.client(), db: st.db, instanceId: 'ki19e', serverName: 'second-brain', limits: { ...FAST_LIMITS, uploadRequestTimeoutMs: 150 } });
-    const r = await m.attachFiles({ sessionId: 's', files: manyFiles(st.dir, 3), signal: AbortSignal.timeout(10_000) });
+    const r = await m.attachFiles({ sessionId: 's', files: manyFiles(st.dir, 3), signal: AbortSignal.timeout(patience(10_000)) });
     assert.deepEqual(r.failed, []);
     assert.equal(r.attached.length, 3);
     const uploads = entriesOf(f.fake, 'files.create');

@@ -33,7 +33,7 @@ test('KI-19: a stuck batch whose file list replays one page ends at the batch de
   };
   const started = Date.now();
   // The call's own deadline is far away: only the batch budget may end this.
-  const out = await attachInBatches(deps, 'vs_1', ['file-1'], AbortSignal.timeout(15_000));
+  const out = await attachInBatches(deps, 'vs_1', ['file-1'], AbortSignal.timeout(patience(15_000)));
   const elapsed = Date.now() - started;
   assert.ok(elapsed < 3_000, `ended after ${elapsed} ms; batch budget 300 ms + 300 ms to read the result`);
   assert.equal(out.attached.size, 0);

@@ -32,7 +32,7 @@ test('KI-22: concurrency halves on a 429 burst, waits out retry-after, then grow
     });
     const messages: string[] = [];
     const r = await m.attachFiles({
-      sessionId: 's', files: manyFiles(st.dir, 120), signal: AbortSignal.timeout(25_000),
+      sessionId: 's', files: manyFiles(st.dir, 120), signal: AbortSignal.timeout(patience(25_000)),
       onProgress: (_d, _t, msg) => messages.push(msg),
     });
     assert.equal(r.failed.length, 0);
@@ -85,7 +85,7 @@ async function uploadRate(files: number, account: NonNullable<Parameters<typeof 
       limits: { ...FAST_LIMITS, uploadConcurrencyStart: 4, uploadConcurrencyMax: 16, uploadMaxRateLimitRetries: 50, ...limits },
     });
     const started = performance.now();
-    const r = await m.attachFiles({ sessionId: 's', files: manyFiles(st.dir, files), signal: AbortSignal.timeout(25_000) });
+    const r = await m.attachFiles({ sessionId: 's', files: manyFiles(st.dir, files), signal: AbortSignal.timeout(patience(25_000)) });
     const seconds = (performance.now() - started) / 1000;
     assert.equal(r.failed.length, 0);
     const uploads = entriesOf(f.fake, 'files.create');

@@ -4,7 +4,7 @@ import { AdaptiveConcurrency } from './adaptive-concurrency.ts';
 import { ErrorCode, SbError } from '../errors.ts';
 import { patience } from '@second-brain/harness';
 
-const signal = () => AbortSignal.timeout(5_000);
+const signal = () => AbortSignal.timeout(patience(5_000));
 
 test('never grants more slots than the level; waiters are served FIFO as slots free', { timeout: patience(5_000) }, async () => {
   const l = new AdaptiveConcurrency({ start: 2, min: 1, max: 4 });

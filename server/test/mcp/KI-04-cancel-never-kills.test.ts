@@ -36,7 +36,7 @@ async function cancelMany(defects: string): Promise<{ exited: boolean; after: 's
   client.onclose = () => { exited = true; };
   await client.connect(transport);
   try {
-    const ask = (i: number, signal?: AbortSignal) => client.callTool({ name: 'chat_with_gpt41', arguments: { instructions: `q${i}`, session_id: `s${i}` } }, undefined, { signal, timeout: 10_000 });
+    const ask = (i: number, signal?: AbortSignal) => client.callTool({ name: 'chat_with_gpt41', arguments: { instructions: `q${i}`, session_id: `s${i}` } }, undefined, { signal, timeout: patience(10_000) });
     // Cancels 0–60 ms after the start: before the 30 ms reply, around it, and after it.
     await Promise.allSettled(Array.from({ length: 12 }, (_, i) => ask(i, AbortSignal.timeout(i * 5 + 1))));
     await new Promise((r) => setTimeout(r, 200));

@@ -51,7 +51,7 @@ test('a call that waits out a throttle another call learnt has a throttle.wait s
   const rig = await startRig({ fake: { faults: [{ route: 'responses.create', calls: [1], fault: { type: 'rate-limit', retryAfterMs: 400 } }] } });
   try {
     const first = rig.client.callTool({ name: 'chat_with_gpt41', arguments: { instructions: 'q', session_id: 't1' }, _meta: meta(3) });
-    await rig.fake.journal.waitFor((e) => e.route === 'responses.create' && e.status === 429, 5_000);
+    await rig.fake.journal.waitFor((e) => e.route === 'responses.create' && e.status === 429, patience(5_000));
     // Let the server read the 429 (the fake journals it as it answers).
     await new Promise((r) => setTimeout(r, 50));
     const second = await rig.client.callTool({ name: 'chat_with_gpt41', arguments: { instructions: 'q', session_id: 't2' }, _meta: meta(4) });

@@ -34,7 +34,7 @@ test('jobs: start, poll to completion; after a restart poll_job resumes the stor
     const started = await rig.call('start_job', { tool: 'chat_with_o3_pro', args: { instructions: 'slow', session_id: 'job1' } });
     assert.equal(started.isError, undefined, textOf(started));
     const jobId = (started.structuredContent as any).job_id;
-    await rig.fake.journal.waitFor((e) => e.route === 'responses.retrieve', 5_000);
+    await rig.fake.journal.waitFor((e) => e.route === 'responses.retrieve', patience(5_000));
     // The response id is stored before polling; now the server dies.
     rig = await rig.restart();
     let status = '';
@@ -61,9 +61,9 @@ test('cancel_job cancels the running job and its upstream response', { timeout: 
   try {
     const s = await rig.call('start_job', { tool: 'chat_with_o3_pro', args: JSON.stringify({ instructions: 'x', session_id: 'j2' }) });
     const jobId = (s.structuredContent as any).job_id;
-    await rig.fake.journal.waitFor((e) => e.route === 'responses.retrieve', 5_000);
+    await rig.fake.journal.waitFor((e) => e.route === 'responses.retrieve', patience(5_000));
     await rig.call('cancel_job', { job_id: jobId });
-    await rig.fake.journal.waitFor((e) => e.route === 'responses.cancel', 3_000);
+    await rig.fake.journal.waitFor((e) => e.route === 'responses.cancel', patience(3_000));
     // The job's row turns 'cancelled' once its run has unwound; wait for that (bounded), not a fixed time.
     let status = 'running';
     for (const until = Date.now() + 10_000; status === 'running' && Date.now() < until;) {

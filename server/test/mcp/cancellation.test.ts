@@ -21,11 +21,11 @@ for (const p of PROVIDERS) {
       try {
         const ac = new AbortController();
         const pending = rig.call(p.tool, { instructions: 'hi', session_id: 'c1' }, { signal: ac.signal }).catch((e) => e);
-        const req = await rig.fake.journal.waitFor((e) => e.route === p.route, 5_000);
+        const req = await rig.fake.journal.waitFor((e) => e.route === p.route, patience(5_000));
         ac.abort();
         const cancelAt = performance.now();
         await pending;
-        const aborted = await rig.fake.journal.waitFor((e) => e.id === req.id && e.aborted, 2_000);
+        const aborted = await rig.fake.journal.waitFor((e) => e.id === req.id && e.aborted, patience(2_000));
         const latency = (aborted.abortedAtMs ?? Infinity) - cancelAt;
         assert.ok(aborted.aborted, 'upstream saw the abort');
         await new Promise((r) => setTimeout(r, 100));
@@ -63,10 +63,10 @@ test('cancel during background polling cancels the response upstream and stops p
   try {
     const ac = new AbortController();
     const pending = rig.call('chat_with_o3_pro', { instructions: 'long one', session_id: 'bg' }, { signal: ac.signal }).catch((e) => e);
-    await rig.fake.journal.waitFor((e) => e.route === 'responses.retrieve', 10_000);
+    await rig.fake.journal.waitFor((e) => e.route === 'responses.retrieve', patience(10_000));
     ac.abort();
     await pending;
-    const cancel = await rig.fake.journal.waitFor((e) => e.route === 'responses.cancel', 2_000);
+    const cancel = await rig.fake.journal.waitFor((e) => e.route === 'responses.cancel', patience(2_000));
     assert.ok(cancel, 'POST /responses/{id}/cancel sent');
     const last = rig.fake.journal.entries().at(-1)!.id;
     await new Promise((r) => setTimeout(r, 1_500));
@@ -89,7 +89,7 @@ async function cancelInBackoff(): Promise<number> {
   try {
     const ac = new AbortController();
     const pending = rig.call('chat_with_grok4', { instructions: 'hi', session_id: 'r' }, { signal: ac.signal }).catch((e) => e);
-    const first = await rig.fake.journal.waitFor((e) => e.route === 'chat.xai' && e.status === 429, 5_000);
+    const first = await rig.fake.journal.waitFor((e) => e.route === 'chat.xai' && e.status === 429, patience(5_000));
     await new Promise((r) => setTimeout(r, 100));
     const t0 = Date.now();
     ac.abort();

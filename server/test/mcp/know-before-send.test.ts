@@ -73,7 +73,7 @@ test('dry_run: the estimated input tokens match what the real call then sends (o
     const dry = (await rig.call('chat_with_gpt41', { ...args, dry_run: true })).structuredContent as any;
     const real = await rig.call('chat_with_gpt41', args);
     assert.equal(real.isError, undefined, textOf(real));
-    const [sent] = await countTokens([lastResponsesInput(rig)], 'o200k', AbortSignal.timeout(30_000)) as [number];
+    const [sent] = await countTokens([lastResponsesInput(rig)], 'o200k', AbortSignal.timeout(patience(30_000))) as [number];
     const ratio = dry.estimate.input_tokens / sent;
     t.diagnostic(`dry-run estimate ${dry.estimate.input_tokens} input tokens, the request carried ${sent} (ratio ${ratio.toFixed(3)})`);
     assert.ok(Math.abs(ratio - 1) <= 0.02, `estimate ${dry.estimate.input_tokens} vs sent ${sent}`);

@@ -18,7 +18,7 @@ test('fast-check: random arguments never crash the server', { timeout: patience(
     const keys = fc.constantFrom('instructions', 'session_id', 'context', 'priority_context', 'reasoning_effort', 'temperature',
       'disable_memory_search', 'structured_output_schema', 'output_format', 'paths', 'query', 'max_results', 'limit', 'job_id', 'tool', 'args', 'junk');
     await fc.assert(fc.asyncProperty(fc.constantFrom(...tools), fc.dictionary(keys, value, { maxKeys: 6 }), async (tool, args) => {
-      const r = await rig.call(tool, args, { timeout: 20_000 });
+      const r = await rig.call(tool, args, { timeout: patience(20_000) });
       assert.ok(Array.isArray(r.content) && r.content.length > 0, 'answered');
       if (r.isError) {
         const text = r.content.map((c: any) => c.text).join(' ');

@@ -33,9 +33,9 @@ test('tasks/cancel aborts the task and cancels the background response upstream'
   const rig = await startRig({ env: { SECOND_BRAIN_TIME_SCALE: '0.1' }, fake: { faults: [{ route: 'responses.create', fault: { type: 'background', queuedMs: 60_000 } }] } });
   try {
     const created = await rig.client.request({ method: 'tools/call', params: { name: 'chat_with_o3_pro', arguments: { instructions: 'x', session_id: 'task2' }, task: { ttl: 60_000 } } }, CreateTaskResultSchema);
-    await rig.fake.journal.waitFor((e) => e.route === 'responses.retrieve', 5_000);
+    await rig.fake.journal.waitFor((e) => e.route === 'responses.retrieve', patience(5_000));
     await rig.client.experimental.tasks.cancelTask(created.task.taskId);
-    await rig.fake.journal.waitFor((e) => e.route === 'responses.cancel', 3_000);
+    await rig.fake.journal.waitFor((e) => e.route === 'responses.cancel', patience(3_000));
     assert.equal((await rig.client.experimental.tasks.getTask(created.task.taskId)).status, 'cancelled');
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(rig.app.inflight.size, 0);

@@ -34,7 +34,7 @@ async function twoAppsCancelAWaiter(): Promise<number> {
   const b = await startRig({ home, sharedFake: { fake, msw: Object.create(msw, { close: { value: () => {} } }) } });
   try {
     const first = a.call('chat_with_gpt41', { instructions: 'first', session_id: 'fork' });
-    await fake.journal.waitFor((e) => e.route === 'responses.create', 5_000);
+    await fake.journal.waitFor((e) => e.route === 'responses.create', patience(5_000));
     // A third turn on B, cancelled while it waits for A's lease, must not jam the session.
     const ac = new AbortController();
     const cancelled = b.call('chat_with_gpt41', { instructions: 'cancelled while waiting', session_id: 'fork' }, { signal: ac.signal }).catch((e: Error) => e);
@@ -85,9 +85,9 @@ test('KI-15: two real server processes on one state dir serialise a session’s 
     clients.push(p1);
     const p2 = await spawnServer('p2');
     clients.push(p2);
-    const first = p1.callTool({ name: 'chat_with_gpt41', arguments: { instructions: 'first', session_id: 'proc-fork' } }, undefined, { timeout: 30_000 });
-    await lb.fake.journal.waitFor((e) => e.route === 'responses.create', 10_000);
-    const second = p2.callTool({ name: 'chat_with_gpt41', arguments: { instructions: 'second', session_id: 'proc-fork' } }, undefined, { timeout: 30_000 });
+    const first = p1.callTool({ name: 'chat_with_gpt41', arguments: { instructions: 'first', session_id: 'proc-fork' } }, undefined, { timeout: patience(30_000) });
+    await lb.fake.journal.waitFor((e) => e.route === 'responses.create', patience(10_000));
+    const second = p2.callTool({ name: 'chat_with_gpt41', arguments: { instructions: 'second', session_id: 'proc-fork' } }, undefined, { timeout: patience(30_000) });
     const [r1, r2] = await Promise.all([first, second]);
     assert.notEqual(r1.isError, true, JSON.stringify(r1.content));
     assert.notEqual(r2.isError, true, JSON.stringify(r2.content));

@@ -16,7 +16,7 @@ function run(args: string[], env: NodeJS.ProcessEnv = {}, entry = MAIN) {
   try {
     const r = spawnSync(process.execPath, [entry, ...args], {
       env: { PATH: process.env.PATH, SECOND_BRAIN_HOME: home, OTEL_SDK_DISABLED: 'true', ...env },
-      encoding: 'utf8', timeout: 30_000, input: '',
+      encoding: 'utf8', timeout: patience(30_000), input: '',
     });
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };
   } finally {

@@ -39,7 +39,7 @@ test('umask 000: state dir 0700, state files 0600; an open state dir is tightene
   const client = new Client({ name: 'perm-test', version: '1.0.0' });
   await client.connect(transport);
   try {
-    const r = await client.callTool({ name: 'chat_with_gpt41', arguments: { instructions: 'hi', session_id: 'perm', context: ['a.ts'] } }, undefined, { timeout: 30_000 });
+    const r = await client.callTool({ name: 'chat_with_gpt41', arguments: { instructions: 'hi', session_id: 'perm', context: ['a.ts'] } }, undefined, { timeout: patience(30_000) });
     assert.notEqual(r.isError, true, JSON.stringify(r.content));
     await client.callTool({ name: 'start_job', arguments: { tool: 'chat_with_gpt41', args: { instructions: 'job', session_id: 'perm-job' } } });
     // Telemetry files appear once the first batch is exported.

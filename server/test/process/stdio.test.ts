@@ -39,7 +39,7 @@ test('the MCP SDK client over real stdio gets answers from all six chat tools', 
   await client.connect(transport);
   try {
     for (const tool of ['chat_with_o3', 'chat_with_o3_pro', 'chat_with_gpt41', 'chat_with_grok4', 'chat_with_gemini25_pro', 'chat_with_gemini25_flash']) {
-      const r = await client.callTool({ name: tool, arguments: { instructions: 'What is the answer?', session_id: `stdio-${tool}`, context: ['a.ts'] } }, undefined, { timeout: 30_000 });
+      const r = await client.callTool({ name: tool, arguments: { instructions: 'What is the answer?', session_id: `stdio-${tool}`, context: ['a.ts'] } }, undefined, { timeout: patience(30_000) });
       assert.notEqual(r.isError, true, `${tool}: ${JSON.stringify(r.content)}`);
     }
     await client.ping();

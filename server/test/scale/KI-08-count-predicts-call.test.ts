@@ -41,7 +41,7 @@ test('KI-08: the count of 2,000 small files matches what the call sent (framing 
     const instructions = 'Where is v7 defined?';
     const call = await rig.call('chat_with_gpt41', { instructions, session_id: 'count', context: ['.'], disable_memory_search: true });
     assert.equal(call.isError, undefined, textOf(call));
-    const [sent, question] = await countTokens([lastInput(rig), `\n\n---\n\n${instructions}`], 'o200k', AbortSignal.timeout(30_000)) as [number, number];
+    const [sent, question] = await countTokens([lastInput(rig), `\n\n---\n\n${instructions}`], 'o200k', AbortSignal.timeout(patience(30_000))) as [number, number];
     const context = sent - question;
     assert.ok(within(r.split.promptTokens, context), `predicted ${r.split.promptTokens} for the model, sent ${context}`);
     assert.ok(within(r.totalTokens, context), `everything-inline total ${r.totalTokens}, sent ${context}`);
@@ -65,7 +65,7 @@ test('for an overflowing model, the split and the context text match the call', 
     const sc = call.structuredContent as { context: { files_inline: number; files_in_vector_store: number } };
     assert.equal(sc.context.files_inline, r.split.inlineFiles);
     assert.equal(sc.context.files_in_vector_store, r.split.overflowFiles);
-    const [sent, question] = await countTokens([lastInput(rig), `\n\n---\n\n${instructions}`], 'o200k', AbortSignal.timeout(30_000)) as [number, number];
+    const [sent, question] = await countTokens([lastInput(rig), `\n\n---\n\n${instructions}`], 'o200k', AbortSignal.timeout(patience(30_000))) as [number, number];
     assert.ok(within(r.split.promptTokens, sent - question), `predicted ${r.split.promptTokens}, sent ${sent - question}`);
     const bad = await rig.call('count_project_tokens', { paths: ['.'], model: 'gpt-9' });
     assert.equal(bad.isError, true);

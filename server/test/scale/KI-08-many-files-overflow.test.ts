@@ -24,7 +24,7 @@ async function overflowCall(defects: string): Promise<{ uploads: number; inline:
   const dir = project();
   const rig = await startRig({ roots: [dir], models: { 'gpt-4.1': { context_window: 20_000 } }, env: defects ? { SECOND_BRAIN_TEST_DEFECTS: defects } : {} });
   try {
-    const r = await rig.call('chat_with_gpt41', { instructions: 'Summarise.', session_id: 'many', context: ['.'], disable_memory_search: true }, { timeout: 120_000 });
+    const r = await rig.call('chat_with_gpt41', { instructions: 'Summarise.', session_id: 'many', context: ['.'], disable_memory_search: true }, { timeout: patience(120_000) });
     assert.equal(r.isError, undefined, textOf(r));
     const c = (r.structuredContent as { context: { files_inline: number; files_in_vector_store: number } }).context;
     return { uploads: rig.fake.journal.entries().filter((e) => e.route === 'files.create').length, inline: c.files_inline, inStore: c.files_in_vector_store };

@@ -33,14 +33,14 @@ test('an 11 MiB request is answered with an error naming the 10 MiB limit; pings
   await client.connect(transport);
   try {
     const big = 'x'.repeat(11 * 1024 * 1024);
-    const err = await client.callTool({ name: 'chat_with_gpt41', arguments: { instructions: big, session_id: 'big' } }, undefined, { timeout: 20_000 })
+    const err = await client.callTool({ name: 'chat_with_gpt41', arguments: { instructions: big, session_id: 'big' } }, undefined, { timeout: patience(20_000) })
       .then(() => undefined, (e: unknown) => e as Error & { code?: number; data?: { code?: string } });
     assert.ok(err, 'the oversized request is answered with an error, not left waiting');
     assert.equal(err.code, -32600);
     assert.match(err.message, /at most 10485760 bytes/);
     assert.equal(err.data?.code, 'SB_ERR_INPUT_TOO_LARGE');
     for (let i = 0; i < 5; i++) await client.ping({ timeout: 2_000 });
-    const ok = await client.callTool({ name: 'chat_with_gpt41', arguments: { instructions: 'still there?', session_id: 'after' } }, undefined, { timeout: 20_000 });
+    const ok = await client.callTool({ name: 'chat_with_gpt41', arguments: { instructions: 'still there?', session_id: 'after' } }, undefined, { timeout: patience(20_000) });
     assert.equal(ok.isError, undefined);
     assert.equal(closed, false);
     assert.match(stderr, /over the 10485760-byte stdio limit/);

@@ -71,20 +71,20 @@ describe('otel-collector/config.yaml and docker-compose.yml', { timeout: patienc
   test('the collector validates the config (needs a Docker engine and the image)', async (t) => {
     const image = compose.services['otel-collector'].image as string;
     try {
-      await run('docker', ['info'], { timeout: 10_000 });
+      await run('docker', ['info'], { timeout: patience(10_000) });
     } catch {
       t.skip('no Docker engine running (`docker info` failed)');
       return;
     }
     try {
-      await run('docker', ['image', 'inspect', image], { timeout: 10_000 });
+      await run('docker', ['image', 'inspect', image], { timeout: patience(10_000) });
     } catch {
       t.skip(`${image} is not pulled; \`docker pull ${image}\` to enable this check`);
       return;
     }
     const { stdout, stderr } = await run('docker', [
       'run', '--rm', '-v', `${ROOT}otel-collector/config.yaml:/cfg/config.yaml:ro`, image, 'validate', '--config=/cfg/config.yaml',
-    ], { timeout: 45_000 });
+    ], { timeout: patience(45_000) });
     assert.doesNotMatch(`${stdout}${stderr}`, /error/i);
   });
 });

@@ -110,7 +110,7 @@ test('a cancelled call is marked cancelled on its span', { timeout: patience(30_
     const traceId = 'aaaaaaaaaaaaaaaabbbbbbbbbbbbbbbb';
     const ac = new AbortController();
     const p = rig.client.callTool({ name: 'chat_with_grok4', arguments: { instructions: 'x', session_id: 'cx' }, _meta: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } }, undefined, { signal: ac.signal }).catch(() => {});
-    await rig.fake.journal.waitFor((e) => e.route === 'chat.xai', 5_000);
+    await rig.fake.journal.waitFor((e) => e.route === 'chat.xai', patience(5_000));
     ac.abort();
     await p;
     const spans = await flushed(traceId, 'tools/call chat_with_grok4');
