@@ -3,13 +3,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startRig } from '../../test/support/in-process.ts';
-import { warmUp } from './warm-up.ts';
+import { WARM_UP_TIMEOUT_MS, warmUp } from './warm-up.ts';
 import { patience } from '@second-brain/harness';
 
 test('warm-up runs every step against local stand-ins: no provider request, no error', { timeout: patience(30_000) }, async () => {
   const rig = await startRig();
   try {
-    const r = await warmUp(rig.app);
+    // The warm-up's own 2 s budget is a guard as well; on a busy machine it gets patience.
+    const r = await warmUp(rig.app, AbortSignal.timeout(patience(WARM_UP_TIMEOUT_MS)));
     assert.deepEqual(r.steps.filter((s) => s.error), [], 'no step failed');
     assert.deepEqual(r.steps.map((s) => s.step).sort(), ['clients', 'http', 'schemas', 'state', 'tokenizer']);
     assert.equal(rig.fake.journal.entries().length, 0, 'nothing reached the provider');
