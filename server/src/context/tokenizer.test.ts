@@ -88,8 +88,7 @@ test('the pool queue is bounded: callers past the bound wait, nothing is lost', 
   let maxQueued = 0;
   const timer = setInterval(() => { maxQueued = Math.max(maxQueued, pool.stats().queued); }, 1);
   const jobs = Array.from({ length: 8 }, (_, i) => pool.run({ items: [`job ${i} `.repeat(20_000)], count: false, hash: true }, AbortSignal.timeout(patience(15_000))));
-  const results = await Promise.all(jobs);
-  clearInterval(timer);
+  const results = await Promise.all(jobs).finally(() => clearInterval(timer));
   assert.equal(results.length, 8);
   for (const [i, r] of results.entries()) assert.equal(r.sha256![0], createHash('sha256').update(`job ${i} `.repeat(20_000)).digest('hex'));
   const s = pool.stats();
@@ -109,9 +108,13 @@ test('workers pace themselves while the event loop runs late', { timeout: patien
   const hog = setInterval(() => { const end = performance.now() + 30; while (performance.now() < end) { /* busy */ } }, 40);
   let maxPause = 0;
   const watch = setInterval(() => { maxPause = Math.max(maxPause, pool.stats().pauseMs); }, 5);
-  await job;
-  clearInterval(hog);
-  clearInterval(watch);
+  // Cleared however the job ends: a hog left running would keep the file alive for good.
+  try {
+    await job;
+  } finally {
+    clearInterval(hog);
+    clearInterval(watch);
+  }
   assert.ok(pool.stats().pauseRaises > 0, 'the pacer noticed the late loop');
   assert.ok(maxPause > 0, 'and asked the worker to pause');
   await new Promise((r) => setTimeout(r, 20));
