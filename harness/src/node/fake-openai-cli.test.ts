@@ -17,7 +17,7 @@ describe('harness fake-openai', () => {
     const out = capture();
     const controller = new AbortController();
     const exit = runFakeOpenAiCli(['--port', '0', '--seed', '5'], { signal: controller.signal, stderr: out.stream });
-    const deadline = Date.now() + 3_000;
+    const deadline = Date.now() + patience(3_000);
     while (!out.text().includes('control:')) {
       assert.ok(Date.now() < deadline, 'never printed its URLs');
       await new Promise((r) => setTimeout(r, 10));

@@ -17,7 +17,7 @@ after(async () => {
 });
 
 function client(provider: 'openai' | 'xai' | 'gemini' = 'openai', options: { timeout?: number; apiKey?: string } = {}): OpenAI {
-  return new OpenAI({ apiKey: options.apiKey ?? KEY, baseURL: lb.baseUrls[provider], maxRetries: 0, timeout: options.timeout ?? 5_000 });
+  return new OpenAI({ apiKey: options.apiKey ?? KEY, baseURL: lb.baseUrls[provider], maxRetries: 0, timeout: options.timeout ?? patience(5_000) });
 }
 
 async function control(path: string, init?: { method?: string; body?: unknown }): Promise<any> {

@@ -47,7 +47,7 @@ before(async () => {
   });
   child.stderr.on('data', (chunk) => (stderr += chunk));
   lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  const deadline = Date.now() + 5_000;
+  const deadline = Date.now() + patience(5_000);
   while (!existsSync(controlFile)) {
     assert.ok(Date.now() < deadline, `control file never appeared; stderr: ${stderr}`);
     await new Promise((r) => setTimeout(r, 20));

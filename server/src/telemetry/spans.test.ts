@@ -14,9 +14,10 @@ import { registerSecret } from '../logging/redact.ts';
 import { SbError, ErrorCode } from '../errors.ts';
 import { SpanKind, contextFromMeta, markCancelled, withSpan } from './spans.ts';
 import { startTelemetry, type Telemetry } from './start.ts';
+import { patience } from '@second-brain/harness';
 
 const SENTINEL = 'sentinel-key-7f3a9c1e5b';
-const TIMEOUT_MS = 15_000;
+const TIMEOUT_MS = patience(15_000);
 
 let home: string;
 let server: Server;

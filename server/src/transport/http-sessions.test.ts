@@ -56,7 +56,7 @@ test('2,000 initializes without DELETE → capped, counted, expired and freed', 
     assert.equal(d1.open_sessions, ok - d1.expired, 'open = accepted - expired');
     assert.ok(d1.open_sessions <= 40);
 
-    const deadline = Date.now() + 15_000;
+    const deadline = Date.now() + patience(15_000);
     while (rig.http.sessions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     assert.equal(rig.http.sessions.size, 0, 'idle sessions expired');
     const d2 = rig.app.services.httpSessions!() as any;
@@ -85,7 +85,7 @@ test('a session with a request open does not expire; it does once the request en
     await new Promise((r) => setTimeout(r, 900));
     assert.equal(rig.http.sessions.size, 1, 'the client keeps its GET stream open, so the session is busy');
     await client.close();
-    const deadline = Date.now() + 5_000;
+    const deadline = Date.now() + patience(5_000);
     while (rig.http.sessions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     assert.equal(rig.http.sessions.size, 0);
   } finally {

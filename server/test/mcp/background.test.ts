@@ -39,7 +39,7 @@ test('jobs: start, poll to completion; after a restart poll_job resumes the stor
     rig = await rig.restart();
     let status = '';
     let result: any;
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + patience(20_000);
     while (Date.now() < deadline) {
       const p = await rig.call('poll_job', { job_id: jobId });
       status = (p.structuredContent as any).status;
@@ -66,7 +66,7 @@ test('cancel_job cancels the running job and its upstream response', { timeout: 
     await rig.fake.journal.waitFor((e) => e.route === 'responses.cancel', patience(3_000));
     // The job's row turns 'cancelled' once its run has unwound; wait for that (bounded), not a fixed time.
     let status = 'running';
-    for (const until = Date.now() + 10_000; status === 'running' && Date.now() < until;) {
+    for (const until = Date.now() + patience(10_000); status === 'running' && Date.now() < until;) {
       status = ((await rig.call('poll_job', { job_id: jobId })).structuredContent as any).status;
       if (status === 'running') await new Promise((r) => setTimeout(r, 50));
     }

@@ -64,7 +64,7 @@ test('stdout carries only JSON-RPC, even at trace log level with errors; SIGTERM
   send({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'chat_with_gpt41', arguments: { instructions: 'x', session_id: 'raw', context: ['/etc/passwd'] } } });
   send({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'no_such_tool', arguments: {} } });
   send({ jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'chat_with_o3', arguments: { instructions: 'x', session_id: 'raw', disable_memory_search: 'maybe' } } });
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + patience(30_000);
   while (Date.now() < deadline && !['"id":2', '"id":3', '"id":4', '"id":5'].every((s) => out.includes(s))) await new Promise((r) => setTimeout(r, 50));
   const t0 = Date.now();
   child.kill('SIGTERM');

@@ -14,6 +14,7 @@ import { loadConfig } from '../../src/config/env.ts';
 import { createApp, stopApp, type App } from '../../src/app.ts';
 import { createLogger } from '../../src/logging/logger.ts';
 import { serveHttp, type HttpHandle, type ServeHttpOptions } from '../../src/transport/http.ts';
+import { patience } from '@second-brain/harness';
 
 export const HTTP_TEST_TOKEN = 'test-token-0123456789abcdefABCDEF';
 
@@ -63,7 +64,7 @@ export async function startHttpRig(opts: { env?: Record<string, string>; serve?:
       return await fetch(`http://127.0.0.1:${http.port}${path ?? '/mcp'}`, {
         method: 'POST', ...rest,
         headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...auth(token), ...(headers as Record<string, string> | undefined) },
-        signal: AbortSignal.timeout(10_000),
+        signal: AbortSignal.timeout(patience(10_000)),
       });
     },
     async close() {

@@ -17,6 +17,7 @@ import { createApp, stopApp, type App } from '../../src/app.ts';
 import { createServer, type SecondBrainServer } from '../../src/mcp/create-server.ts';
 import { createLogger } from '../../src/logging/logger.ts';
 import { startServices } from '../../src/services.ts';
+import { patience } from '@second-brain/harness';
 
 export const SENTINEL_KEY = 'sk-test-SENTINEL-0123456789abcdef';
 
@@ -82,7 +83,7 @@ export async function startRig(opts: RigOptions = {}): Promise<Rig> {
     fake, client, app, sb, home, logs,
     async call(name, args, o = {}) {
       return await client.callTool({ name, arguments: args }, undefined, {
-        signal: o.signal, onprogress: o.onprogress, timeout: o.timeout ?? 60_000, resetTimeoutOnProgress: true,
+        signal: o.signal, onprogress: o.onprogress, timeout: o.timeout ?? patience(60_000), resetTimeoutOnProgress: true,
       }) as CallToolResult;
     },
     async restart() {

@@ -11,8 +11,9 @@ import { mkdtempSync, readdirSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runFixture, startEcho, startReceiver, type Closable, type Received } from './helpers.ts';
+import { patience } from '@second-brain/harness';
 
-const TIMEOUT_MS = 30_000;
+const TIMEOUT_MS = patience(30_000);
 let echo: Closable;
 let home: string;
 
