@@ -46,6 +46,8 @@ export async function dispatch(runtime: FakeRuntime, def: RouteDefinition, reque
     call: request.headers.get('x-sb-call'),
     ...keyFields(body.json, body.form, params),
   });
+  // Taken in the same tick as the journal entry a driver may be waiting on (faults.ts).
+  const faultsInForce = runtime.faults.inForce();
   const tracker = trackAbort(runtime, entry, request.signal);
   // Every error goes out in the provider's own wire shape (dialects.ts).
   const errorResponse = (error: ProviderError, headers?: Record<string, string>, retryAfterMs?: number): Response =>
@@ -88,7 +90,7 @@ export async function dispatch(runtime: FakeRuntime, def: RouteDefinition, reque
       return finishWith(errorResponse(error, { ...baseHeaders(requestId, admit), ...retryAfterHeaders(admit.retryAfterMs) }, admit.retryAfterMs), error);
     }
 
-    const faults = runtime.faults.select(def.route, { model: entry.model, fileName: entry.fileName, keyLast4: entry.keyLast4 ?? undefined });
+    const faults = runtime.faults.select(def.route, { model: entry.model, fileName: entry.fileName, keyLast4: entry.keyLast4 ?? undefined }, faultsInForce);
     entry.faults = faults.map((f) => f.fault.type);
 
     const delayMs = latencyOf(faults, isUpload ? runtime.account.uploadLatencyMs : 0, admit.degradeMultiplier);

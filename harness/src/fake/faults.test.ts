@@ -33,6 +33,27 @@ describe('faults against the real openai SDK (in-process msw)', () => {
     });
   });
 
+  test('faults in force when a request arrived apply to it, even if cleared while it is being checked', { timeout: patience(5_000) }, async () => {
+    // A driver's journal trigger fires on the arrival, and its next step may clear the
+    // faults (a scenario's post-checks do) while the request is still checked against the
+    // spec: the hang set before the request must still hold it.
+    const fake = useFake();
+    const client = sdk(fake, 'xai');
+    // A first request warms the spec validator, so the next one's check is quick but still
+    // off the thread: without the snapshot its faults would be chosen after the clear below.
+    await client.chat.completions.create({ model: 'grok-4', messages: [{ role: 'user', content: 'warm' }] });
+    fake.faults.add({ route: 'chat.xai', fault: { type: 'hang' } });
+    const controller = new AbortController();
+    const pending = client.chat.completions.create({ model: 'grok-4', messages: [{ role: 'user', content: 'x' }] }, { signal: controller.signal });
+    const outcome = pending.then(() => 'answered', () => 'failed');
+    await fake.journal.waitFor((e) => e.route === 'chat.xai' && e.routeCall === 2, patience(1_000));
+    fake.faults.clear();
+    assert.equal(await Promise.race([outcome, delay(300).then(() => 'hanging')]), 'hanging');
+    controller.abort();
+    assert.equal(await outcome, 'failed');
+    assert.equal(fake.journal.entries().filter((e) => e.route === 'chat.xai').at(-1)?.aborted, true);
+  });
+
   test('hang: the SDK timeout aborts it too (KI-05 deadline)', { timeout: patience(5_000) }, async () => {
     const fake = useFake();
     fake.faults.add({ route: 'chat.xai', fault: { type: 'hang' } });

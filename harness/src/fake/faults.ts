@@ -36,6 +36,15 @@ interface RuleEntry extends FaultRuleInfo {
   prng: Prng;
 }
 
+/**
+ * The rules in force when a request arrived (an opaque snapshot, see `inForce`). The
+ * request is checked against the spec and admitted before its faults are chosen, and a
+ * driver may change the faults in between (a journal trigger fires on the arrival): the
+ * faults that apply are those in force when the request was journalled, so a hang set
+ * before a request cannot be cleared out from under it by a later step.
+ */
+export type FaultsInForce = readonly RuleEntry[];
+
 /** Control surface of the fault registry on a fake instance. */
 export interface FaultControl {
   /** Validates and adds a rule; returns its id (`f1`, `f2`, …). */
@@ -84,10 +93,15 @@ export class FaultRegistry implements FaultControl {
     return this.#rules.map(({ id, rule, matched, applied }) => ({ id, rule, matched, applied }));
   }
 
-  /** Counts the request against every matching rule and returns the faults that apply. */
-  select(route: RouteId, fields: RequestKeyFields): SelectedFault[] {
+  /** The rules in force now, for a later `select` (taken when a request is journalled). */
+  inForce(): FaultsInForce {
+    return [...this.#rules];
+  }
+
+  /** Counts the request against every matching rule (of those in force when it arrived) and returns the faults that apply. */
+  select(route: RouteId, fields: RequestKeyFields, rules: FaultsInForce = this.#rules): SelectedFault[] {
     const out: SelectedFault[] = [];
-    for (const entry of this.#rules) {
+    for (const entry of rules) {
       const patterns = Array.isArray(entry.rule.route) ? entry.rule.route : [entry.rule.route];
       if (!patterns.some((p) => routeMatches(p, route))) continue;
       if (!fieldsMatch(entry.rule.match, fields)) continue;
