@@ -8,7 +8,7 @@ import type OpenAI from 'openai';
 import { attachInBatches } from './batches.ts';
 import type { BatchDeps } from './batches.ts';
 import { resolveVectorLimits } from './limits.ts';
-import { ThrottleGate } from './upstream.ts';
+import { ThrottleGate } from '../resilience/throttle-gate.ts';
 
 test('KI-19: a stuck batch whose file list replays one page ends at the batch deadline', { timeout: 20_000 }, async () => {
   const batch = { id: 'vsfb_1', object: 'vector_store.files_batch', status: 'in_progress', created_at: 1, vector_store_id: 'vs_1', file_counts: { in_progress: 1, completed: 0, failed: 0, cancelled: 0, total: 1 } };
