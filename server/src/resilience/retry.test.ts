@@ -93,29 +93,28 @@ test('retryUpstream: a throttle longer than the deadline ends at once with a cle
   assert.equal(calls, 1);
 });
 
-test('retryUpstream: an abort during the retry wait ends the call at once and sends nothing more', { timeout: 10_000 }, async () => {
+/** Aborts `start`'s call 50 ms in and asserts it ended with SB_ERR_CANCELLED within 500 ms of the abort. */
+async function abortMidWait(start: (signal: AbortSignal) => Promise<unknown>): Promise<void> {
   const ac = new AbortController();
-  let calls = 0;
-  const p = retryUpstream(async () => { calls++; throw serverError({ 'retry-after': '10' }); }, { signal: ac.signal, gate: new ThrottleGate() });
+  const p = start(ac.signal);
   await new Promise((r) => setTimeout(r, 50));
   const t0 = performance.now();
   ac.abort();
   await assert.rejects(p, (err: unknown) => isSbError(err, ErrorCode.CANCELLED));
   assert.ok(performance.now() - t0 < 500, `ended ${Math.round(performance.now() - t0)} ms after the abort`);
+}
+
+test('retryUpstream: an abort during the retry wait ends the call at once and sends nothing more', { timeout: 10_000 }, async () => {
+  let calls = 0;
+  await abortMidWait((signal) => retryUpstream(async () => { calls++; throw serverError({ 'retry-after': '10' }); }, { signal, gate: new ThrottleGate() }));
   assert.equal(calls, 1);
 });
 
 test('retryUpstream: an abort during the throttle wait ends the call at once', { timeout: 10_000 }, async () => {
   const gate = new ThrottleGate();
   gate.throttle(10_000);
-  const ac = new AbortController();
   let calls = 0;
-  const p = withRetry(async () => { calls++; return 1; }, { signal: ac.signal, gate, attempts: 3 });
-  await new Promise((r) => setTimeout(r, 50));
-  const t0 = performance.now();
-  ac.abort();
-  await assert.rejects(p, (err: unknown) => isSbError(err, ErrorCode.CANCELLED));
-  assert.ok(performance.now() - t0 < 500, `ended ${Math.round(performance.now() - t0)} ms after the abort`);
+  await abortMidWait((signal) => withRetry(async () => { calls++; return 1; }, { signal, gate, attempts: 3 }));
   assert.equal(calls, 0);
 });
 
