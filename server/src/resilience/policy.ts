@@ -13,14 +13,12 @@ import {
 import { classifyFailure } from './classify.ts';
 import { DEFAULTS } from '../config/defaults.ts';
 import { parseRemainingRequests } from './retry-after.ts';
-import { retryUpstream, type RetryInfo } from './retry.ts';
+import { retryUpstream, type AttemptInfo } from './retry.ts';
 import { ThrottleGate, type RateLimitBoard } from './throttle-gate.ts';
 import { circuitOpenError } from './upstream-errors.ts';
 import { activeSpan } from '../telemetry/spans.ts';
 import { ATTR_SB_CIRCUIT_STATE, EVENT_SB_CIRCUIT } from '../telemetry/semconv.ts';
 import { count429, countCircuitOpen, countRetry } from '../telemetry/metrics.ts';
-
-export type AttemptInfo = RetryInfo;
 
 export interface RunOptions {
   signal: AbortSignal;

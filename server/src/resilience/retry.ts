@@ -110,7 +110,8 @@ export class GateClosed extends Error {
   }
 }
 
-export interface RetryInfo { attempt: number; delayMs: number; retryAfterMs?: number; status?: number; reason: string }
+/** One retry about to wait, for tracing and metrics. */
+export interface AttemptInfo { attempt: number; delayMs: number; retryAfterMs?: number; status?: number; reason: string }
 
 /** A wait the caller's own guard asks for instead of a retry decision (the circuit breaker's half-open probe). */
 export interface Hold { waitMs: number; span: string; describe: (remainingMs: number) => string }
@@ -144,7 +145,7 @@ export interface RetryUpstreamOptions extends Partial<RetryBudget> {
   /** Every classified failure, with the decision taken (counters, headroom). */
   onFailure?: (f: UpstreamFailure, d: RetryDecision) => void;
   /** Before each retry wait (tracing and metrics hook). */
-  onRetry?: (info: RetryInfo) => void;
+  onRetry?: (info: AttemptInfo) => void;
   /** The error a failure that is not retried ends in, instead of the default. */
   giveUp?: (err: unknown, f: UpstreamFailure, d: RetryDecision, tries: { failures: number; throttles: number }) => Error;
   /**
@@ -186,7 +187,7 @@ function defaultGiveUp(o: RetryUpstreamOptions, provider: string, gate: Throttle
     if (d.why === 'final') return o.forCall ? callFailureError(provider, what, err) : err as Error;
     if (f.rateLimited) {
       if (o.forCall) return throttledError({ provider, untilMs: Date.now() + d.delayMs, retryAfterMs: d.retryAfterMs, exhausted: d.why === 'attempts', cause: err });
-      return gate ? gate.throttledError(what, err) : throttledError({ provider, what, untilMs: Date.now() + Math.max(d.delayMs, 1_000), cause: err });
+      return gate ? gate.throttledError(what, err) : throttledError({ provider, what, untilMs: Date.now() + Math.max(d.delayMs, DEFAULTS.RATE_LIMIT_MIN_WAIT_MS), cause: err });
     }
     if (!o.forCall) return err as Error;
     return callFailureError(provider, what, err, d.why === 'attempts' ? `gave up after ${tries.failures + 1} attempts` : 'the next retry would end after the call deadline');

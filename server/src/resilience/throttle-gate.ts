@@ -87,7 +87,7 @@ export class ThrottleGate {
 
   /** "Throttled until about T" for a step of a call (KI-17), with retryAfterMs. */
   throttledError(what: string, cause?: unknown): SbError {
-    return throttledError({ provider: this.provider, what, untilMs: Date.now() + Math.max(this.remainingMs(), 1_000), cause });
+    return throttledError({ provider: this.provider, what, untilMs: Date.now() + Math.max(this.remainingMs(), DEFAULTS.RATE_LIMIT_MIN_WAIT_MS), cause });
   }
 
   /**
