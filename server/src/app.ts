@@ -15,6 +15,7 @@ import { JobStore } from './state/jobs.ts';
 import { SharedRateLimits } from './state/rate-limits.ts';
 import { ProviderClients } from './providers/clients.ts';
 import { ProviderResilience, type ResilienceOptions } from './resilience/policy.ts';
+import { ThrottleGate } from './resilience/throttle-gate.ts';
 import { OpenAIResponsesProvider } from './providers/openai-responses.ts';
 import { ChatCompletionsProvider } from './providers/chat-completions.ts';
 import type { ChatProvider } from './providers/types.ts';
@@ -76,6 +77,8 @@ export interface App {
   readonly log: Logger;
   readonly clients: ProviderClients;
   readonly resilience: Record<ProviderId, ProviderResilience>;
+  /** The throttle gate of each provider account, shared by its chat calls and its vector-store work (KI-17, KI-18). */
+  readonly gates: Record<ProviderId, ThrottleGate>;
   readonly providers: Record<ProviderId, ChatProvider>;
   readonly openai: OpenAIResponsesProvider;
   readonly sessions: SessionStore;
@@ -126,10 +129,13 @@ export function createApp(config: ServerConfig, options: CreateAppOptions = {}):
   const rateLimits = new SharedRateLimits(db);
   const defects = config.testDefects;
   const resilience = {} as Record<ProviderId, ProviderResilience>;
+  const gates = {} as Record<ProviderId, ThrottleGate>;
   for (const p of PROVIDERS) {
+    // One throttle gate per provider account, for its chat calls and its vector-store work alike (services.ts).
+    // The 'no-shared-throttle' test defect (KI-18) keeps each process's throttle knowledge to itself.
+    gates[p] = new ThrottleGate(defects.has('no-shared-throttle') ? undefined : rateLimits, p);
     resilience[p] = new ProviderResilience(p, {
-      // The 'no-shared-throttle' test defect (KI-18) keeps each process's throttle knowledge to itself.
-      shared: defects.has('no-shared-throttle') ? undefined : rateLimits,
+      gate: gates[p],
       ignoreRetryAfter: defects.has('ignore-retry-after'),
       retrySleepIgnoresSignal: defects.has('retry-sleep-ignores-signal'),
       noConnectionRetry: defects.has('no-connection-retry'),
@@ -154,7 +160,7 @@ export function createApp(config: ServerConfig, options: CreateAppOptions = {}):
   });
   inflight.onActivity((busy) => (busy ? reclaim.busy() : reclaim.idle()));
   return {
-    config, instanceId, startedAt: Date.now(), db, log, clients, resilience, providers, openai,
+    config, instanceId, startedAt: Date.now(), db, log, clients, resilience, gates, providers, openai,
     sessions: new SessionStore(db), locks: new SessionLocks(new SessionLeases(db)), jobs: new JobStore(db, instanceId),
     rateLimits, inflight, reclaim, loop: new LoopMonitor(), services: {},
     lifetime: new AbortController(),

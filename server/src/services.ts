@@ -35,14 +35,15 @@ export async function startServices(app: App): Promise<void> {
   if (app.clients.hasKey('openai')) {
     const client = app.clients.get('openai');
     const manager = new VectorStoreManager({
-      client, db: app.db, instanceId: app.instanceId, serverName: 'second-brain', rateLimits: app.rateLimits,
+      // One throttle gate for the OpenAI account: a 429 met by a chat call holds the uploads back too, and the other way round (KI-17).
+      client, db: app.db, instanceId: app.instanceId, serverName: 'second-brain', gate: app.gates.openai,
       ...(tuning.limits ? { limits: tuning.limits } : {}),
       // Deletes owed by a request (replaced files, a cancelled upload) go to the janitor, off the request path (KI-02).
       onEvent: (e) => { if (e.type === 'cleanup_owed') app.services.janitor?.kick?.(); },
     });
     app.services.vectorStores = manager;
     const janitor = new Janitor({
-      client, db: app.db, instanceId: app.instanceId, rateLimits: app.rateLimits,
+      client, db: app.db, instanceId: app.instanceId, gate: app.gates.openai,
       intervalMs: DEFAULTS.JANITOR_INTERVAL_MS * app.config.timeScale,
       startupDelayMs: DEFAULTS.JANITOR_STARTUP_DELAY_MS * app.config.timeScale,
       // The janitor's uploads-in-flight window must match the manager's request deadline.

@@ -263,6 +263,8 @@ export const DEFAULTS = {
   RATE_BOARD_READ_TTL_MS: 50,
   /** Least interval between headroom writes to the shared board, unless the headroom halved. */
   RATE_BOARD_HEADROOM_WRITE_MS: 250,
+  /** The least account-wide pause after a vector-store 429 that names no retry-after, and the least wait a throttle error of a vector-store step states. */
+  RATE_LIMIT_MIN_WAIT_MS: 1_000,
   /** Overflow bundles: bytes hashed per turn of the loop (KI-12). */
   BUNDLE_HASH_BYTES_PER_TURN: 1_048_576,
   /**

@@ -6,7 +6,7 @@
  */
 import { APIConnectionError, APIError, APIUserAbortError } from 'openai';
 import { ErrorCode, isAbortError, isSbError } from '../errors.ts';
-import { parseRemainingRequests, parseRetryAfterMs } from './retry-after.ts';
+import { parseRemainingRequests, parseRetryAfterMs, parseRetryInfoMs } from './retry-after.ts';
 
 export interface UpstreamFailure {
   /** Worth another attempt: 408, 409, 429 (not a quota), 5xx, connection failures, a per-request timeout. */
@@ -54,7 +54,8 @@ export function classifyFailure(err: unknown): UpstreamFailure {
       ...(err.status !== undefined ? { status } : {}),
       ...(code ? { code } : {}),
       ...(headers ? { headers } : {}),
-      retryAfterMs: parseRetryAfterMs(headers),
+      // The header, or the delay stated in the body (Gemini's RetryInfo).
+      retryAfterMs: parseRetryAfterMs(headers) ?? parseRetryInfoMs(err.error),
       remainingRequests: parseRemainingRequests(headers),
     };
   }

@@ -33,18 +33,13 @@ export async function sleepWithProgress(
   report: ((message: string) => void) | undefined,
   describe: (remainingMs: number) => string,
   intervalMs: number = DEFAULTS.PROGRESS_INTERVAL_MS,
+  keepAlive = false,
 ): Promise<void> {
   const end = Date.now() + ms;
   for (;;) {
     const remaining = end - Date.now();
     if (remaining <= 0) return;
     report?.(describe(remaining));
-    await sleep(Math.min(remaining, intervalMs), signal);
+    await sleep(Math.min(remaining, intervalMs), signal, { keepAlive });
   }
-}
-
-/** Full-jitter exponential backoff: uniform in [0, min(cap, base * 2^attempt)]. */
-export function fullJitter(attempt: number, baseMs: number, capMs: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(capMs, baseMs * 2 ** attempt);
-  return Math.floor(random() * ceiling);
 }

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rateLimitHeadroom } from '../telemetry/metrics.ts';
 import { VectorStoreManager } from './manager.ts';
-import type { RateLimitBoard } from './upstream.ts';
+import type { RateLimitBoard } from '../resilience/throttle-gate.ts';
 import { FAST_LIMITS, manyFiles, startFake, tempState } from '../../test/support/vector-fixtures.ts';
 import { patience } from '@second-brain/harness';
 

@@ -8,7 +8,7 @@ import type OpenAI from 'openai';
 import { attachInBatches } from './batches.ts';
 import type { BatchDeps } from './batches.ts';
 import { resolveVectorLimits } from './limits.ts';
-import { ThrottleGate } from './upstream.ts';
+import { ThrottleGate } from '../resilience/throttle-gate.ts';
 import { patience } from '@second-brain/harness';
 
 test('KI-19: a stuck batch whose file list replays one page ends at the batch deadline', { timeout: patience(20_000) }, async () => {

@@ -15,10 +15,11 @@ import type OpenAI from 'openai';
 import type { FileBatchCreateParams, VectorStoreFileBatch } from 'openai/resources/vector-stores/file-batches';
 import { classifyFailure } from '../resilience/classify.ts';
 import { abortReasonToError } from '../errors.ts';
-import { fullJitter } from '../resilience/sleep.ts';
+import { backoffMs } from '../resilience/retry.ts';
+import type { ThrottleGate } from '../resilience/throttle-gate.ts';
 import { forEachLimit } from './pool.ts';
 import type { VectorLimits } from './types.ts';
-import { cleanupSignal, sleep, withRetry, type ThrottleGate } from './upstream.ts';
+import { cleanupSignal, sleep, withRetry } from './upstream.ts';
 import { defectOn } from '../config/test-defects.ts';
 
 export interface BatchDeps {
@@ -122,7 +123,7 @@ async function attachChunk(
   for (let attempt = 0; pending.length > 0 && attempt < limits.uploadMaxAttempts; attempt++) {
     if (attempt > 0) {
       deps.counters.attachRetries += pending.length;
-      const wait = Math.max(limits.retryBaseDelayMs, fullJitter(attempt, limits.retryBaseDelayMs, limits.retryMaxDelayMs));
+      const wait = backoffMs(attempt, { baseMs: limits.retryBaseDelayMs, capMs: limits.retryMaxDelayMs, floorMs: limits.retryBaseDelayMs });
       deps.report(`${pending.length} file(s) failed to attach; retrying in ${Math.ceil(wait / 1000)} s`);
       await sleep(wait, signal);
     }

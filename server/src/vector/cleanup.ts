@@ -9,7 +9,8 @@ import type OpenAI from 'openai';
 import { classifyFailure } from '../resilience/classify.ts';
 import { withTransaction, type Db } from '../state/db.ts';
 import type { PendingDeleteKind, VectorState } from './state.ts';
-import { cleanupSignal, isNotFound } from './upstream.ts';
+import { backoffMs } from '../resilience/retry.ts';
+import { cleanupSignal, isNotFound, withRetry } from './upstream.ts';
 import { clientPermits } from './defects.ts';
 import { defectOn } from '../config/test-defects.ts';
 import { DEFAULTS } from '../config/defaults.ts';
@@ -33,18 +34,23 @@ export function oweFileDeletes(state: VectorState, fileIds: Iterable<string>, no
 async function sendDelete(deps: CleanupDeps, kind: PendingDeleteKind, targetId: string, storeId: string, parent?: AbortSignal): Promise<void> {
   const signal = cleanupSignal(deps.timeoutMs, parent);
   if (defectOn('delete-leaks-permit')) return leakyDelete(deps, kind, targetId, storeId, signal);
-  const opts = { signal, maxRetries: 0 };
-  switch (kind) {
-    case 'store_file':
-      await deps.client.vectorStores.files.delete(targetId, { vector_store_id: storeId }, opts);
-      return;
-    case 'store':
-      await deps.client.vectorStores.delete(targetId, opts);
-      return;
-    case 'file':
-      await deps.client.files.delete(targetId, opts);
-      return;
-  }
+  // One try through the engine: a failed delete is retried by the janitor, with the backoff
+  // below. The engine watches the caller's signal; the request has its own deadline too,
+  // and a request that ran out of it is a failure to defer ("the request timed out").
+  await withRetry(async () => {
+    const opts = { signal, maxRetries: 0 };
+    switch (kind) {
+      case 'store_file':
+        await deps.client.vectorStores.files.delete(targetId, { vector_store_id: storeId }, opts);
+        return;
+      case 'store':
+        await deps.client.vectorStores.delete(targetId, opts);
+        return;
+      case 'file':
+        await deps.client.files.delete(targetId, opts);
+        return;
+    }
+  }, { signal: parent ?? new AbortController().signal, attempts: 1, rateLimitRetries: 0 });
 }
 
 /**
@@ -94,8 +100,9 @@ export async function runOwedDelete(
           abandoned = true;
           return;
         }
-        const wait = f.retryAfterMs ?? retry.baseMs * 2 ** row.attempts;
-        deps.state.deferDelete(kind, targetId, storeId, reason, Date.now() + Math.min(wait, DEFAULTS.DEFERRED_DELETE_MAX_WAIT_MS));
+        const capMs = DEFAULTS.DEFERRED_DELETE_MAX_WAIT_MS;
+        const wait = Math.min(f.retryAfterMs ?? backoffMs(row.attempts, { baseMs: retry.baseMs, capMs, jitter: 'none' }), capMs);
+        deps.state.deferDelete(kind, targetId, storeId, reason, Date.now() + wait);
       });
       return { outcome: 'failed', freedFiles: 0, abandoned };
     }

@@ -10,5 +10,5 @@ export type {
   AttachFile, AttachRequest, AttachResult, AttachStats, OverflowResult, ProgressFn, VectorEvent, VectorLimits, VectorStats,
   VectorStoreManagerOptions,
 } from './types.ts';
-export type { RateLimitBoard } from './upstream.ts';
+export type { RateLimitBoard } from '../resilience/throttle-gate.ts';
 export { VECTOR_SCHEMA_NAME } from './schema.ts';

@@ -25,7 +25,8 @@ import { HOST, instanceGone, KIND_MEMORY, ownershipOf } from './ownership.ts';
 import { forEachLimit } from './pool.ts';
 import { VectorState, type JournalRow, type StoreRow } from './state.ts';
 import { listProviderStores, MAX_LIST_PAGES } from './stores.ts';
-import { ThrottleGate, type RateLimitBoard } from './upstream.ts';
+import { ThrottleGate, type RateLimitBoard } from '../resilience/throttle-gate.ts';
+import { withRetry } from './upstream.ts';
 import { defectOn } from '../config/test-defects.ts';
 
 export interface JanitorOptions {
@@ -60,6 +61,8 @@ export interface JanitorOptions {
   /** Owed deletes handled per run. Default 500. */
   maxDeletesPerRun?: number;
   rateLimits?: RateLimitBoard;
+  /** The provider account's throttle gate, shared with the chat calls (services.ts); without it, one of its own on `rateLimits`. */
+  gate?: ThrottleGate;
 }
 
 /** What a run found among the provider's stores. */
@@ -116,7 +119,7 @@ export class Janitor {
   readonly #db: Db;
   readonly #state: VectorState;
   readonly #instanceId: string;
-  readonly #o: Required<Omit<JanitorOptions, 'client' | 'db' | 'instanceId' | 'rateLimits'>>;
+  readonly #o: Required<Omit<JanitorOptions, 'client' | 'db' | 'instanceId' | 'rateLimits' | 'gate'>>;
   readonly #gate: ThrottleGate;
   readonly #log: Logger;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -154,7 +157,7 @@ export class Janitor {
     if (this.#o.deleteConcurrency < 1 || this.#o.intervalMs < 1 || this.#o.deleteMaxAttempts < 1) {
       throw new SbError(ErrorCode.CONFIG, 'Janitor options "deleteConcurrency", "intervalMs" and "deleteMaxAttempts" must be at least 1.');
     }
-    this.#gate = new ThrottleGate(options.rateLimits);
+    this.#gate = options.gate ?? new ThrottleGate(options.rateLimits);
     this.#log = logger().child({ component: 'janitor' });
   }
 
@@ -386,7 +389,9 @@ export class Janitor {
     const knownIds = s.knownFileIds();
     const matched = new Set<string>();
     const candidates = new Map<string, { filename: string; bytes: number }>();
-    let page = await this.#client.files.list({ purpose: 'assistants', order: 'desc', limit: 100 }, { signal, maxRetries: 0 });
+    // One try each, behind the account's gate: a 429 here closes it for the request path too; the next run tries again.
+    const once = { signal, gate: this.#gate, attempts: 1, rateLimitRetries: 0 };
+    let page = await withRetry((sig) => this.#client.files.list({ purpose: 'assistants', order: 'desc', limit: 100 }, { signal: sig, maxRetries: 0 }), once);
     for (let n = 1; ; n++) {
       let older = false;
       for (const f of page.data) {
@@ -402,7 +407,8 @@ export class Janitor {
         }
       }
       if (older || !page.hasNextPage() || n >= MAX_FILE_LIST_PAGES) break;
-      page = await page.getNextPage();
+      const current = page;
+      page = await withRetry(() => current.getNextPage(), once);
     }
     await withTransaction(this.#db, () => {
       const t = Date.now();

@@ -23,7 +23,8 @@ import type {
   AttachFile, AttachRequest, AttachResult, AttachStats, OverflowResult, VectorEvent, VectorLimits, VectorStats, VectorStoreManagerOptions,
 } from './types.ts';
 import { uploadFile, type UploadDeps } from './uploader.ts';
-import { ThrottleGate, sleep, upstreamError } from './upstream.ts';
+import { ThrottleGate } from '../resilience/throttle-gate.ts';
+import { sleep, upstreamError } from './upstream.ts';
 import { resolveVectorLimits } from './limits.ts';
 import { defectOn } from '../config/test-defects.ts';
 import { type Bundle, bundlesAsAttachFiles, isBundlePath, planBundles } from './bundles.ts';
@@ -104,7 +105,7 @@ export class VectorStoreManager {
     this.#limits = resolveVectorLimits(options.limits);
     this.#onEvent = options.onEvent;
     this.#log = logger().child({ component: 'vector-store' });
-    this.#gate = new ThrottleGate(options.rateLimits);
+    this.#gate = options.gate ?? new ThrottleGate(options.rateLimits);
     this.#limiter = new AdaptiveConcurrency({
       start: this.#limits.uploadConcurrencyStart,
       min: this.#limits.uploadConcurrencyMin,

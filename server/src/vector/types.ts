@@ -1,7 +1,7 @@
 /** Public types of the vector-store manager and janitor. */
 import type OpenAI from 'openai';
 import type { Db } from '../state/db.ts';
-import type { RateLimitBoard } from './upstream.ts';
+import type { RateLimitBoard, ThrottleGate } from '../resilience/throttle-gate.ts';
 
 /** A file that did not fit the prompt budget and goes to the session's vector store. */
 export interface AttachFile {
@@ -129,6 +129,8 @@ export interface VectorStoreManagerOptions {
   onEvent?: (event: VectorEvent) => void;
   /** Shares throttle knowledge with other processes on the same state dir (KI-18). */
   rateLimits?: RateLimitBoard;
+  /** The provider account's throttle gate, shared with the chat calls (services.ts); without it, one of its own on `rateLimits`. */
+  gate?: ThrottleGate;
 }
 
 export type VectorStats = {

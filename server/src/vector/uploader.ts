@@ -1,28 +1,30 @@
 /**
  * Uploading one file object, under the adaptive concurrency limit and the throttle gate.
  *
- * - Bounded: at most `uploadMaxAttempts` tries for server and connection failures, plus
- *   at most `uploadMaxRateLimitRetries` tries after a 429, each after the provider's
- *   retry-after (KI-17). The slot is released before any wait, so a sleeping retry
- *   never holds concurrency another upload could use.
+ * - Bounded: the one retry engine (resilience/retry.ts) allows at most `uploadMaxAttempts`
+ *   tries for server and connection failures, plus at most `uploadMaxRateLimitRetries`
+ *   tries after a 429, each after the provider's retry-after (KI-17). The slot is
+ *   released before any wait, so a sleeping retry never holds concurrency another
+ *   upload could use.
  * - Cancellable: the call's signal reaches the read, the request and every wait (KI-03).
  * - Journaled: a row is written before each request and removed once the outcome is
  *   known. A request whose outcome is unknown (aborted, timed out, connection lost)
  *   leaves its row for the janitor, which may find a file object the provider created.
  */
 import type OpenAI from 'openai';
-import { classifyFailure } from '../resilience/classify.ts';
+import { classifyFailure, type UpstreamFailure } from '../resilience/classify.ts';
 import { toFile } from 'openai';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { withTransaction, type Db } from '../state/db.ts';
 import { ErrorCode, SbError, abortReasonToError } from '../errors.ts';
-import { fullJitter } from '../resilience/sleep.ts';
 import { parseRemainingRequests } from '../resilience/retry-after.ts';
+import { GateClosed } from '../resilience/retry.ts';
+import type { ThrottleGate } from '../resilience/throttle-gate.ts';
 import type { AdaptiveConcurrency, SlotOutcome } from './adaptive-concurrency.ts';
 import { readContent, sha256Of, uploadName } from './content.ts';
 import type { VectorState } from './state.ts';
 import type { AttachFile, VectorLimits } from './types.ts';
-import { sleep, type ThrottleGate } from './upstream.ts';
+import { withRetry } from './upstream.ts';
 
 export interface UploadDeps {
   client: OpenAI;
@@ -39,18 +41,12 @@ export interface UploadDeps {
 
 export interface UploadedFile { fileId: string; journalId: number; bytes: number }
 
-type Attempt =
-  | { kind: 'done'; value: UploadedFile }
-  | { kind: 'rate_limited'; retryAfterMs: number | undefined; reason: string }
-  | { kind: 'retry'; retryAfterMs: number | undefined; reason: string }
-  | { kind: 'fatal'; reason: string }
-  | { kind: 'gated' };
-
-function httpReason(f: ReturnType<typeof classifyFailure>): string {
+function httpReason(f: UpstreamFailure): string {
   return f.status ? `HTTP ${f.status}${f.code ? ` ${f.code}` : ''}: ${f.message}` : f.message;
 }
 
-async function attemptOnce(deps: UploadDeps, file: AttachFile & { sha256: string }, signal: AbortSignal): Promise<Attempt> {
+/** One try: a slot, the gate looked at again, the read, the journal row, the request. Throws what failed. */
+async function attemptOnce(deps: UploadDeps, file: AttachFile & { sha256: string }, signal: AbortSignal): Promise<UploadedFile> {
   const release = await deps.limiter.acquire(signal);
   // A slot freed by one upload's answer is taken by the next upload in the same microtask
   // run; with 16 uploads finishing together that chain can hold the loop for tens of ms.
@@ -59,7 +55,7 @@ async function attemptOnce(deps: UploadDeps, file: AttachFile & { sha256: string
   // A 429 may have closed the gate while this upload queued for its slot (KI-17).
   if (deps.gate.remainingMs() > 0) {
     release({ kind: 'unused' });
-    return { kind: 'gated' };
+    throw new GateClosed();
   }
   let outcome: SlotOutcome = { kind: 'error' };
   let journalId: number | undefined;
@@ -68,7 +64,7 @@ async function attemptOnce(deps: UploadDeps, file: AttachFile & { sha256: string
   try {
     const bytes = await readContent(file, signal);
     if (sha256Of(bytes) !== file.sha256) {
-      return { kind: 'fatal', reason: 'the file changed on disk during the upload; it will be uploaded on the next call' };
+      throw new SbError(ErrorCode.UPLOAD_FAILED, 'the file changed on disk during the upload; it will be uploaded on the next call');
     }
     const name = uploadName(file.relPath);
     journalId = await withTransaction(deps.db, () => deps.state.journalStart(deps.owner, file.sha256, file.relPath, name, bytes.length, Date.now()), signal);
@@ -83,23 +79,20 @@ async function attemptOnce(deps: UploadDeps, file: AttachFile & { sha256: string
     const remaining = parseRemainingRequests(response.headers);
     deps.limiter.noteHeadroom(remaining);
     deps.gate.noteHeadroom(remaining);
-    return { kind: 'done', value: { fileId: data.id, journalId, bytes: bytes.length } };
+    return { fileId: data.id, journalId, bytes: bytes.length };
   } catch (err) {
     if (signal.aborted) {
       outcome = { kind: 'aborted' };
       if (journalId !== undefined) await settleJournal(deps, journalId, 'abandon');
       throw abortReasonToError(signal.reason);
     }
-    if (err instanceof SbError) return { kind: 'fatal', reason: err.message };
+    if (err instanceof SbError) throw err;
     const f = classifyFailure(err);
     deps.limiter.noteHeadroom(f.remainingRequests);
     // An answered request created nothing; an unanswered one may have (janitor checks).
     if (journalId !== undefined) await settleJournal(deps, journalId, f.answered ? 'drop' : 'abandon');
-    if (f.rateLimited) {
-      outcome = { kind: 'rate_limited' };
-      return { kind: 'rate_limited', retryAfterMs: f.retryAfterMs, reason: httpReason(f) };
-    }
-    return f.retryable ? { kind: 'retry', retryAfterMs: f.retryAfterMs, reason: httpReason(f) } : { kind: 'fatal', reason: httpReason(f) };
+    if (f.rateLimited) outcome = { kind: 'rate_limited' };
+    throw err;
   } finally {
     c.activeUploads--;
     release(outcome);
@@ -118,40 +111,27 @@ async function settleJournal(deps: UploadDeps, id: number, how: 'drop' | 'abando
  * Uploads `file` and returns its file object. Throws SB_ERR_UPLOAD_FAILED with the
  * reason when it cannot, SB_ERR_CANCELLED / SB_ERR_DEADLINE_EXCEEDED when the signal ends.
  */
-export async function uploadFile(deps: UploadDeps, file: AttachFile & { sha256: string }, signal: AbortSignal): Promise<UploadedFile> {
+export function uploadFile(deps: UploadDeps, file: AttachFile & { sha256: string }, signal: AbortSignal): Promise<UploadedFile> {
   const { limits } = deps;
-  let failures = 0;
-  let throttles = 0;
-  for (;;) {
-    await deps.gate.wait(signal, deps.report);
-    const a = await attemptOnce(deps, file, signal);
-    switch (a.kind) {
-      case 'done':
-        return a.value;
-      case 'gated':
-        continue;
-      case 'fatal':
-        throw new SbError(ErrorCode.UPLOAD_FAILED, a.reason);
-      case 'rate_limited': {
-        deps.counters.rateLimited++;
-        const wait = a.retryAfterMs ?? Math.max(1_000, fullJitter(throttles, limits.retryBaseDelayMs, limits.retryMaxDelayMs));
-        // Everyone waits behind the gate, not just this file: no retry storm (KI-17).
-        deps.gate.throttle(wait);
-        deps.onThrottled(wait);
-        if (++throttles > limits.uploadMaxRateLimitRetries) {
-          throw new SbError(ErrorCode.UPLOAD_FAILED, `throttled by OpenAI (${a.reason}); gave up after ${throttles} tries`, { retryAfterMs: wait });
-        }
-        continue;
+  return withRetry((s) => attemptOnce(deps, file, s), {
+    signal, gate: deps.gate, report: deps.report,
+    attempts: limits.uploadMaxAttempts, rateLimitRetries: limits.uploadMaxRateLimitRetries,
+    baseDelayMs: limits.retryBaseDelayMs, maxDelayMs: limits.retryMaxDelayMs,
+    // Uploads never took the KI-02 defect's shared permit; they keep to the adaptive limiter.
+    around: undefined,
+    retryMessage: (f, r) => `upload of ${file.relPath} failed (${httpReason(f)}); retrying in ${Math.ceil(r / 1000)} s`,
+    onFailure: (f, d) => {
+      if (!f.rateLimited) return;
+      deps.counters.rateLimited++;
+      deps.onThrottled(d.throttleMs ?? d.delayMs);
+    },
+    giveUp: (err, f, d, tries) => {
+      if (err instanceof SbError) return err.code === ErrorCode.UPLOAD_FAILED ? err : new SbError(ErrorCode.UPLOAD_FAILED, err.message, { cause: err });
+      if (d.why === 'attempts' && f.rateLimited) {
+        return new SbError(ErrorCode.UPLOAD_FAILED, `throttled by OpenAI (${httpReason(f)}); gave up after ${tries.throttles + 1} tries`, { retryAfterMs: d.delayMs });
       }
-      case 'retry': {
-        if (++failures >= limits.uploadMaxAttempts) {
-          throw new SbError(ErrorCode.UPLOAD_FAILED, `${a.reason} (after ${failures} attempts)`);
-        }
-        const wait = a.retryAfterMs ?? fullJitter(failures, limits.retryBaseDelayMs, limits.retryMaxDelayMs);
-        deps.report(`upload of ${file.relPath} failed (${a.reason}); retrying in ${Math.ceil(wait / 1000)} s`);
-        await sleep(wait, signal);
-        continue;
-      }
-    }
-  }
+      if (d.why === 'attempts') return new SbError(ErrorCode.UPLOAD_FAILED, `${httpReason(f)} (after ${tries.failures + 1} attempts)`);
+      return new SbError(ErrorCode.UPLOAD_FAILED, httpReason(f));
+    },
+  });
 }

@@ -1,24 +1,17 @@
 /**
- * Talking to the vector-store endpoints: error classification, the shared throttle
- * gate, and a bounded retry for the small calls (store create, batch create, polls).
- * The SDK client is built with maxRetries: 0, so every retry the manager makes is here
- * or in the uploader, bounded in count, honouring `retry-after`, every wait abortable.
+ * Talking to the vector-store endpoints: the vector-store defaults of the one retry
+ * engine (resilience/retry.ts) and a few readings of the provider's answers. The SDK
+ * client is built with maxRetries: 0, so every retry is the engine's, behind the
+ * account's throttle gate, bounded in count, honouring `retry-after`, every wait abortable.
  */
-import { APIError, APIUserAbortError } from 'openai';
-import { ErrorCode, SbError, abortReasonToError, isAbortError } from '../errors.ts';
-import { fullJitter, sleep as abortableSleep } from '../resilience/sleep.ts';
-import { classifyFailure } from '../resilience/classify.ts';
+import { APIError } from 'openai';
+import { sleep as abortableSleep } from '../resilience/sleep.ts';
+import { retryUpstream, type RetryUpstreamOptions } from '../resilience/retry.ts';
+import { stepFailureError } from '../resilience/upstream-errors.ts';
+import type { SbError } from '../errors.ts';
 import { DEFAULTS } from '../config/defaults.ts';
 import { clientPermits } from './defects.ts';
 import { defectOn } from '../config/test-defects.ts';
-import { setRateLimitHeadroom } from '../telemetry/metrics.ts';
-
-/** What a process-shared rate-limit board must offer (state/rate-limits.ts fits; KI-18). */
-export interface RateLimitBoard {
-  get(provider: string): { throttledUntilMs: number } | undefined;
-  throttle(provider: string, retryAfterMs: number): void;
-  headroom(provider: string, remainingRequests: number): void;
-}
 
 /** True for the provider's "too many vector stores" refusal (KI-13). */
 export function isStoreLimitError(err: unknown): boolean {
@@ -40,169 +33,54 @@ export function isNotFound(err: unknown): boolean {
   return err instanceof APIError && err.status === 404;
 }
 
-const BOARD_READ_TTL_MS = DEFAULTS.RATE_BOARD_READ_TTL_MS;
-const BOARD_HEADROOM_WRITE_MS = DEFAULTS.RATE_BOARD_HEADROOM_WRITE_MS;
-
-function clockTime(ms: number): string {
-  return new Date(ms).toISOString().slice(11, 19);
-}
-
-/**
- * One pause shared by every request of a manager: after a 429 nobody sends until the
- * provider's `retry-after` has passed (no retry storm, KI-17), and other processes
- * sharing the state dir hold back too through the board (KI-18).
- */
-export class ThrottleGate {
-  #until = 0;
-  readonly #board?: RateLimitBoard;
-  readonly #provider: string;
-  /** The board's throttle deadline as last read, and when (see BOARD_READ_TTL_MS). */
-  #shared = { untilMs: 0, readAt: Number.NEGATIVE_INFINITY };
-  /** The headroom last written to the board, and when (see BOARD_HEADROOM_WRITE_MS). */
-  #written = { remaining: Number.POSITIVE_INFINITY, at: Number.NEGATIVE_INFINITY };
-
-  constructor(board?: RateLimitBoard, provider = 'openai') {
-    this.#board = board;
-    this.#provider = provider;
-  }
-
-  /** Epoch ms before which no request should start (0 when open). */
-  get until(): number {
-    const now = performance.now();
-    // Every upload asks; a SQLite read per ask is event-loop time for no news (KI-01).
-    if (this.#board && now - this.#shared.readAt >= BOARD_READ_TTL_MS) {
-      try { this.#shared.untilMs = this.#board.get(this.#provider)?.throttledUntilMs ?? 0; } catch { /* board unavailable: local knowledge only */ }
-      this.#shared.readAt = now;
-    }
-    return Math.max(this.#until, this.#shared.untilMs);
-  }
-
-  remainingMs(now = Date.now()): number {
-    return Math.max(0, this.until - now);
-  }
-
-  throttle(retryAfterMs: number, now = Date.now()): void {
-    this.#until = Math.max(this.#until, now + retryAfterMs);
-    try { this.#board?.throttle(this.#provider, retryAfterMs); } catch { /* best effort */ }
-  }
-
-  /**
-   * Records `x-ratelimit-remaining-requests`: in the headroom gauge at once (KI-22), and
-   * on the board shared with other processes (KI-18) at most every
-   * BOARD_HEADROOM_WRITE_MS, or at once when it fell by half, so a burst of uploads does
-   * not turn into a burst of SQLite writes on the event loop.
-   */
-  noteHeadroom(remaining: number | undefined): void {
-    if (remaining === undefined) return;
-    setRateLimitHeadroom(this.#provider, remaining);
-    if (!this.#board) return;
-    const now = performance.now();
-    if (now - this.#written.at < BOARD_HEADROOM_WRITE_MS && remaining > this.#written.remaining / 2) return;
-    this.#written = { remaining, at: now };
-    try { this.#board.headroom(this.#provider, remaining); } catch { /* best effort */ }
-  }
-
-  /** Waits until the gate opens, reporting "throttled, retrying in N s" while it waits. */
-  async wait(signal: AbortSignal, report?: (message: string) => void): Promise<void> {
-    for (;;) {
-      const ms = this.remainingMs();
-      if (ms <= 0) return;
-      report?.(`throttled, retrying in ${Math.ceil(ms / 1000)} s`);
-      await sleep(Math.min(ms, 5_000), signal);
-    }
-  }
-
-  /** "Throttled until about T" (KI-17), with retryAfterMs. */
-  throttledError(what: string, cause?: unknown): SbError {
-    const ms = Math.max(this.remainingMs(), 1_000);
-    return new SbError(ErrorCode.RATE_LIMITED,
-      `Failed to ${what}: OpenAI is throttling this account until about ${clockTime(Date.now() + ms)} UTC. Try again in ${Math.ceil(ms / 1000)} s.`,
-      { provider: 'openai', status: 429, retryAfterMs: ms, cause });
-  }
-
-  /**
-   * Turns a deadline that ended while throttled into a clear error (KI-17); any other
-   * abort keeps its own meaning.
-   */
-  abortError(signal: AbortSignal): SbError {
-    const base = abortReasonToError(signal.reason);
-    if (base.code === ErrorCode.DEADLINE_EXCEEDED && this.remainingMs() > 0) return this.throttledError('upload files', signal.reason);
-    return base;
-  }
-}
-
-export interface RetryOptions {
-  signal: AbortSignal;
-  gate: ThrottleGate;
+export interface RetryOptions extends Omit<RetryUpstreamOptions, 'attempts' | 'progress'> {
   /** Attempts in all for server and connection failures, including the first. */
   attempts: number;
   /** Further tries after a 429, each after the provider's retry-after. Default DEFAULTS.UPLOAD_MAX_RATE_LIMIT_RETRIES. */
   rateLimitRetries?: number;
-  baseDelayMs?: number;
-  maxDelayMs?: number;
   report?: (message: string) => void;
   onHeadroom?: (remaining: number) => void;
 }
 
-/**
- * Runs `fn` until it succeeds, fails for good, or runs out of tries. 429s wait out
- * `retry-after` through the shared gate (their own bound: a throttle window is long but
- * ends, KI-17); other retryable failures back off with full jitter. Running out of 429
- * tries ends in SB_ERR_RATE_LIMITED saying until when.
- */
-export async function withRetry<T>(fn: (signal: AbortSignal) => Promise<T>, options: RetryOptions): Promise<T> {
-  const { signal, gate } = options;
-  const maxThrottles = options.rateLimitRetries ?? DEFAULTS.UPLOAD_MAX_RATE_LIMIT_RETRIES;
-  let failures = 0;
-  let throttles = 0;
-  for (;;) {
-    await gate.wait(signal, options.report);
-    // Test-only defect (KI-02): every request takes a shared permit (see cleanup.ts).
-    const permit = defectOn('delete-leaks-permit') ? await clientPermits.acquire(signal) : undefined;
+/** Test-only defect (KI-02): every request takes a shared permit (see cleanup.ts). */
+function withLeakyPermit(signal: AbortSignal) {
+  return async <T>(attempt: () => Promise<T>): Promise<T> => {
+    const release = await clientPermits.acquire(signal);
     try {
-      return await fn(signal);
-    } catch (err) {
-      if (signal.aborted) throw abortReasonToError(signal.reason);
-      const f = classifyFailure(err);
-      if (f.remainingRequests !== undefined) options.onHeadroom?.(f.remainingRequests);
-      const backoff = fullJitter(failures, options.baseDelayMs ?? 500, options.maxDelayMs ?? 30_000);
-      if (f.rateLimited) {
-        const wait = f.retryAfterMs ?? Math.max(backoff, 1_000);
-        gate.throttle(wait);
-        if (++throttles > maxThrottles) throw gate.throttledError('call OpenAI', err);
-        continue;
-      }
-      if (!f.retryable || ++failures >= options.attempts) throw err;
-      permit?.();
-      await sleep(f.retryAfterMs ?? backoff, signal);
+      return await attempt();
     } finally {
-      permit?.();
+      release();
     }
-  }
-}
-
-/** True when the failure came from the request to the provider (an answer, a connection, a timeout), not from this machine. */
-export function isUpstreamFailure(err: unknown): boolean {
-  if (err instanceof APIError || err instanceof APIUserAbortError || isAbortError(err)) return true;
-  return (err as { name?: string })?.name === 'TimeoutError';
+  };
 }
 
 /**
- * Wraps a raw upstream failure in an SbError naming what failed; SbErrors pass through.
- * A local failure (the state database, e.g. a UNIQUE constraint while recording a store
- * id; the file system) is SB_ERR_LOCAL_FAILURE: it is not blamed on OpenAI.
+ * retryUpstream with the vector-store defaults: 429s have their own bound and wait at
+ * least RATE_LIMIT_MIN_WAIT_MS behind the gate, and the raw error of a final failure is
+ * thrown for the caller to read (404, the store limit); running out of 429 tries ends in
+ * SB_ERR_RATE_LIMITED saying until when.
  */
+export function withRetry<T>(fn: (signal: AbortSignal) => Promise<T>, options: RetryOptions): Promise<T> {
+  const { report, onHeadroom, ...rest } = options;
+  return retryUpstream(fn, {
+    rateLimitFloorMs: DEFAULTS.RATE_LIMIT_MIN_WAIT_MS,
+    keepAlive: true,
+    // The call's own signal, as the requests always had: SDK pages keep it for getNextPage.
+    signalPerTry: false,
+    ...(defectOn('delete-leaks-permit') ? { around: withLeakyPermit(options.signal) } : {}),
+    ...rest,
+    ...(rest.rateLimitRetries === undefined ? { rateLimitRetries: DEFAULTS.UPLOAD_MAX_RATE_LIMIT_RETRIES } : {}),
+    ...(report ? { progress: report } : {}),
+    onFailure: (f, d) => {
+      if (f.remainingRequests !== undefined) onHeadroom?.(f.remainingRequests);
+      rest.onFailure?.(f, d);
+    },
+  });
+}
+
+/** A step's raw failure as an SbError naming what failed (resilience/upstream-errors.ts). */
 export function upstreamError(err: unknown, what: string): SbError {
-  if (err instanceof SbError) return err;
-  if (!isUpstreamFailure(err)) {
-    const message = err instanceof Error ? err.message : String(err);
-    return new SbError(ErrorCode.LOCAL_FAILURE, `Failed to ${what}: a local error on this machine, not an OpenAI failure (${message}). Check the state directory (SECOND_BRAIN_HOME); retrying may help if another process was writing it.`,
-      { cause: err });
-  }
-  const f = classifyFailure(err);
-  const detail = f.status ? `OpenAI answered HTTP ${f.status}${f.code ? ` (${f.code})` : ''}: ${f.message}` : `the request to OpenAI failed: ${f.message}`;
-  return new SbError(ErrorCode.UPSTREAM_ERROR, `Failed to ${what}: ${detail}. Try again shortly; if it persists, check the OpenAI status page.`,
-    { provider: 'openai', status: f.status, cause: err });
+  return stepFailureError('openai', what, err);
 }
 
 /**

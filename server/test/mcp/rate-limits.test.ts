@@ -49,3 +49,20 @@ async function failFast(): Promise<number> {
     await rig.close();
   }
 }
+
+test('one throttle gate per account: the chat calls and the vector-store work of OpenAI see the same throttle window', { timeout: 20_000 }, async () => {
+  const rig = await startRig();
+  try {
+    const { gates, resilience, services } = rig.app;
+    assert.equal(services.vectorStores?.stats().throttledUntil, null);
+    // A 429 on a chat call closes the gate the vector-store manager sends behind.
+    gates.openai.throttle(30_000);
+    const vectorUntil = services.vectorStores?.stats().throttledUntil;
+    assert.equal(typeof vectorUntil, 'string');
+    assert.equal(resilience.openai.state().throttled_until, vectorUntil);
+    // The other providers' accounts are not touched.
+    assert.equal(resilience.xai.state().throttled_until, undefined);
+  } finally {
+    await rig.close();
+  }
+});

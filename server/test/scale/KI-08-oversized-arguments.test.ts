@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRig, textOf } from '../support/in-process.ts';
 import { ErrorCode, localFailure } from '../../src/errors.ts';
-import { toUpstreamError } from '../../src/resilience/policy.ts';
+import { callFailureError as toUpstreamError } from '../../src/resilience/upstream-errors.ts';
 import { patience } from '@second-brain/harness';
 
 function project(): string {
