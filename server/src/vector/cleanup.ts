@@ -10,8 +10,7 @@ import { classifyFailure } from '../resilience/classify.ts';
 import { withTransaction, type Db } from '../state/db.ts';
 import type { PendingDeleteKind, VectorState } from './state.ts';
 import { cleanupSignal, isNotFound } from './upstream.ts';
-import { clientPermits } from './defects.ts';
-import { defectOn } from '../config/test-defects.ts';
+import { vectorGates } from './gates.ts';
 import { DEFAULTS } from '../config/defaults.ts';
 
 export interface CleanupDeps {
@@ -32,7 +31,13 @@ export function oweFileDeletes(state: VectorState, fileIds: Iterable<string>, no
 
 async function sendDelete(deps: CleanupDeps, kind: PendingDeleteKind, targetId: string, storeId: string, parent?: AbortSignal): Promise<void> {
   const signal = cleanupSignal(deps.timeoutMs, parent);
-  if (defectOn('delete-leaks-permit')) return leakyDelete(deps, kind, targetId, storeId, signal);
+  // A gate installed by the wiring (none in production; a permit a cut-off delete keeps under a test defect, KI-02).
+  const gate = vectorGates().delete;
+  if (gate) return gate(signal, () => requestDelete(deps, kind, targetId, storeId, signal));
+  return requestDelete(deps, kind, targetId, storeId, signal);
+}
+
+async function requestDelete(deps: CleanupDeps, kind: PendingDeleteKind, targetId: string, storeId: string, signal: AbortSignal): Promise<void> {
   const opts = { signal, maxRetries: 0 };
   switch (kind) {
     case 'store_file':
@@ -44,25 +49,6 @@ async function sendDelete(deps: CleanupDeps, kind: PendingDeleteKind, targetId: 
     case 'file':
       await deps.client.files.delete(targetId, opts);
       return;
-  }
-}
-
-/**
- * Test-only defect (KI-02): the delete takes a shared permit and gives it back only when
- * the provider answered; a delete cancelled by its deadline keeps it, as the first
- * version's SDK semaphore did, so later requests wait forever.
- */
-async function leakyDelete(deps: CleanupDeps, kind: PendingDeleteKind, targetId: string, storeId: string, signal: AbortSignal): Promise<void> {
-  const release = await clientPermits.acquire(signal);
-  const opts = { signal, maxRetries: 0 };
-  try {
-    if (kind === 'store_file') await deps.client.vectorStores.files.delete(targetId, { vector_store_id: storeId }, opts);
-    else if (kind === 'store') await deps.client.vectorStores.delete(targetId, opts);
-    else await deps.client.files.delete(targetId, opts);
-    release();
-  } catch (err) {
-    if (!signal.aborted) release();
-    throw err;
   }
 }
 

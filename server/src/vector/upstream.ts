@@ -9,8 +9,7 @@ import { ErrorCode, SbError, abortReasonToError, isAbortError } from '../errors.
 import { fullJitter, sleep as abortableSleep } from '../resilience/sleep.ts';
 import { classifyFailure } from '../resilience/classify.ts';
 import { DEFAULTS } from '../config/defaults.ts';
-import { clientPermits } from './defects.ts';
-import { defectOn } from '../config/test-defects.ts';
+import { vectorGates } from './gates.ts';
 import { setRateLimitHeadroom } from '../telemetry/metrics.ts';
 
 /** What a process-shared rate-limit board must offer (state/rate-limits.ts fits; KI-18). */
@@ -157,8 +156,9 @@ export async function withRetry<T>(fn: (signal: AbortSignal) => Promise<T>, opti
   let throttles = 0;
   for (;;) {
     await gate.wait(signal, options.report);
-    // Test-only defect (KI-02): every request takes a shared permit (see cleanup.ts).
-    const permit = defectOn('delete-leaks-permit') ? await clientPermits.acquire(signal) : undefined;
+    // A gate installed by the wiring (none in production; a shared permit under a test defect, KI-02).
+    const takePermit = vectorGates().request;
+    const permit = takePermit ? await takePermit(signal) : undefined;
     try {
       return await fn(signal);
     } catch (err) {
