@@ -5,6 +5,10 @@
 //
 // Lowest first. The composition root (app.ts, services.ts, main.ts, index.ts) sits above
 // every layer and is not listed.
+//
+// defects/ (the test-defect implementations and seams.ts, which picks them) is wiring:
+// it may import from any layer, and no layer may import it, not even its types; only the
+// composition root does.
 export const SERVER_LAYERS = [
   ['runtime', 'secrets', 'config'],
   ['logging'],
@@ -17,6 +21,9 @@ export const SERVER_LAYERS = [
   ['mcp'],
   ['transport', 'html', 'cli'],
 ];
+
+/** Folders of server/src outside the layering, beside the composition root. */
+export const WIRING_FOLDERS = ['defects'];
 
 /** Type-only imports allowed across the layering: `folder -> [higher folders]`. */
 const TYPE_ONLY_UP = {
@@ -32,6 +39,10 @@ function blockFor(folder, layer) {
   const hard = higher.filter((f) => !typeOnly.includes(f));
   const patterns = [
     { regex: '^@second-brain/harness', message: 'production code never imports the harness; test helpers live in server/test/support/' },
+    {
+      regex: `^\\.\\./(${WIRING_FOLDERS.join('|')})/`,
+      message: 'test-defect implementations are chosen by the wiring (app.ts, services.ts, main.ts through defects/seams.ts); a layer takes the component it is given (eslint.boundaries.js)',
+    },
   ];
   if (hard.length > 0) {
     patterns.push({
@@ -58,4 +69,18 @@ function blockFor(folder, layer) {
   };
 }
 
-export const boundaries = SERVER_LAYERS.flatMap((folders, layer) => folders.map((f) => blockFor(f, layer)));
+/** defects/ may import any layer, but neither the harness nor the composition root's values. */
+const wiringBlock = {
+  files: WIRING_FOLDERS.map((f) => `server/src/${f}/**/*.ts`),
+  ignores: ['server/src/**/*.test.ts'],
+  rules: {
+    '@typescript-eslint/no-restricted-imports': ['error', {
+      patterns: [
+        { regex: '^@second-brain/harness', message: 'production code never imports the harness; test helpers live in server/test/support/' },
+        { regex: `^\\.\\./(${ROOT_FILES.join('|')})\\.ts$`, allowTypeImports: true, message: 'the composition root wires the layers; below it, import only its types' },
+      ],
+    }],
+  },
+};
+
+export const boundaries = [...SERVER_LAYERS.flatMap((folders, layer) => folders.map((f) => blockFor(f, layer))), wiringBlock];

@@ -3,9 +3,12 @@
 // fails on it, and SECOND_BRAIN_TEST_DEFECTS with an unknown name stops the server.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { defectOn, installTestDefects } from '../server/src/config/test-defects.ts';
+import { TEST_DEFECTS, isTestDefect, type TestDefect } from '../server/src/defects/index.ts';
 import { loadConfig } from '../server/src/config/env.ts';
 import { defineScenario } from '../harness/src/runner/scenario.ts';
 import { patience } from '../harness/src/reference/patience.ts';
@@ -54,4 +57,28 @@ test('switches are off unless installed; an unknown name in the environment stop
     installTestDefects(new Set());
   }
   assert.throws(() => loadConfig({ SECOND_BRAIN_HOME: '/tmp/sb-defect-probe', SECOND_BRAIN_TEST_DEFECTS: 'per-file-upload' }), /unknown defect "per-file-upload"/);
+});
+
+test('every switch is accounted for in defects/index.ts: swapped at a seam, or a branch listed with its reason', () => {
+  const header = readFileSync(`${root}server/src/defects/index.ts`, 'utf8');
+  const [swapped = '', branches = ''] = header.split('Still a branch at the call site');
+  const names: TestDefect[] = Object.keys(TEST_DEFECTS).filter(isTestDefect);
+  for (const name of names) assert.ok(header.includes(name), `${name} is not listed in server/src/defects/index.ts`);
+  const seams = readFileSync(`${root}server/src/defects/seams.ts`, 'utf8');
+  for (const name of names.filter((n) => swapped.includes(n))) {
+    assert.ok(seams.includes(`'${name}'`) || (name.endsWith('-ignores-signal') && seams.includes('`${provider}-ignores-signal`')), `${name} is listed as swapped but seams.ts does not pick it`);
+  }
+  // A switch read outside defects/ must be listed as a branch.
+  const read = new Set<string>();
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) { if (e.name !== 'defects') walk(p); continue; }
+      if (!e.name.endsWith('.ts') || e.name.endsWith('.test.ts') || e.name === 'test-defects.ts') continue;
+      for (const m of readFileSync(p, 'utf8').matchAll(/(?:defectOn|\.has)\('([a-z-]+)'\)/g)) if (isTestDefect(m[1]!)) read.add(m[1]!);
+    }
+  };
+  walk(`${root}server/src`);
+  assert.ok(read.size > 0);
+  for (const name of read) assert.ok(branches.includes(name), `${name} is read at a call site but not listed as a branch in server/src/defects/index.ts`);
 });

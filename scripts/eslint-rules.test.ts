@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ESLint } from 'eslint';
-import { SERVER_LAYERS } from '../eslint.boundaries.js';
+import { SERVER_LAYERS, WIRING_FOLDERS } from '../eslint.boundaries.js';
 import { patience } from '../harness/src/reference/patience.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -16,7 +16,7 @@ const eslint = new ESLint({
   cwd: root,
   overrideConfig: {
     files: ['**/*.ts'],
-    languageOptions: { parserOptions: { projectService: { allowDefaultProject: ['server/src/*/probe.ts', 'server/src/*/probe.test.ts'], defaultProject: 'tsconfig.json' } } },
+    languageOptions: { parserOptions: { projectService: { allowDefaultProject: ['server/src/probe.ts', 'server/src/*/probe.ts', 'server/src/*/probe.test.ts'], defaultProject: 'tsconfig.json' } } },
   },
 });
 
@@ -27,8 +27,8 @@ async function boundaryErrors(filePath: string, code: string): Promise<string[]>
 
 test('every folder of server/src has a place in the layering', () => {
   const folders = readdirSync(`${root}server/src`, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
-  const placed = new Set(SERVER_LAYERS.flat());
-  assert.deepEqual(folders.filter((f) => !placed.has(f)), [], 'add new folders to SERVER_LAYERS in eslint.boundaries.js');
+  const placed = new Set([...SERVER_LAYERS.flat(), ...WIRING_FOLDERS]);
+  assert.deepEqual(folders.filter((f) => !placed.has(f)), [], 'add new folders to SERVER_LAYERS (or WIRING_FOLDERS) in eslint.boundaries.js');
 });
 
 test('a lower layer importing a higher one is an error', { timeout: patience(60_000) }, async () => {
@@ -52,6 +52,25 @@ test('production code never imports the harness; tests may', { timeout: patience
   const code = "import { createFakeApi } from '@second-brain/harness';\nexport const x = createFakeApi;\n";
   assert.equal((await boundaryErrors('server/src/vector/probe.ts', code)).length, 1);
   assert.deepEqual(await boundaryErrors('server/src/vector/probe.test.ts', code), []);
+});
+
+test('test-defect implementations are imported by the wiring only', { timeout: patience(60_000) }, async () => {
+  const seams = "import { sessionLock } from '../defects/seams.ts';\nexport const x = sessionLock;\n";
+  // Probes at the bottom, the middle and near the top of the layering (the default project takes only a few files).
+  for (const folder of ['state', 'vector', 'flow']) {
+    const errors = await boundaryErrors(`server/src/${folder}/probe.ts`, seams);
+    assert.equal(errors.length, 1, `${folder}/ must not import defects/`);
+    assert.match(errors[0]!, /chosen by the wiring/);
+  }
+  assert.equal((await boundaryErrors('server/src/vector/probe.ts', "import type { LeakyPermits } from '../defects/vector.ts';\nexport type X = LeakyPermits;\n")).length, 1, 'not even a type');
+  assert.deepEqual(await boundaryErrors('server/src/probe.ts', "import { sessionLock } from './defects/seams.ts';\nexport const x = sessionLock;\n"), [], 'the composition root may');
+  assert.deepEqual(await boundaryErrors('server/src/vector/probe.test.ts', seams), [], 'tests may');
+});
+
+test('defects/ may use any layer, but not the harness or the root\'s values', { timeout: patience(60_000) }, async () => {
+  assert.deepEqual(await boundaryErrors('server/src/defects/probe.ts', "import { installVectorGates } from '../vector/gates.ts';\nimport { SessionLocks } from '../state/sessions.ts';\nexport const x = [installVectorGates, SessionLocks];\n"), []);
+  assert.equal((await boundaryErrors('server/src/defects/probe.ts', "import { createFakeApi } from '@second-brain/harness';\nexport const x = createFakeApi;\n")).length, 1);
+  assert.equal((await boundaryErrors('server/src/defects/probe.ts', "import { createApp } from '../app.ts';\nexport const x = createApp;\n")).length, 1);
 });
 
 test('type-aware rules run: a floating promise and an unneeded assertion are errors', { timeout: patience(60_000) }, async () => {

@@ -9,7 +9,7 @@ import type { ServerConfig } from './config/env.ts';
 import { PROVIDERS, type ModelEntry, type ProviderId } from './config/models.ts';
 import { openDatabase, type Db } from './state/db.ts';
 import { ensurePrivateDir, octal } from './state/private-files.ts';
-import { SessionLocks, SessionStore } from './state/sessions.ts';
+import { SessionLocks, SessionStore, type SessionLock } from './state/sessions.ts';
 import { SessionLeases } from './state/session-leases.ts';
 import { JobStore } from './state/jobs.ts';
 import { SharedRateLimits } from './state/rate-limits.ts';
@@ -26,6 +26,7 @@ import { LoopMonitor, type LoopStats } from './runtime/loop-monitor.ts';
 import { logger, type Logger } from './logging/logger.ts';
 import { registerSecret } from './logging/redact.ts';
 import { ErrorCode, SbError } from './errors.ts';
+import { completionSender, sessionLock } from './defects/index.ts';
 
 /** What the vector-store layer offers the call flow (OpenAI overflow). */
 export interface OverflowAttacher {
@@ -82,7 +83,7 @@ export interface App {
   readonly providers: Record<ProviderId, ChatProvider>;
   readonly openai: OpenAIResponsesProvider;
   readonly sessions: SessionStore;
-  readonly locks: SessionLocks;
+  readonly locks: SessionLock;
   readonly jobs: JobStore;
   readonly rateLimits: SharedRateLimits;
   readonly inflight: InflightRegistry;
@@ -146,8 +147,8 @@ export function createApp(config: ServerConfig, options: CreateAppOptions = {}):
   const openai = new OpenAIResponsesProvider({ clients, resilience: resilience.openai, defects, timeScale: config.timeScale });
   const providers: Record<ProviderId, ChatProvider> = {
     openai,
-    xai: new ChatCompletionsProvider({ provider: 'xai', clients, resilience: resilience.xai, defects }),
-    gemini: new ChatCompletionsProvider({ provider: 'gemini', clients, resilience: resilience.gemini, defects }),
+    xai: new ChatCompletionsProvider({ provider: 'xai', clients, resilience: resilience.xai, send: completionSender(defects, 'xai') }),
+    gemini: new ChatCompletionsProvider({ provider: 'gemini', clients, resilience: resilience.gemini, send: completionSender(defects, 'gemini') }),
   };
   const byTool = new Map([...config.catalogue.values()].map((m) => [m.tool, m]));
   const instanceId = `${process.pid}-${randomUUID().slice(0, 8)}`;
@@ -161,7 +162,7 @@ export function createApp(config: ServerConfig, options: CreateAppOptions = {}):
   inflight.onActivity((busy) => (busy ? reclaim.busy() : reclaim.idle()));
   return {
     config, instanceId, startedAt: Date.now(), db, log, clients, resilience, gates, providers, openai,
-    sessions: new SessionStore(db), locks: new SessionLocks(new SessionLeases(db)), jobs: new JobStore(db, instanceId),
+    sessions: new SessionStore(db), locks: sessionLock(defects, new SessionLocks(new SessionLeases(db))), jobs: new JobStore(db, instanceId),
     rateLimits, inflight, reclaim, loop: new LoopMonitor(), services: {},
     lifetime: new AbortController(),
     modelByTool: (tool) => byTool.get(tool),

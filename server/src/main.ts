@@ -20,6 +20,7 @@ import { serveHttp } from './transport/http.ts';
 import { resolveHttpToken } from './transport/http-token.ts';
 import { limitMessageSize } from './transport/stdio-limit.ts';
 import { warmUp } from './flow/warm-up.ts';
+import { logDestination, telemetryLogShipper } from './defects/index.ts';
 
 async function main(argv: string[]): Promise<void> {
   const cli = parseCli(argv);
@@ -40,7 +41,7 @@ async function main(argv: string[]): Promise<void> {
   const httpPort = cli.httpPort;
 
   const config = loadConfig();
-  const log = createLogger({ level: config.logLevel, maxBufferBytes: config.logBufferBytes, syncStderr: config.testDefects.has('sync-stderr-logger') });
+  const log = createLogger({ level: config.logLevel, maxBufferBytes: config.logBufferBytes, destination: logDestination(config.testDefects) });
   setLogger(log);
   // KI-04: a stray rejection or exception is logged; it never takes the server down.
   // (The 'no-rejection-guard' test defect leaves Node's default in place: exit on the first one.)
@@ -51,7 +52,7 @@ async function main(argv: string[]): Promise<void> {
   const app = createApp(config, { log });
   const telemetry = startTelemetry({
     home: config.home, serviceVersion: SERVER_VERSION, registry: app.inflight,
-    syncLogShipping: config.testDefects.has('blocking-telemetry-export'),
+    logShipper: telemetryLogShipper(config.testDefects),
   });
   app.services.loopStats = () => telemetry.watchdog.snapshot();
   // KI-10: records dropped at a full stderr pipe count as dropped logs, as do those telemetry could not export.

@@ -21,14 +21,14 @@ import { DEFAULTS } from './config/defaults.ts';
 import { closeContextWorkers } from './context/index.ts';
 import { Janitor, VectorStoreManager } from './vector/index.ts';
 import { MemoryQueue } from './memory/index.ts';
-import { installTestDefects } from './config/test-defects.ts';
+import { installDefects, memoryGitReader } from './defects/index.ts';
 
 const SERVICES_CLOSE_MS = DEFAULTS.SERVICES_CLOSE_MS;
 
 export async function startServices(app: App): Promise<void> {
   const closers: Array<() => Promise<void> | void> = [];
   closers.push(() => closeContextWorkers());
-  installTestDefects(app.config.testDefects);
+  installDefects(app.config.testDefects);
   const tuning = app.config.vectorTuning;
 
   // Vector stores need an OpenAI key; without one, overflow is listed as left out.
@@ -60,7 +60,7 @@ export async function startServices(app: App): Promise<void> {
     // KI-11: project memory is background work — a bounded queue, one task at a time, each
     // with a deadline; failures are counted, never thrown into a later call.
     if (app.config.memoryEnabled) {
-      const memory = new MemoryQueue({ client, db: app.db, instanceId: app.instanceId, projectRoot: process.cwd() });
+      const memory = new MemoryQueue({ client, db: app.db, instanceId: app.instanceId, projectRoot: process.cwd(), entryGitInfo: memoryGitReader(app.config.testDefects) });
       app.services.memory = memory;
       closers.push(() => memory.close(SERVICES_CLOSE_MS));
     }

@@ -2,7 +2,9 @@
  * Test-only defect switches (SECOND_BRAIN_TEST_DEFECTS=a,b). Each one reintroduces a
  * failure from the known-issues catalogue, so a scenario can be shown to fail against
  * the defect it guards. They are never on unless named, and an unknown name is a
- * startup error (so a typo cannot make a proof silently pass).
+ * startup error (so a typo cannot make a proof silently pass). The registry lives here,
+ * in the lowest layer, because config/ validates the names; the implementations live in
+ * server/src/defects/ (seams.ts swaps them in; index.ts lists the remaining branches).
  */
 export const TEST_DEFECTS = {
   'poll-ignores-signal': 'KI-03: background polling sleeps and retrieves without the call signal.',
@@ -44,9 +46,10 @@ export function isTestDefect(name: string): name is TestDefect {
 }
 
 /**
- * The process's switched-on defects, for code that has no App at hand (the vector store,
- * the context engine, the memory queue). Installed once at startup (services.ts) from the
- * validated configuration; empty otherwise, so every `defectOn` is false in production.
+ * The process's switched-on defects, for the remaining branches in code that has no App
+ * at hand (the vector store, the context engine). Installed once at startup (services.ts,
+ * through defects/seams.ts) from the validated configuration; empty otherwise, so every
+ * `defectOn` is false in production.
  */
 let installed: ReadonlySet<TestDefect> = new Set();
 

@@ -166,14 +166,10 @@ async function preflight(run: Run): Promise<void> {
 /** Stage 2: wait for earlier calls of the same session (and model) to finish. Returns the release. */
 async function acquireSession(run: Run): Promise<() => void> {
   const { app, signal } = run;
-  const defects = app.config.testDefects;
   run.setPhase('session_wait');
   try {
-    // Test-only defect switches (KI-15): no serialisation at all, or a slot never given back.
-    if (defects.has('no-session-lock')) return () => {};
     // KI-20: time spent behind an earlier call of the same session shows in the trace.
-    const held = await withSpan('session.wait', {}, () => app.locks.acquire(run.key, signal));
-    return defects.has('session-lock-leak') ? () => {} : held;
+    return await withSpan('session.wait', {}, () => app.locks.acquire(run.key, signal));
   } catch (err) {
     throw abortReasonToError(signal.reason ?? err);
   }

@@ -42,16 +42,13 @@ export const REDACT_PATHS = [
 export interface CreateLoggerOptions {
   /** Default `info`; the server passes its configured SECOND_BRAIN_LOG_LEVEL (config/env.ts). */
   level?: string;
-  /** Replaces stderr (tests). */
+  /**
+   * Replaces the bounded stderr writer (tests; and the seam where the `sync-stderr-logger`
+   * test defect, KI-10, puts back pino's synchronous fd 2: defects/sync-stderr.ts).
+   */
   destination?: { write(s: string): unknown };
   /** Bytes held while stderr does not accept data; past it records are dropped and counted. Default DEFAULTS.LOG_BUFFER_MAX_BYTES; the server passes its configured SECOND_BRAIN_LOG_BUFFER_BYTES. */
   maxBufferBytes?: number;
-  /**
-   * Test defect `sync-stderr-logger` (KI-10): pino's default destination, which writes
-   * to fd 2 synchronously and retries until the pipe takes the record, so a client that
-   * never reads stderr blocks the event loop. Never set outside tests.
-   */
-  syncStderr?: boolean;
 }
 
 const BASE_FIELDS = { service: 'second-brain', pid: process.pid } as const;
@@ -68,7 +65,6 @@ function withoutBaseKeys(obj: Record<string, unknown>): Record<string, unknown> 
 export function createLogger(options: CreateLoggerOptions = {}): Logger {
   const level = options.level ?? 'info';
   let dest = options.destination;
-  if (!dest && options.syncStderr) dest = pino.destination({ dest: 2, sync: true });
   if (!dest) {
     writer ??= new StderrWriter({ maxBufferBytes: options.maxBufferBytes ?? DEFAULTS.LOG_BUFFER_MAX_BYTES });
     dest = writer;

@@ -12,6 +12,9 @@ export interface GitInfo {
 
 export type GitInfoFn = (cwd: string, signal: AbortSignal, timeoutMs: number) => Promise<GitInfo>;
 
+/** Reads the labels of one memory entry: the project root, the files of its conversation, the task's signal. */
+export type EntryGitInfoFn = (cwd: string, files: readonly string[], signal: AbortSignal) => Promise<GitInfo>;
+
 function git(args: string[], cwd: string, signal: AbortSignal, timeoutMs: number): Promise<string | undefined> {
   return new Promise((resolve) => {
     execFile('git', args, { cwd, signal, timeout: timeoutMs, maxBuffer: 64 * 1024, windowsHide: true, encoding: 'utf8' },

@@ -19,9 +19,7 @@ import { ErrorCode, SbError, isAbortError } from '../errors.ts';
 import { logger, type Logger } from '../logging/logger.ts';
 import type { Db } from '../state/db.ts';
 import { boundItem, entryAttributes, formatEntry, type BoundedItem, type MemoryItem } from './entry.ts';
-import { readGitInfo, type GitInfo, type GitInfoFn } from './git-info.ts';
-import { gitInfoOnEventLoop } from './defects.ts';
-import { defectOn } from '../config/test-defects.ts';
+import { readGitInfo, type EntryGitInfoFn, type GitInfo, type GitInfoFn } from './git-info.ts';
 import { MemoryStore } from './memory-store.ts';
 import { deadline } from '../runtime/deadline.ts';
 
@@ -53,6 +51,11 @@ export interface MemoryQueueOptions {
   maxDocuments?: number;
   /** Replaces the git reader (tests). */
   gitInfo?: GitInfoFn;
+  /**
+   * Replaces the whole reading of one entry's git labels, cache included (the seam a test
+   * defect uses to put back the first version's synchronous git; defects/memory.ts).
+   */
+  entryGitInfo?: EntryGitInfoFn;
   /** Branch and HEAD are reused for entries written within this long. Default DEFAULTS.MEMORY_GIT_INFO_TTL_MS (5 s); 0 reads git for every entry. */
   gitInfoTtlMs?: number;
 }
@@ -103,6 +106,7 @@ export class MemoryQueue {
   readonly #entryMaxChars: number;
   readonly #projectRoot: string;
   readonly #git: GitInfoFn;
+  readonly #entryGit: EntryGitInfoFn;
   readonly #store: MemoryStore;
   readonly #log: Logger;
   readonly #queue: BoundedItem[] = [];
@@ -132,6 +136,7 @@ export class MemoryQueue {
     }
     this.#projectRoot = options.projectRoot;
     this.#git = options.gitInfo ?? readGitInfo;
+    this.#entryGit = options.entryGitInfo ?? ((_root, _files, signal) => this.#gitInfo(signal));
     this.#gitInfoTtlMs = options.gitInfoTtlMs ?? DEFAULTS.MEMORY_GIT_INFO_TTL_MS;
     if (!Number.isInteger(this.#gitInfoTtlMs) || this.#gitInfoTtlMs < 0) throw new SbError(ErrorCode.CONFIG, `MemoryQueue option "gitInfoTtlMs" must be an integer >= 0; got ${this.#gitInfoTtlMs}.`);
     this.#store = new MemoryStore({
@@ -210,10 +215,7 @@ export class MemoryQueue {
   }
 
   async #write(item: BoundedItem, signal: AbortSignal): Promise<void> {
-    const git = defectOn('memory-on-event-loop')
-      // Test-only defect (KI-01, KI-11): synchronous git on the event loop, as the first version did.
-      ? gitInfoOnEventLoop(this.#projectRoot, item.files)
-      : await this.#gitInfo(signal);
+    const git = await this.#entryGit(this.#projectRoot, item.files, signal);
     await this.#store.write(formatEntry(item, git), entryAttributes(item, git), signal);
   }
 

@@ -3,7 +3,8 @@
  * session's prior turns are sent as message history. Same signal, deadline and retry
  * owner as the OpenAI path (KI-05: no provider may ignore cancellation).
  */
-import type { ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import type OpenAI from 'openai';
+import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import type { ProviderId } from '../config/models.ts';
 import { ErrorCode, SbError } from '../errors.ts';
 import type { ProviderResilience } from '../resilience/policy.ts';
@@ -25,9 +26,19 @@ export interface ChatCompletionsDeps {
   provider: ProviderId;
   clients: ProviderClients;
   resilience: ProviderResilience;
-  /** Test-only defect switches: 'xai-ignores-signal' (reintroduces KI-05). */
-  defects?: ReadonlySet<string>;
+  /**
+   * Sends one request (default `sendCompletion`). The seam where the `xai-ignores-signal`
+   * and `gemini-ignores-signal` test defects (KI-05) put a sender that drops the signal
+   * (defects/providers.ts).
+   */
+  send?: SendCompletion;
 }
+
+/** Sends one Chat Completions request with the SDK client and the request options given. */
+export type SendCompletion = (client: OpenAI, params: ChatCompletionCreateParamsNonStreaming, options: { signal?: AbortSignal })
+  => Promise<{ data: ChatCompletion; response: Response }>;
+
+export const sendCompletion: SendCompletion = (client, params, options) => client.chat.completions.create(params, options).withResponse();
 
 /**
  * Whether the provider documents `reasoning_effort` as refused (a 400) for this model,
@@ -72,7 +83,7 @@ export class ChatCompletionsProvider implements ChatProvider {
   async chat(req: ChatRequest, env: CallEnv): Promise<ChatResult> {
     const { provider, clients, resilience } = this.#deps;
     const client = clients.get(provider);
-    const ignoreSignal = this.#deps.defects?.has(`${provider}-ignores-signal`);
+    const send = this.#deps.send ?? sendCompletion;
     return withSpan(`${GEN_AI_OPERATION.CHAT} ${req.model.api_model}`, {
       kind: SpanKind.CLIENT,
       attributes: {
@@ -88,7 +99,7 @@ export class ChatCompletionsProvider implements ChatProvider {
       const params = this.buildParams(req, notes);
       const t0 = performance.now();
       const data = await resilience.run(async (signal) => {
-        const { data, response } = await client.chat.completions.create(params, { signal: ignoreSignal ? undefined : signal }).withResponse();
+        const { data, response } = await send(client, params, { signal });
         recordRateLimitHeaders(span, response.headers);
         resilience.observeHeaders(response.headers);
         return data;

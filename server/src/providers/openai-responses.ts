@@ -8,6 +8,7 @@ import type OpenAI from 'openai';
 import { APIError, NotFoundError } from 'openai';
 import type { Response as OpenAIResponse, ResponseCreateParamsNonStreaming } from 'openai/resources/responses/responses';
 import { DEFAULTS } from '../config/defaults.ts';
+import type { TestDefect } from '../config/test-defects.ts';
 import { ErrorCode, SbError, abortReasonToError, isAbortError, isSbError } from '../errors.ts';
 import { sleep } from '../resilience/sleep.ts';
 import type { ProviderResilience } from '../resilience/policy.ts';
@@ -28,8 +29,8 @@ const CANCEL_UPSTREAM_TIMEOUT_MS = DEFAULTS.CANCEL_UPSTREAM_TIMEOUT_MS;
 export interface OpenAIResponsesDeps {
   clients: ProviderClients;
   resilience: ProviderResilience;
-  /** Test-only defect switches: 'poll-ignores-signal', 'no-upstream-cancel'. */
-  defects?: ReadonlySet<string>;
+  /** Test-only defect switches read here (branches, defects/index.ts): 'poll-ignores-signal', 'no-upstream-cancel'. */
+  defects?: ReadonlySet<TestDefect>;
   /** Multiplies the polling intervals (chaos runs compress time). Default 1. */
   timeScale?: number;
 }

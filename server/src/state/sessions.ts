@@ -93,13 +93,25 @@ function toInfo(r: Record<string, any>): SessionInfo {
 }
 
 /**
+ * What the call flow needs of a session lock: SessionLocks in production; the seam where
+ * a test defect (KI-15) puts a lock that does nothing or never gives a slot back
+ * (defects/session-locks.ts).
+ */
+export interface SessionLock {
+  /** Waits for the earlier calls of `key`; resolves with the release. */
+  acquire(key: string, signal: AbortSignal): Promise<() => void>;
+  /** Sessions with a call holding or waiting for their slot. */
+  readonly held: number;
+}
+
+/**
  * Serialises calls within one session (KI-15: two concurrent follow-ups must not both
  * chain from the same previous response). Hand-written because it is a per-key promise
  * chain of a few lines; the wait honours the caller's signal. With `leases`, a turn also
  * holds the session's lease in the state database, so processes sharing a state dir
  * serialise too (the in-process queue keeps local waiters in order and off SQLite).
  */
-export class SessionLocks {
+export class SessionLocks implements SessionLock {
   readonly #tails = new Map<string, Promise<void>>();
   readonly #leases: SessionLeases | undefined;
 

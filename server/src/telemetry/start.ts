@@ -44,7 +44,6 @@ import {
 } from './semconv.ts';
 import { StallProfiler } from './stall-profiler.ts';
 import { SpanLogProcessor } from './span-log.ts';
-import { syncLogShipper } from './sync-log-shipper.ts';
 import { TRACER_NAME } from './spans.ts';
 import { LoopWatchdog } from './watchdog.ts';
 import { DEFAULTS } from '../config/defaults.ts';
@@ -63,12 +62,15 @@ export interface StartTelemetryOptions {
   /** Watchdog threshold in ms. Default DEFAULTS.LOOP_STALL_THRESHOLD_MS. */
   loopStallThresholdMs?: number;
   /**
-   * Test defect `blocking-telemetry-export` (KI-09, KI-21): every log record is also
-   * shipped to the OTLP logs endpoint synchronously, on the event loop, as the first
-   * version's HTTP log handler did. Never set outside tests.
+   * A second shipper of log records to the OTLP logs endpoint, started beside the logs
+   * pipeline with its URL and timeout; returns its remover. None in production: the
+   * seam where the `blocking-telemetry-export` test defect (KI-09, KI-21) puts back the
+   * first version's synchronous HTTP log handler (defects/sync-log-shipper.ts).
    */
-  syncLogShipping?: boolean;
+  logShipper?: LogShipper;
 }
+
+export type LogShipper = (url: string, timeoutMs: number) => () => void;
 
 export interface TelemetryDrops {
   spans: number;
@@ -244,7 +246,7 @@ function startLogs(c: SignalContext, out: Pipelines): void {
   });
   logs.setGlobalLoggerProvider(out.loggerProvider);
   c.cleanups.push(bridgeLogs(out.loggerProvider.getLogger(TRACER_NAME, c.options.serviceVersion)));
-  if (c.options.syncLogShipping && c.config.logs.kind === 'otlp') c.cleanups.push(syncLogShipper(c.config.logs.url, c.config.logs.timeoutMs));
+  if (c.options.logShipper && c.config.logs.kind === 'otlp') c.cleanups.push(c.options.logShipper(c.config.logs.url, c.config.logs.timeoutMs));
 }
 
 /** Stage 4: the undici instrumentation (upstream requests then go untraced if it fails, but the server's own spans still work). */

@@ -11,8 +11,7 @@ import { withTransaction, type Db } from '../state/db.ts';
 import type { PendingDeleteKind, VectorState } from './state.ts';
 import { backoffMs } from '../resilience/retry.ts';
 import { cleanupSignal, isNotFound, withRetry } from './upstream.ts';
-import { clientPermits } from './defects.ts';
-import { defectOn } from '../config/test-defects.ts';
+import { vectorGates } from './gates.ts';
 import { DEFAULTS } from '../config/defaults.ts';
 
 export interface CleanupDeps {
@@ -33,42 +32,27 @@ export function oweFileDeletes(state: VectorState, fileIds: Iterable<string>, no
 
 async function sendDelete(deps: CleanupDeps, kind: PendingDeleteKind, targetId: string, storeId: string, parent?: AbortSignal): Promise<void> {
   const signal = cleanupSignal(deps.timeoutMs, parent);
-  if (defectOn('delete-leaks-permit')) return leakyDelete(deps, kind, targetId, storeId, signal);
+  // A gate installed by the wiring (none in production; a permit a cut-off delete keeps under a test defect, KI-02).
+  const gate = vectorGates().delete;
+  if (gate) return gate(signal, () => requestDelete(deps, kind, targetId, storeId, signal));
   // One try through the engine: a failed delete is retried by the janitor, with the backoff
   // below. The engine watches the caller's signal; the request has its own deadline too,
   // and a request that ran out of it is a failure to defer ("the request timed out").
-  await withRetry(async () => {
-    const opts = { signal, maxRetries: 0 };
-    switch (kind) {
-      case 'store_file':
-        await deps.client.vectorStores.files.delete(targetId, { vector_store_id: storeId }, opts);
-        return;
-      case 'store':
-        await deps.client.vectorStores.delete(targetId, opts);
-        return;
-      case 'file':
-        await deps.client.files.delete(targetId, opts);
-        return;
-    }
-  }, { signal: parent ?? new AbortController().signal, attempts: 1, rateLimitRetries: 0 });
+  await withRetry(() => requestDelete(deps, kind, targetId, storeId, signal), { signal: parent ?? new AbortController().signal, attempts: 1, rateLimitRetries: 0 });
 }
 
-/**
- * Test-only defect (KI-02): the delete takes a shared permit and gives it back only when
- * the provider answered; a delete cancelled by its deadline keeps it, as the first
- * version's SDK semaphore did, so later requests wait forever.
- */
-async function leakyDelete(deps: CleanupDeps, kind: PendingDeleteKind, targetId: string, storeId: string, signal: AbortSignal): Promise<void> {
-  const release = await clientPermits.acquire(signal);
+async function requestDelete(deps: CleanupDeps, kind: PendingDeleteKind, targetId: string, storeId: string, signal: AbortSignal): Promise<void> {
   const opts = { signal, maxRetries: 0 };
-  try {
-    if (kind === 'store_file') await deps.client.vectorStores.files.delete(targetId, { vector_store_id: storeId }, opts);
-    else if (kind === 'store') await deps.client.vectorStores.delete(targetId, opts);
-    else await deps.client.files.delete(targetId, opts);
-    release();
-  } catch (err) {
-    if (!signal.aborted) release();
-    throw err;
+  switch (kind) {
+    case 'store_file':
+      await deps.client.vectorStores.files.delete(targetId, { vector_store_id: storeId }, opts);
+      return;
+    case 'store':
+      await deps.client.vectorStores.delete(targetId, opts);
+      return;
+    case 'file':
+      await deps.client.files.delete(targetId, opts);
+      return;
   }
 }
 

@@ -15,7 +15,7 @@ import type { VectorState } from './state.ts';
 import type { VectorEvent, VectorLimits } from './types.ts';
 import { isNotFound, isStoreLimitError, sleep, withRetry } from './upstream.ts';
 import type { ThrottleGate } from '../resilience/throttle-gate.ts';
-import { storeCreateLock } from './defects.ts';
+import { vectorGates } from './gates.ts';
 import { defectOn } from '../config/test-defects.ts';
 import { DEFAULTS } from '../config/defaults.ts';
 
@@ -131,8 +131,9 @@ export class StoreAllocator {
 
   async #create(sessionId: string, signal: AbortSignal): Promise<VectorStore> {
     const d = this.#d;
-    // Test-only defect (KI-01): a process-wide creation lock that is never given back.
-    if (defectOn('store-create-lock-leak')) await storeCreateLock.acquire(signal);
+    // A gate installed by the wiring (none in production; a creation lock never given back under a test defect, KI-01).
+    const beforeCreate = vectorGates().storeCreate;
+    if (beforeCreate) await beforeCreate(signal);
     // Test-only defect (KI-13): no count before creating, and the limit error retried like a 5xx.
     if (defectOn('store-limit-retried')) return this.#createRetryingLimit(sessionId, signal);
     await this.#makeRoom(sessionId, signal, 0);

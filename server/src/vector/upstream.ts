@@ -10,8 +10,7 @@ import { retryUpstream, type RetryUpstreamOptions } from '../resilience/retry.ts
 import { stepFailureError } from '../resilience/upstream-errors.ts';
 import type { SbError } from '../errors.ts';
 import { DEFAULTS } from '../config/defaults.ts';
-import { clientPermits } from './defects.ts';
-import { defectOn } from '../config/test-defects.ts';
+import { vectorGates } from './gates.ts';
 
 /** True for the provider's "too many vector stores" refusal (KI-13). */
 export function isStoreLimitError(err: unknown): boolean {
@@ -42,10 +41,10 @@ export interface RetryOptions extends Omit<RetryUpstreamOptions, 'attempts' | 'p
   onHeadroom?: (remaining: number) => void;
 }
 
-/** Test-only defect (KI-02): every request takes a shared permit (see cleanup.ts). */
-function withLeakyPermit(signal: AbortSignal) {
+/** A permit around each try, when the wiring installed one (none in production; a shared permit under a test defect, KI-02). */
+function aroundPermit(take: (signal: AbortSignal) => Promise<() => void>, signal: AbortSignal) {
   return async <T>(attempt: () => Promise<T>): Promise<T> => {
-    const release = await clientPermits.acquire(signal);
+    const release = await take(signal);
     try {
       return await attempt();
     } finally {
@@ -62,12 +61,13 @@ function withLeakyPermit(signal: AbortSignal) {
  */
 export function withRetry<T>(fn: (signal: AbortSignal) => Promise<T>, options: RetryOptions): Promise<T> {
   const { report, onHeadroom, ...rest } = options;
+  const takePermit = vectorGates().request;
   return retryUpstream(fn, {
     rateLimitFloorMs: DEFAULTS.RATE_LIMIT_MIN_WAIT_MS,
     keepAlive: true,
     // The call's own signal, as the requests always had: SDK pages keep it for getNextPage.
     signalPerTry: false,
-    ...(defectOn('delete-leaks-permit') ? { around: withLeakyPermit(options.signal) } : {}),
+    ...(takePermit ? { around: aroundPermit(takePermit, options.signal) } : {}),
     ...rest,
     ...(rest.rateLimitRetries === undefined ? { rateLimitRetries: DEFAULTS.UPLOAD_MAX_RATE_LIMIT_RETRIES } : {}),
     ...(report ? { progress: report } : {}),

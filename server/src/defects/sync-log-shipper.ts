@@ -1,6 +1,6 @@
 /**
- * TEST DEFECT `blocking-telemetry-export` (KI-09, KI-21) — never on unless named in
- * SECOND_BRAIN_TEST_DEFECTS.
+ * `blocking-telemetry-export` (KI-09, KI-21): a log shipper for the telemetry seam
+ * (StartTelemetryOptions.logShipper), passed by defects/seams.ts when the switch is on.
  *
  * Reintroduces the first version's log handler: each record is POSTed to the log
  * endpoint and the logging call waits for the answer, on the event loop. Node has no
@@ -10,7 +10,8 @@
  */
 import { Worker } from 'node:worker_threads';
 import { addLogSink } from '../logging/logger.ts';
-import { OTEL_COMPONENT } from './diag.ts';
+import { OTEL_COMPONENT } from '../telemetry/diag.ts';
+import type { LogShipper } from '../telemetry/start.ts';
 
 const SENDER = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -25,7 +26,7 @@ parentPort.on('message', async ({ body, shared }) => {
 });`;
 
 /** Starts shipping every log record synchronously to `url` (OTLP/HTTP JSON logs); returns the remover. */
-export function syncLogShipper(url: string, timeoutMs: number): () => void {
+export const syncLogShipper: LogShipper = (url, timeoutMs) => {
   const worker = new Worker(SENDER, { eval: true, workerData: { url, timeoutMs } });
   worker.unref();
   const remove = addLogSink((rec) => {
@@ -41,4 +42,4 @@ export function syncLogShipper(url: string, timeoutMs: number): () => void {
     remove();
     void worker.terminate();
   };
-}
+};
