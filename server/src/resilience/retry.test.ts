@@ -8,6 +8,7 @@ import { ThrottleGate } from './throttle-gate.ts';
 import { ProviderResilience } from './policy.ts';
 import { withRetry } from '../vector/upstream.ts';
 import { ErrorCode, isSbError } from '../errors.ts';
+import { patience } from '@second-brain/harness';
 
 function rateLimit(headers: Record<string, string> = {}, body: Record<string, unknown> = {}) {
   return new RateLimitError(429, { message: 'Rate limit reached', type: 'requests', code: 'rate_limit_exceeded', ...body }, undefined, new Headers(headers));
@@ -75,7 +76,7 @@ test('backoffMs stays within [floor, min(cap, base × 2^attempt)]', () => {
   assert.equal(backoffMs(1_000, { baseMs: 100, capMs: 500, jitter: 'none' }), 500);
 });
 
-test('retryUpstream: a throttle longer than the deadline ends at once with a clear error naming the time', { timeout: 10_000 }, async () => {
+test('retryUpstream: a throttle longer than the deadline ends at once with a clear error naming the time', { timeout: patience(10_000) }, async () => {
   const gate = new ThrottleGate(undefined, 'openai');
   let calls = 0;
   const t0 = performance.now();
@@ -104,13 +105,13 @@ async function abortMidWait(start: (signal: AbortSignal) => Promise<unknown>): P
   assert.ok(performance.now() - t0 < 500, `ended ${Math.round(performance.now() - t0)} ms after the abort`);
 }
 
-test('retryUpstream: an abort during the retry wait ends the call at once and sends nothing more', { timeout: 10_000 }, async () => {
+test('retryUpstream: an abort during the retry wait ends the call at once and sends nothing more', { timeout: patience(10_000) }, async () => {
   let calls = 0;
   await abortMidWait((signal) => retryUpstream(async () => { calls++; throw serverError({ 'retry-after': '10' }); }, { signal, gate: new ThrottleGate() }));
   assert.equal(calls, 1);
 });
 
-test('retryUpstream: an abort during the throttle wait ends the call at once', { timeout: 10_000 }, async () => {
+test('retryUpstream: an abort during the throttle wait ends the call at once', { timeout: patience(10_000) }, async () => {
   const gate = new ThrottleGate();
   gate.throttle(10_000);
   let calls = 0;
@@ -118,7 +119,7 @@ test('retryUpstream: an abort during the throttle wait ends the call at once', {
   assert.equal(calls, 0);
 });
 
-test('one gate for the account: a 429 met by vector-store work holds a chat call back, and the other way round', { timeout: 10_000 }, async () => {
+test('one gate for the account: a 429 met by vector-store work holds a chat call back, and the other way round', { timeout: patience(10_000) }, async () => {
   const gate = new ThrottleGate(undefined, 'openai');
   const chat = new ProviderResilience('openai', { gate });
   const opts = () => ({ signal: new AbortController().signal, deadline: Date.now() + 5_000 });

@@ -50,7 +50,7 @@ async function failFast(): Promise<number> {
   }
 }
 
-test('one throttle gate per account: the chat calls and the vector-store work of OpenAI see the same throttle window', { timeout: 20_000 }, async () => {
+test('one throttle gate per account: the chat calls and the vector-store work of OpenAI see the same throttle window', { timeout: patience(20_000) }, async () => {
   const rig = await startRig();
   try {
     const { gates, resilience, services } = rig.app;
