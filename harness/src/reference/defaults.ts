@@ -27,8 +27,12 @@ export const REFERENCE_START_TIMEOUT_MS = 10_000;
  * instead of measuring it, e.g. `SB_TEST_PATIENCE=4` on a runner known to be slow.
  */
 export const TEST_PATIENCE_ENV = 'SB_TEST_PATIENCE';
-/** The most a hang guard is stretched on a busy machine: 5 s of patience becomes at most 50 s. */
-export const MAX_PATIENCE_FACTOR = 10;
+/**
+ * The most a hang guard is stretched on a busy machine: 5 s becomes at most 25 s. A
+ * two-core runner with two busy loops beside the suite ran it about 4 times slower; a
+ * larger factor would only make a real hang take longer to report.
+ */
+export const MAX_PATIENCE_FACTOR = 5;
 /**
  * How much more than the measured share of the CPU a guard allows for: the load is read
  * at one moment and the work the guard covers runs after it, when the load may be higher.

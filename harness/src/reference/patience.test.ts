@@ -11,7 +11,7 @@ test('a quiet machine keeps the guard as written', () => {
 
 test('the guard grows with the runnable tasks per core, whichever of the two figures is larger', () => {
   assert.equal(slowdownFor(6, 2, 2), 3 * PATIENCE_MARGIN);
-  assert.equal(slowdownFor(1, 8, 2), 4 * PATIENCE_MARGIN);
+  assert.equal(slowdownFor(1, 6, 2), 3 * PATIENCE_MARGIN);
   assert.equal(slowdownFor(500, 500, 2), MAX_PATIENCE_FACTOR, 'clamped');
   assert.equal(slowdownFor(4, 4, 0), Math.min(MAX_PATIENCE_FACTOR, 4 * PATIENCE_MARGIN), 'no core count: one core');
 });
