@@ -79,7 +79,7 @@ test('KI-08: 2,000 files gather completely under ulimit -n 256', { timeout: pati
   const root = tree(2_000, 200);
   t.after(() => rmSync(root, { recursive: true, force: true }));
   const c = runChild(256, `
-    const r = await gatherFiles({ paths: ['.'], roots: [${JSON.stringify(root)}], signal: AbortSignal.timeout(patience(15000)) });
+    const r = await gatherFiles({ paths: ['.'], roots: [${JSON.stringify(root)}], signal: AbortSignal.timeout(${patience(15_000)}) });
     process.stdout.write(JSON.stringify({ files: r.files.length, skipped: r.skipped.length, retries: r.stats.emfileRetries, fallbacks: r.stats.readerFallbacks }));`);
   assert.equal(c.status, 0, c.stderr);
   assert.deepEqual(c.out, { files: 2_000, skipped: 0, retries: 0, fallbacks: 0 });
@@ -93,7 +93,7 @@ test('KI-08: EMFILE is retried with backoff, then reported as a skip reason, nev
     const held = [];
     for (;;) { try { held.push(openSync('/dev/null', 'r')); } catch { break; } }
     // The gather starts first, so its first reads meet the exhaustion however slow the machine.
-    const gathering = gatherFiles({ paths: ['.'], roots: [${JSON.stringify(root)}], signal: AbortSignal.timeout(patience(15000)) });
+    const gathering = gatherFiles({ paths: ['.'], roots: [${JSON.stringify(root)}], signal: AbortSignal.timeout(${patience(15_000)}) });
     setTimeout(() => { for (const fd of held) closeSync(fd); }, 100);
     const r = await gathering;
     process.stdout.write(JSON.stringify({ files: r.files.length, retries: r.stats.emfileRetries }));`);
@@ -106,7 +106,7 @@ test('KI-08: EMFILE is retried with backoff, then reported as a skip reason, nev
     const held = [];
     for (;;) { try { held.push(openSync('/dev/null', 'r')); } catch { break; } }
     const t0 = performance.now();
-    const r = await gatherFiles({ paths: ['.'], roots: [${JSON.stringify(root)}], signal: AbortSignal.timeout(patience(15000)) });
+    const r = await gatherFiles({ paths: ['.'], roots: [${JSON.stringify(root)}], signal: AbortSignal.timeout(${patience(15_000)}) });
     process.stdout.write(JSON.stringify({ files: r.files.length, reasons: [...new Set(r.skipped.map((s) => s.reason))], ms: performance.now() - t0 }));`);
   assert.equal(permanent.status, 0, permanent.stderr);
   assert.equal(permanent.out.files, 0);
@@ -127,8 +127,8 @@ test('KI-08: on the reader thread too, EMFILE is retried; a reader that cannot s
     };`;
   // Reader thread already running when descriptors run out: it retries with backoff itself.
   const warm = runChild(64, `${exhaustOnRead}
-    await gatherFiles({ paths: ['.'], roots: [${JSON.stringify(root)}], signal: AbortSignal.timeout(patience(15000)) });
-    const r = await gatherFiles({ paths: ['.'], roots: [${JSON.stringify(root)}], signal: AbortSignal.timeout(patience(15000)), onProgress });
+    await gatherFiles({ paths: ['.'], roots: [${JSON.stringify(root)}], signal: AbortSignal.timeout(${patience(15_000)}) });
+    const r = await gatherFiles({ paths: ['.'], roots: [${JSON.stringify(root)}], signal: AbortSignal.timeout(${patience(15_000)}), onProgress });
     process.stdout.write(JSON.stringify({ files: r.files.length, retries: r.stats.emfileRetries, fallbacks: r.stats.readerFallbacks }));`);
   assert.equal(warm.status, 0, warm.stderr);
   assert.equal(warm.out.files, 100);
@@ -137,7 +137,7 @@ test('KI-08: on the reader thread too, EMFILE is retried; a reader that cannot s
 
   // Reader thread not started yet: it cannot start without descriptors, so the files are read on the event loop.
   const cold = runChild(64, `${exhaustOnRead}
-    const r = await gatherFiles({ paths: ['.'], roots: [${JSON.stringify(root)}], signal: AbortSignal.timeout(patience(15000)), onProgress });
+    const r = await gatherFiles({ paths: ['.'], roots: [${JSON.stringify(root)}], signal: AbortSignal.timeout(${patience(15_000)}), onProgress });
     process.stdout.write(JSON.stringify({ files: r.files.length, retries: r.stats.emfileRetries, fallbacks: r.stats.readerFallbacks }));`);
   assert.equal(cold.status, 0, cold.stderr);
   assert.equal(cold.out.files, 100);

@@ -210,7 +210,7 @@ test('unreadable files and directories are skipped (EACCES)', { timeout: patienc
   chmodSync(join(root, 'locked.ts'), 0o000);
   chmodSync(join(root, 'closed'), 0o000);
   const script = `import { gatherFiles } from ${JSON.stringify(new URL('./gather.ts', import.meta.url).pathname)};
-    const r = await gatherFiles({ paths: ['.'], roots: [${JSON.stringify(root)}], signal: AbortSignal.timeout(patience(8000)) });
+    const r = await gatherFiles({ paths: ['.'], roots: [${JSON.stringify(root)}], signal: AbortSignal.timeout(${patience(8_000)}) });
     process.stdout.write(JSON.stringify({ files: r.files.map((f) => f.relPath), skipped: r.skipped }));`;
   // Root reads everything, so the check runs as an unprivileged user when the tests run as root.
   const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
