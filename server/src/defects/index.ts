@@ -13,12 +13,13 @@
  * - sync-stderr-logger: the logger's destination (CreateLoggerOptions.destination).
  * - blocking-telemetry-export: StartTelemetryOptions.logShipper.
  * - memory-on-event-loop: MemoryQueueOptions.entryGitInfo.
- * - store-create-lock-leak, delete-leaks-permit: the vector-store gates (vector/gates.ts).
+ * - store-create-lock-leak, delete-leaks-permit, store-limit-retried: the vector-store gates (vector/gates.ts).
  *
  * Still a branch at the call site (`defectOn(...)`, or the validated set), one line why:
  * - ignore-retry-after, retry-sleep-ignores-signal, no-connection-retry, no-shared-throttle
- *   (app.ts → resilience/policy.ts): options of the retry policy, which is being reworked; kept as they are.
- * - store-limit-retried (vector/stores.ts): the retry path of store creation; kept with the retry code.
+ *   (app.ts, the wiring, passes them to resilience/): options of the one retry engine's
+ *   decisions (which wait, which signal, whether a reset is retried, whether the board is
+ *   written); each is one line in a decision, not a component.
  * - batch-no-deadline (vector/batches.ts): one number (the batch budget); no component to swap.
  * - poll-ignores-signal (providers/openai-responses.ts): the signal of three steps inside one polling loop.
  * - no-upstream-cancel (providers/openai-responses.ts): one early return in the best-effort cancel.
@@ -32,9 +33,6 @@
  * - dedup-by-path-only (vector/manager.ts): three comparisons inside the dedup query.
  * - upload-concurrency-fixed (vector/adaptive-concurrency.ts): an early return in the controller's adjust step.
  * - unbounded-gather (context/read-files.ts): the read strategy chosen inside one function.
- * - openai-ignores-signal: no path reads it (the OpenAI provider uses the Responses API, whose
- *   cancel switches are poll-ignores-signal and no-upstream-cancel); completionSender honours it
- *   should an OpenAI Chat Completions adapter be wired.
  */
 export { TEST_DEFECTS, isTestDefect, type TestDefect } from '../config/test-defects.ts';
 export { completionSender, installDefects, logDestination, memoryGitReader, sessionLock, telemetryLogShipper } from './seams.ts';

@@ -9,6 +9,7 @@ import { vectorGates } from '../vector/gates.ts';
 import type { SendCompletion } from '../providers/chat-completions.ts';
 import { completionSender, installDefects, logDestination, memoryGitReader, sessionLock, telemetryLogShipper } from './seams.ts';
 import { signalDropping } from './providers.ts';
+import { APIError } from 'openai';
 
 const on = (...names: TestDefect[]): ReadonlySet<TestDefect> => new Set(names);
 const never = new AbortController().signal;
@@ -91,6 +92,22 @@ test('store-create-lock-leak and delete-leaks-permit install gates that keep the
     after.abort(new Error('give up'));
     await assert.rejects(next);
     assert.equal(defectOn('delete-leaks-permit'), true);
+  } finally {
+    installDefects(on());
+  }
+});
+
+test('store-limit-retried installs a store creation that takes the limit error for a passing one', async () => {
+  try {
+    installDefects(on('store-limit-retried'));
+    const { createStore } = vectorGates();
+    assert.ok(createStore);
+    let tries = 0;
+    const limit = APIError.generate(400, { error: { message: 'You have reached the maximum number of vector stores', code: 'vector_store_limit_exceeded' } }, undefined, new Headers());
+    const store = await createStore(async () => { tries += 1; if (tries < 3) throw limit; return { id: 'vs_1' }; }, never);
+    assert.deepEqual(store, { id: 'vs_1' });
+    assert.equal(tries, 3, 'tried again after each refusal');
+    await assert.rejects(createStore(async () => { throw new Error('other'); }, never), /other/, 'any other failure ends it');
   } finally {
     installDefects(on());
   }

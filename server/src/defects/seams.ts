@@ -16,13 +16,14 @@ import { signalDropping } from './providers.ts';
 import { leakingSessionLock, noSessionLock } from './session-locks.ts';
 import { syncLogShipper } from './sync-log-shipper.ts';
 import { syncStderrDestination } from './sync-stderr.ts';
-import { deleteLeaksPermit, storeCreateLockLeak } from './vector.ts';
+import { deleteLeaksPermit, storeCreateLockLeak, storeLimitRetried } from './vector.ts';
 
 type Defects = ReadonlySet<TestDefect>;
 
 /**
  * Installs the process-wide parts: the registry read by the remaining `defectOn`
- * branches, and the vector-store gates (`store-create-lock-leak`, `delete-leaks-permit`).
+ * branches, and the vector-store gates (`store-create-lock-leak`, `delete-leaks-permit`,
+ * `store-limit-retried`).
  * Called once by startServices.
  */
 export function installDefects(defects: Defects): void {
@@ -30,6 +31,7 @@ export function installDefects(defects: Defects): void {
   const gates: VectorGates = {
     ...(defects.has('store-create-lock-leak') ? storeCreateLockLeak() : {}),
     ...(defects.has('delete-leaks-permit') ? deleteLeaksPermit() : {}),
+    ...(defects.has('store-limit-retried') ? storeLimitRetried() : {}),
   };
   installVectorGates(gates);
 }
@@ -43,7 +45,9 @@ export function sessionLock(defects: Defects, lock: SessionLock): SessionLock {
 
 /** The Chat Completions sender of `provider`: one that drops the signal under `<provider>-ignores-signal`. */
 export function completionSender(defects: Defects, provider: ProviderId): SendCompletion | undefined {
-  return defects.has(`${provider}-ignores-signal`) ? signalDropping(sendCompletion) : undefined;
+  // OpenAI's calls go through the Responses API; its cancel defects are poll-ignores-signal and no-upstream-cancel.
+  const drops = provider === 'xai' ? defects.has('xai-ignores-signal') : provider === 'gemini' ? defects.has('gemini-ignores-signal') : false;
+  return drops ? signalDropping(sendCompletion) : undefined;
 }
 
 /** The logger's destination: pino's synchronous fd 2 under `sync-stderr-logger`; otherwise none (the bounded stderr writer). */

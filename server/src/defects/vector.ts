@@ -5,6 +5,7 @@
  */
 import { Semaphore } from '../runtime/semaphore.ts';
 import type { VectorGates } from '../vector/gates.ts';
+import { isStoreLimitError, sleep } from '../vector/upstream.ts';
 
 /**
  * A small process-wide permit: `acquire` resolves with a release function, and a caller
@@ -55,6 +56,29 @@ export function deleteLeaksPermit(): Pick<VectorGates, 'request' | 'delete'> {
       } catch (err) {
         if (!signal.aborted) release();
         throw err;
+      }
+    },
+  };
+}
+
+/** How long the first version waited before trying a refused store creation again. */
+const STORE_LIMIT_RETRY_MS = 500;
+
+/**
+ * `store-limit-retried` (KI-13): what the first version did at the vector-store limit:
+ * create without counting first, and take the provider's limit error for a passing
+ * failure, trying again every half second until the call's deadline.
+ */
+export function storeLimitRetried(): Pick<VectorGates, 'createStore'> {
+  return {
+    createStore: async (send, signal) => {
+      for (;;) {
+        try {
+          return await send(signal);
+        } catch (err) {
+          if (signal.aborted || !isStoreLimitError(err)) throw err;
+          await sleep(STORE_LIMIT_RETRY_MS, signal);
+        }
       }
     },
   };

@@ -11,6 +11,11 @@ export interface VectorGates {
   delete?: (signal: AbortSignal, send: () => Promise<void>) => Promise<void>;
   /** Waited for before a session store is created (stores.ts). */
   storeCreate?: (signal: AbortSignal) => Promise<void>;
+  /**
+   * Creates a session store in place of the counted, bounded path (stores.ts): `send`
+   * is the create request itself, with no count before it and no retry around it.
+   */
+  createStore?: <T>(send: (signal: AbortSignal) => Promise<T>, signal: AbortSignal) => Promise<T>;
 }
 
 let installed: VectorGates = {};

@@ -16,7 +16,6 @@ import type { VectorEvent, VectorLimits } from './types.ts';
 import { isNotFound, isStoreLimitError, sleep, withRetry } from './upstream.ts';
 import type { ThrottleGate } from '../resilience/throttle-gate.ts';
 import { vectorGates } from './gates.ts';
-import { defectOn } from '../config/test-defects.ts';
 import { DEFAULTS } from '../config/defaults.ts';
 
 const VERIFY_AFTER_IDLE_MS = DEFAULTS.STORE_VERIFY_AFTER_IDLE_MS;
@@ -134,8 +133,9 @@ export class StoreAllocator {
     // A gate installed by the wiring (none in production; a creation lock never given back under a test defect, KI-01).
     const beforeCreate = vectorGates().storeCreate;
     if (beforeCreate) await beforeCreate(signal);
-    // Test-only defect (KI-13): no count before creating, and the limit error retried like a 5xx.
-    if (defectOn('store-limit-retried')) return this.#createRetryingLimit(sessionId, signal);
+    // A creation path installed by the wiring (none in production; under a test defect, KI-13: no count first, the limit error retried).
+    const createStore = vectorGates().createStore;
+    if (createStore) return createStore((s) => d.client.vectorStores.create({ name: `second-brain ${sessionId.slice(0, 40)}`, metadata: sessionStoreMetadata(d.instanceId, sessionId) }, { signal: s, maxRetries: 0 }), signal);
     await this.#makeRoom(sessionId, signal, 0);
     const body = {
       name: `second-brain ${sessionId.slice(0, 40)}`,
@@ -157,19 +157,6 @@ export class StoreAllocator {
       } catch (err2) {
         if (isStoreLimitError(err2)) throw this.#limitError(undefined, undefined, err2);
         throw err2;
-      }
-    }
-  }
-
-  /** Test-only defect `store-limit-retried` (KI-13): what the first version did at the limit. */
-  async #createRetryingLimit(sessionId: string, signal: AbortSignal): Promise<VectorStore> {
-    const d = this.#d;
-    for (;;) {
-      try {
-        return await d.client.vectorStores.create({ name: `second-brain ${sessionId.slice(0, 40)}`, metadata: sessionStoreMetadata(d.instanceId, sessionId) }, { signal, maxRetries: 0 });
-      } catch (err) {
-        if (signal.aborted || !isStoreLimitError(err)) throw err;
-        await sleep(500, signal);
       }
     }
   }
