@@ -137,6 +137,8 @@ export const DEFAULTS = {
   SESSION_LEASE_POLL_MS: 25,
   /** The janitor's first pass runs this long after start-up, off the request path (a killed process's debris goes within a minute of the restart). */
   JANITOR_STARTUP_DELAY_MS: 5_000,
+  /** Under the `store-limit-retried` test defect only: the wait before a refused store creation is tried again (the first version's). */
+  STORE_LIMIT_DEFECT_RETRY_MS: 500,
   /** Deadline of that first pass. */
   JANITOR_STARTUP_RUN_TIMEOUT_MS: 50_000,
   STORE_IDLE_TTL_MS: 86_400_000,

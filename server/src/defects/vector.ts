@@ -6,6 +6,7 @@
 import { Semaphore } from '../runtime/semaphore.ts';
 import type { VectorGates } from '../vector/gates.ts';
 import { isStoreLimitError, sleep } from '../vector/upstream.ts';
+import { DEFAULTS } from '../config/defaults.ts';
 
 /**
  * A small process-wide permit: `acquire` resolves with a release function, and a caller
@@ -62,7 +63,7 @@ export function deleteLeaksPermit(): Pick<VectorGates, 'request' | 'delete'> {
 }
 
 /** How long the first version waited before trying a refused store creation again. */
-const STORE_LIMIT_RETRY_MS = 500;
+const STORE_LIMIT_RETRY_MS = DEFAULTS.STORE_LIMIT_DEFECT_RETRY_MS;
 
 /**
  * `store-limit-retried` (KI-13): what the first version did at the vector-store limit:
