@@ -106,5 +106,8 @@ test('KI-02: a started janitor does not keep the process alive (unref’d timer)
   const started = performance.now();
   const { status } = spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: new URL('.', import.meta.url), timeout: patience(8_000) });
   assert.equal(status, 0);
+  // Status 0 already says the process exited by itself: spawnSync ends one that outlives its
+  // timeout with a signal (status null). The wall-clock check only says it did so promptly,
+  // which on a busy machine takes longer, hence patience.
   assert.ok(performance.now() - started < patience(5_000), 'the process exited on its own');
 });
