@@ -70,9 +70,10 @@ function runnableNow(): number | null {
  * busy machine, as every guard here): for tests that wait on a background effect.
  */
 export async function waitUntil(cond: () => boolean, ms: number, what = 'condition'): Promise<void> {
-  const end = performance.now() + patience(ms);
+  const allowed = patience(ms);
+  const end = performance.now() + allowed;
   while (!cond()) {
-    if (performance.now() > end) throw new Error(`${what} not met within ${patience(ms)} ms`);
+    if (performance.now() > end) throw new Error(`${what} not met within ${allowed} ms`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
