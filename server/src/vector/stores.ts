@@ -133,16 +133,16 @@ export class StoreAllocator {
     // A gate installed by the wiring (none in production; a creation lock never given back under a test defect, KI-01).
     const beforeCreate = vectorGates().storeCreate;
     if (beforeCreate) await beforeCreate(signal);
+    // A creation path installed by the wiring (none in production; under a test defect, KI-13: no count first, the limit error retried).
+    const createStore = vectorGates().createStore;
+    if (createStore) return createStore((s) => d.client.vectorStores.create({ name: `second-brain ${sessionId.slice(0, 40)}`, metadata: sessionStoreMetadata(d.instanceId, sessionId) }, { signal: s, maxRetries: 0 }), signal);
+    await this.#makeRoom(sessionId, signal, 0);
     const body = {
       name: `second-brain ${sessionId.slice(0, 40)}`,
       metadata: sessionStoreMetadata(d.instanceId, sessionId),
       // Provider-side backstop: even if every cleanup here fails, the store expires.
       expires_after: { anchor: 'last_active_at' as const, days: d.limits.storeExpiresAfterDays },
     };
-    // A creation path installed by the wiring (none in production; under a test defect, KI-13: no count first, the limit error retried).
-    const createStore = vectorGates().createStore;
-    if (createStore) return createStore((s) => d.client.vectorStores.create(body, { signal: s, maxRetries: 0 }), signal);
-    await this.#makeRoom(sessionId, signal, 0);
     const create = () => withRetry((s) => d.client.vectorStores.create(body, { signal: s, maxRetries: 0 }),
       { signal, gate: d.gate, attempts: d.limits.uploadMaxAttempts, report: d.report });
     try {
