@@ -22,6 +22,7 @@ import { closeContextWorkers } from './context/index.ts';
 import { Janitor, VectorStoreManager } from './vector/index.ts';
 import { MemoryQueue } from './memory/index.ts';
 import { installDefects, memoryGitReader } from './defects/index.ts';
+import { sharedLoopLag } from './runtime/loop-monitor.ts';
 
 const SERVICES_CLOSE_MS = DEFAULTS.SERVICES_CLOSE_MS;
 
@@ -34,10 +35,13 @@ export async function startServices(app: App): Promise<void> {
   // Vector stores need an OpenAI key; without one, overflow is listed as left out.
   if (app.clients.hasKey('openai')) {
     const client = app.clients.get('openai');
+    const loopLag = sharedLoopLag();
     const manager = new VectorStoreManager({
       // One throttle gate for the OpenAI account: a 429 met by a chat call holds the uploads back too, and the other way round (KI-17).
       client, db: app.db, instanceId: app.instanceId, serverName: 'second-brain', gate: app.gates.openai,
       ...(tuning.limits ? { limits: tuning.limits } : {}),
+      // Uploads back off while this process's own loop lags: then the process, not the provider, is the bottleneck.
+      loopLagMs: () => loopLag.maxMs(),
       // Deletes owed by a request (replaced files, a cancelled upload) go to the janitor, off the request path (KI-02).
       onEvent: (e) => { if (e.type === 'cleanup_owed') app.services.janitor?.kick?.(); },
     });

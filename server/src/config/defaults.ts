@@ -123,6 +123,15 @@ export const DEFAULTS = {
   UPLOAD_CONCURRENCY_START: 4,
   UPLOAD_CONCURRENCY_MIN: 1,
   UPLOAD_CONCURRENCY_MAX: 16,
+  /**
+   * Upload concurrency and the server's own event loop: at a recent loop delay of this
+   * many ms or more the level stops growing, at twice it the level shrinks (the loop, not
+   * the provider, is the bottleneck, so more uploads at once only lengthen each loop turn).
+   */
+  UPLOAD_LOOP_LAG_HOLD_MS: 40,
+  /** Recent event-loop delay: window of the sampler, and its timer resolution. */
+  LOOP_LAG_WINDOW_MS: 500,
+  LOOP_LAG_RESOLUTION_MS: 10,
   UPLOAD_MAX_ATTEMPTS: 3,
   BATCH_POLL_INTERVAL_MS: 500,
   BATCH_DEADLINE_MS: 120_000,

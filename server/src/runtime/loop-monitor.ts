@@ -3,6 +3,7 @@
  * monitorEventLoopDelay samples in libuv at the given resolution with negligible overhead.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { DEFAULTS } from '../config/defaults.ts';
 
 type IntervalHistogram = ReturnType<typeof monitorEventLoopDelay>;
 
@@ -27,3 +28,40 @@ export class LoopMonitor {
 }
 
 function round(n: number): number { return Math.round(n * 10) / 10; }
+
+/**
+ * The event loop's delay over the last moments, for work that should back off when the
+ * loop lags (upload concurrency). Reads are cheap: the histogram is read and reset at
+ * most once per window, and the answer is the larger of the last full window's max and
+ * the current one's, so a lag is seen for at least one window after it ends.
+ */
+export class RecentLoopLag {
+  readonly #h: IntervalHistogram;
+  readonly #windowMs: number;
+  #windowStart = performance.now();
+  #lastWindowMaxMs = 0;
+  constructor(windowMs = DEFAULTS.LOOP_LAG_WINDOW_MS, resolutionMs = DEFAULTS.LOOP_LAG_RESOLUTION_MS) {
+    this.#windowMs = windowMs;
+    this.#h = monitorEventLoopDelay({ resolution: resolutionMs });
+    this.#h.enable();
+  }
+  /** Largest event-loop delay seen in the current and the previous window, in ms. */
+  maxMs(): number {
+    const now = performance.now();
+    if (now - this.#windowStart >= this.#windowMs) {
+      this.#lastWindowMaxMs = this.#h.max / 1e6;
+      this.#h.reset();
+      this.#windowStart = now;
+      return this.#lastWindowMaxMs;
+    }
+    return Math.max(this.#lastWindowMaxMs, this.#h.max / 1e6);
+  }
+  close(): void { this.#h.disable(); }
+}
+
+let shared: RecentLoopLag | undefined;
+/** One sampler per process, started on first use. */
+export function sharedLoopLag(): RecentLoopLag {
+  shared ??= new RecentLoopLag();
+  return shared;
+}

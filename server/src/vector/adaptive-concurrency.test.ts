@@ -86,3 +86,28 @@ test('rejects impossible bounds eagerly', () => {
   assert.throws(() => new AdaptiveConcurrency({ start: 5, min: 1, max: 4 }), RangeError);
   assert.throws(() => new AdaptiveConcurrency({ start: 1, min: 0, max: 4 }), RangeError);
 });
+
+test('while the server’s own loop lags, the level holds; at twice the hold delay it shrinks (KI-01, KI-12)', { timeout: patience(5_000) }, async () => {
+  let lag = 0;
+  const changes: string[] = [];
+  const l = new AdaptiveConcurrency({ start: 4, min: 1, max: 16, loopLagMs: () => lag, loopLagHoldMs: 40, onChange: (_f, _t, why) => changes.push(why) });
+  for (let i = 0; i < 20; i++) (await l.acquire(signal()))({ kind: 'ok', latencyMs: 10 });
+  const grown = l.level;
+  assert.ok(grown > 4, `healthy uploads grow the level (${grown})`);
+  lag = 45;
+  for (let i = 0; i < 40; i++) (await l.acquire(signal()))({ kind: 'ok', latencyMs: 10 });
+  assert.equal(l.level, grown, 'a lagging loop stops growth');
+  lag = 90;
+  (await l.acquire(signal()))({ kind: 'ok', latencyMs: 10 });
+  assert.equal(l.level, Math.floor(grown * 0.75), 'twice the hold delay shrinks by a quarter');
+  assert.ok(changes.includes('loop_lag'));
+  // Slots taken before that decrease do not shrink it again: one decrease per lag event.
+  const held = await Promise.all(Array.from({ length: 2 }, () => l.acquire(signal())));
+  const before = l.level;
+  (await l.acquire(signal()))({ kind: 'ok', latencyMs: 10 });
+  for (const r of held) r({ kind: 'ok', latencyMs: 10 });
+  assert.ok(l.level >= Math.floor(before * 0.75) && l.level < before, `one decrease for the slots of one event (${before} → ${l.level})`);
+  lag = 0;
+  for (let i = 0; i < 60; i++) (await l.acquire(signal()))({ kind: 'ok', latencyMs: 10 });
+  assert.ok(l.level > before, 'grows again once the loop is live');
+});

@@ -11,6 +11,7 @@
  */
 import { Semaphore } from '../runtime/semaphore.ts';
 import { defectOn } from '../config/test-defects.ts';
+import { DEFAULTS } from '../config/defaults.ts';
 
 export type SlotOutcome =
   | { kind: 'ok'; latencyMs: number }
@@ -31,9 +32,19 @@ export interface AdaptiveConcurrencyOptions {
   latencyFactor?: number;
   /** ...and only when it is at least this many ms above it. Default 50 ms. */
   latencyMinExcessMs?: number;
+  /**
+   * The server's recent event-loop delay in ms (`runtime/loop-monitor.ts` RecentLoopLag).
+   * When the loop itself lags, the process is the bottleneck: more uploads at once add no
+   * throughput and lengthen every loop turn, so every other request waits (KI-01, KI-12).
+   */
+  loopLagMs?: () => number;
+  /** At this loop delay the level stops growing; at twice it, it shrinks. Default DEFAULTS.UPLOAD_LOOP_LAG_HOLD_MS. */
+  loopLagHoldMs?: number;
   /** Called when the integer level changes (diagnostics, events). */
-  onChange?: (from: number, to: number, reason: 'increase' | 'rate_limited' | 'latency') => void;
+  onChange?: (from: number, to: number, reason: ChangeReason) => void;
 }
+
+export type ChangeReason = 'increase' | 'rate_limited' | 'latency' | 'loop_lag';
 
 /** Samples needed before the latency rule may shrink the level. */
 const MIN_LATENCY_SAMPLES = 5;
@@ -44,6 +55,8 @@ export class AdaptiveConcurrency {
   readonly #latencyFactor: number;
   readonly #latencyMinExcessMs: number;
   readonly #onChange?: AdaptiveConcurrencyOptions['onChange'];
+  readonly #loopLagMs?: () => number;
+  readonly #loopLagHoldMs: number;
   #level: number;
   /** The slots, limited by the current level (read whenever a slot could be granted). */
   readonly #slots = new Semaphore(() => this.level);
@@ -65,6 +78,8 @@ export class AdaptiveConcurrency {
     this.#latencyFactor = options.latencyFactor ?? 2;
     this.#latencyMinExcessMs = options.latencyMinExcessMs ?? 50;
     this.#onChange = options.onChange;
+    this.#loopLagMs = options.loopLagMs;
+    this.#loopLagHoldMs = options.loopLagHoldMs ?? DEFAULTS.UPLOAD_LOOP_LAG_HOLD_MS;
   }
 
   /** The current level (integer number of uploads allowed at once). */
@@ -93,10 +108,17 @@ export class AdaptiveConcurrency {
     };
   }
 
-  #set(next: number, reason: 'increase' | 'rate_limited' | 'latency'): void {
+  #set(next: number, reason: ChangeReason): void {
     const before = this.level;
     this.#level = Math.min(this.max, Math.max(this.min, next));
     if (this.level !== before) this.#onChange?.(before, this.level, reason);
+  }
+
+  /** Shrinks by a quarter, once per congestion event: slots acquired before the last decrease do not shrink it again. */
+  #decrease(acquiredAt: number, reason: 'latency' | 'loop_lag'): void {
+    if (acquiredAt < this.#lastDecreaseAt) return;
+    this.#lastDecreaseAt = performance.now();
+    this.#set(this.#level * 0.75, reason);
   }
 
   #adjust(outcome: SlotOutcome, acquiredAt: number): void {
@@ -128,12 +150,15 @@ export class AdaptiveConcurrency {
         // instead of pinning the level at min.
         this.#longMs += 0.02 * (ms - this.#longMs);
         if (congested) {
-          if (acquiredAt >= this.#lastDecreaseAt) {
-            this.#lastDecreaseAt = performance.now();
-            this.#set(this.#level * 0.75, 'latency');
-          }
+          this.#decrease(acquiredAt, 'latency');
           return;
         }
+        const lag = this.#loopLagMs?.() ?? 0;
+        if (lag >= 2 * this.#loopLagHoldMs) {
+          this.#decrease(acquiredAt, 'loop_lag');
+          return;
+        }
+        if (lag >= this.#loopLagHoldMs) return;
         // Do not grow into a limit the provider says is nearly used up.
         if (this.#headroom !== undefined && this.#headroom <= this.level) return;
         this.#set(this.#level + 1 / Math.max(1, this.#level), 'increase');

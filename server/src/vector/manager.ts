@@ -110,6 +110,7 @@ export class VectorStoreManager {
       start: this.#limits.uploadConcurrencyStart,
       min: this.#limits.uploadConcurrencyMin,
       max: this.#limits.uploadConcurrencyMax,
+      ...(options.loopLagMs ? { loopLagMs: options.loopLagMs } : {}),
       onChange: (from, to, reason) => this.#emit({ type: 'concurrency_changed', from, to, reason }),
     });
   }

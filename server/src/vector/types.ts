@@ -131,6 +131,8 @@ export interface VectorStoreManagerOptions {
   rateLimits?: RateLimitBoard;
   /** The provider account's throttle gate, shared with the chat calls (services.ts); without it, one of its own on `rateLimits`. */
   gate?: ThrottleGate;
+  /** The server's recent event-loop delay in ms: upload concurrency backs off while it is high (see AdaptiveConcurrency). */
+  loopLagMs?: () => number;
 }
 
 export type VectorStats = {
