@@ -65,6 +65,10 @@ export interface FakeProcess extends Child {
   serviceTime(signal: AbortSignal, route?: string): Promise<{ count: number; p50_ms: number; p99_ms: number }>;
   /** Adds fault rules (e.g. a fixed latency) through the control API. */
   addFaults(rules: unknown[], signal: AbortSignal): Promise<void>;
+  /** The journal's entries (route and status of each request), through the control API. */
+  journal(signal: AbortSignal): Promise<Array<{ id: number; route: string; status: number | null }>>;
+  /** The fake's provider state (files with their sizes), through the control API. */
+  state(signal: AbortSignal): Promise<{ files: Array<{ id: string; filename: string; bytes: number }> }>;
 }
 
 /** Starts `harness fake-openai` on an ephemeral port with `config` (fake config JSON). */
@@ -90,6 +94,14 @@ export async function startFakeProcess(config: Record<string, unknown>, signal: 
     async addFaults(rules, s) {
       const r = await fetch(`${base}/_control/faults`, { method: 'POST', body: JSON.stringify(rules), headers: { 'content-type': 'application/json' }, signal: s });
       if (!r.ok) throw new Error(`fake control /faults answered ${r.status}: ${await r.text()}`);
+    },
+    async journal(s) {
+      const r = await fetch(`${base}/_control/journal`, { signal: s });
+      return (await r.json() as { entries: Array<{ id: number; route: string; status: number | null }> }).entries;
+    },
+    async state(s) {
+      const r = await fetch(`${base}/_control/state`, { signal: s });
+      return await r.json() as { files: Array<{ id: string; filename: string; bytes: number }> };
     },
     async stop() { await stop(); rmSync(dir, { recursive: true, force: true }); },
   };

@@ -40,7 +40,7 @@ export class RecentLoopLag {
   readonly #windowMs: number;
   #windowStart = performance.now();
   #lastWindowMaxMs = 0;
-  constructor(windowMs = DEFAULTS.LOOP_LAG_WINDOW_MS, resolutionMs = DEFAULTS.LOOP_LAG_RESOLUTION_MS) {
+  constructor(windowMs: number = DEFAULTS.LOOP_LAG_WINDOW_MS, resolutionMs: number = DEFAULTS.LOOP_LAG_RESOLUTION_MS) {
     this.#windowMs = windowMs;
     this.#h = monitorEventLoopDelay({ resolution: resolutionMs });
     this.#h.enable();
