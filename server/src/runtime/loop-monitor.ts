@@ -38,16 +38,20 @@ function round(n: number): number { return Math.round(n * 10) / 10; }
 export class RecentLoopLag {
   readonly #h: IntervalHistogram;
   readonly #windowMs: number;
-  #windowStart = performance.now();
+  readonly #now: () => number;
+  #windowStart: number;
   #lastWindowMaxMs = 0;
-  constructor(windowMs: number = DEFAULTS.LOOP_LAG_WINDOW_MS, resolutionMs: number = DEFAULTS.LOOP_LAG_RESOLUTION_MS) {
+  /** `now` is the clock the windows are cut by (ms); tests pass their own. */
+  constructor(windowMs: number = DEFAULTS.LOOP_LAG_WINDOW_MS, resolutionMs: number = DEFAULTS.LOOP_LAG_RESOLUTION_MS, now: () => number = () => performance.now()) {
     this.#windowMs = windowMs;
+    this.#now = now;
+    this.#windowStart = now();
     this.#h = monitorEventLoopDelay({ resolution: resolutionMs });
     this.#h.enable();
   }
   /** Largest event-loop delay seen in the current and the previous window, in ms. */
   maxMs(): number {
-    const now = performance.now();
+    const now = this.#now();
     if (now - this.#windowStart >= this.#windowMs) {
       this.#lastWindowMaxMs = this.#h.max / 1e6;
       this.#h.reset();
