@@ -111,6 +111,8 @@ export const ATTR_SB_DROP_REASON = 'second_brain.drop.reason' as const;
 export const ATTR_SB_LOG_SINK = 'second_brain.log.sink' as const;
 /** Length of an event-loop stall, in ms (on the loop-blocked event). */
 export const ATTR_SB_LOOP_BLOCKED_MS = 'second_brain.loop.blocked_ms' as const;
+/** Process CPU time (all threads) during an event-loop stall, in ms: near the stall's length means computing, far below means waiting. */
+export const ATTR_SB_LOOP_BLOCKED_CPU_MS = 'second_brain.loop.blocked_cpu_ms' as const;
 /** In-flight operations at the time of a stall, as `tool:phase` strings. */
 export const ATTR_SB_LOOP_INFLIGHT = 'second_brain.loop.inflight' as const;
 export const EVENT_SB_CANCELLED = 'second_brain.cancelled' as const;

@@ -55,7 +55,9 @@ describe('LoopWatchdog', { timeout: patience(10_000) }, () => {
       const log = records.find((r) => r.event === 'loop.blocked');
       assert.ok(log, 'a log record');
       assert.equal(log.level, 40);
-      assert.match(String(log.msg), /blocked for \d+ ms; in flight: ask_o3 \(phase upload/);
+      assert.match(String(log.msg), /blocked for \d+ ms \(process CPU \d+ ms meanwhile\); in flight: ask_o3 \(phase upload/);
+      // A busy wait is CPU time: most of the stall shows as such.
+      assert.ok(stall.cpu_ms >= stall.duration_ms * 0.5, `busy stall of ${stall.duration_ms} ms, CPU ${stall.cpu_ms} ms`);
       const snap = w.snapshot();
       assert.equal(snap.stalls, stalls.length);
       assert.ok(snap.last_stall);
@@ -63,6 +65,24 @@ describe('LoopWatchdog', { timeout: patience(10_000) }, () => {
     } finally {
       w.stop();
       registry.end(call);
+    }
+  });
+
+  test('a stall spent waiting, not computing, reports little CPU time', async (t) => {
+    const stalls: Array<LoopStall & { seenAt: number }> = [];
+    const w = new LoopWatchdog({ onStall: (s) => stalls.push({ ...s, seenAt: performance.now() }) }).start();
+    try {
+      await sleep(w.checkIntervalMs * 3);
+      // Atomics.wait blocks the thread in the kernel: the loop stalls, the CPU idles.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
+      const blockEnded = performance.now();
+      await sleep(w.checkIntervalMs * 3);
+      const stall = stalls.find((s) => s.seenAt >= blockEnded);
+      assert.ok(stall, 'the stall was reported');
+      t.diagnostic(`waiting stall of ${stall.duration_ms} ms, CPU ${stall.cpu_ms} ms`);
+      assert.ok(stall.cpu_ms < stall.duration_ms * 0.5, `waiting stall of ${stall.duration_ms} ms, CPU ${stall.cpu_ms} ms`);
+    } finally {
+      w.stop();
     }
   });
 

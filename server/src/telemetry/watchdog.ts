@@ -21,7 +21,7 @@ import { testHooksEnabled } from '../config/env.ts';
 import { ErrorCode, SbError } from '../errors.ts';
 import { logger } from '../logging/logger.ts';
 import type { InflightRegistry, InflightSnapshot } from '../runtime/inflight.ts';
-import { ATTR_SB_LOOP_BLOCKED_MS, ATTR_SB_LOOP_INFLIGHT, EVENT_SB_LOOP_BLOCKED, SPAN_SB_LOOP_BLOCKED } from './semconv.ts';
+import { ATTR_SB_LOOP_BLOCKED_CPU_MS, ATTR_SB_LOOP_BLOCKED_MS, ATTR_SB_LOOP_INFLIGHT, EVENT_SB_LOOP_BLOCKED, SPAN_SB_LOOP_BLOCKED } from './semconv.ts';
 import { TRACER_NAME } from './spans.ts';
 
 export interface LoopStall {
@@ -29,6 +29,13 @@ export interface LoopStall {
   at: string;
   /** How long the loop was blocked, in ms (a lower bound, within one check interval). */
   duration_ms: number;
+  /**
+   * CPU time the process spent (all its threads) between the last check before the stall
+   * and the one that saw it, in ms. Near duration_ms: the loop was busy computing; far
+   * below it: the thread waited (a synchronous system call or lock, or the process was
+   * not scheduled on a busy machine).
+   */
+  cpu_ms: number;
   /** What was in flight, with phases and ages. */
   inflight: InflightSnapshot[];
 }
@@ -74,6 +81,7 @@ export class LoopWatchdog {
   #windowStart = 0;
   #timer: NodeJS.Timeout | undefined;
   #lastTick = 0;
+  #lastCpu: NodeJS.CpuUsage = { user: 0, system: 0 };
   #stalls = 0;
   #last: LoopStall | undefined;
 
@@ -91,6 +99,7 @@ export class LoopWatchdog {
     this.#h.enable();
     this.#windowStart = performance.now();
     this.#lastTick = performance.now();
+    this.#lastCpu = process.cpuUsage();
     this.#timer = setInterval(() => this.#check(), this.checkIntervalMs);
     // The watchdog observes; it must never keep the process alive.
     this.#timer.unref();
@@ -123,19 +132,22 @@ export class LoopWatchdog {
     // The callback was due checkIntervalMs after the previous one; anything beyond is loop time lost.
     const lagMs = now - this.#lastTick - this.checkIntervalMs;
     this.#lastTick = now;
+    // A few hundred ns per check (one getrusage call).
+    const cpuSince = process.cpuUsage(this.#lastCpu);
+    this.#lastCpu = process.cpuUsage();
     if (now - this.#windowStart >= HISTOGRAM_WINDOW_MS && this.#h.count > 0) {
       this.#previous = this.#liveFigures();
       this.#h.reset();
       this.#windowStart = now;
     }
-    if (lagMs >= this.thresholdMs) this.#report(Math.round(lagMs));
+    if (lagMs >= this.thresholdMs) this.#report(Math.round(lagMs), Math.round((cpuSince.user + cpuSince.system) / 1000));
     else this.#o.onQuietTick?.();
   }
 
-  #report(durationMs: number): void {
+  #report(durationMs: number, cpuMs: number): void {
     const startedAt = Date.now() - durationMs;
     const inflight = this.#o.registry?.snapshot() ?? [];
-    const stall: LoopStall = { at: new Date(startedAt).toISOString(), duration_ms: durationMs, inflight };
+    const stall: LoopStall = { at: new Date(startedAt).toISOString(), duration_ms: durationMs, cpu_ms: cpuMs, inflight };
     this.#stalls++;
     this.#last = stall;
     const names = inflight.map((c) => `${c.tool}:${c.phase}`);
@@ -143,11 +155,11 @@ export class LoopWatchdog {
       const list = inflight.length
         ? inflight.map((c) => `${c.tool} (phase ${c.phase}, ${c.age_ms} ms old)`).join(', ')
         : 'nothing registered';
-      logger().warn({ event: 'loop.blocked', duration_ms: durationMs, inflight }, `event loop blocked for ${durationMs} ms; in flight: ${list}`);
+      logger().warn({ event: 'loop.blocked', duration_ms: durationMs, cpu_ms: cpuMs, inflight }, `event loop blocked for ${durationMs} ms (process CPU ${cpuMs} ms meanwhile); in flight: ${list}`);
     } catch {
       // Reporting must never throw out of a timer.
     }
-    const attributes = { [ATTR_SB_LOOP_BLOCKED_MS]: durationMs, [ATTR_SB_LOOP_INFLIGHT]: names };
+    const attributes = { [ATTR_SB_LOOP_BLOCKED_MS]: durationMs, [ATTR_SB_LOOP_BLOCKED_CPU_MS]: cpuMs, [ATTR_SB_LOOP_INFLIGHT]: names };
     const links: Link[] = [];
     for (const span of this.#o.activeSpans?.() ?? []) {
       if (!span.isRecording()) continue;
