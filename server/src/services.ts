@@ -16,6 +16,7 @@
  *   DEFAULTS.JANITOR_INTERVAL_MS × SECOND_BRAIN_TIME_SCALE.
  * The chaos scenarios use them to compress the catalogue's minutes into seconds.
  */
+import { join } from 'node:path';
 import type { App } from './app.ts';
 import { DEFAULTS } from './config/defaults.ts';
 import { closeContextWorkers } from './context/index.ts';
@@ -42,6 +43,8 @@ export async function startServices(app: App): Promise<void> {
       ...(tuning.limits ? { limits: tuning.limits } : {}),
       // Uploads back off while this process's own loop lags: then the process, not the provider, is the bottleneck.
       loopLagMs: () => loopLag.maxMs(),
+      // Large upload bodies go out from a private file, read asynchronously (vector/spool.ts).
+      spoolDir: join(app.config.home, 'upload-spool'),
       // Deletes owed by a request (replaced files, a cancelled upload) go to the janitor, off the request path (KI-02).
       onEvent: (e) => { if (e.type === 'cleanup_owed') app.services.janitor?.kick?.(); },
     });

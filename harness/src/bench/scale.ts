@@ -10,7 +10,11 @@
  *   reclaim runs once the server has had no tool call for `memory_reclaim.afterIdleMs`),
  *   with the pause that collection took (server_diagnostics `memory_reclaim`);
  * - MCP ping round trips sampled every 50 ms during the call (p50, p99, max) and after it
- *   until "RSS after" (max: the idle collection runs then).
+ *   until "RSS after" (max: the idle collection runs then). Each round trip is taken less
+ *   the time this process's own loop was stalled within it (`OwnStalls`: reading a
+ *   result that names 50,000 files stalls the client, not the server); the raw figures
+ *   and this side's longest stall are reported beside them, and so is the server's own
+ *   event-loop delay from its watchdog right after the call.
  *
  * Each case gets a fresh server (VmHWM is a lifetime peak) and a fresh fake. `--quick` runs
  * the 1,000-file cases only.
@@ -23,6 +27,7 @@ import { createPrng } from '../fake/prng.ts';
 import { startFakeProcess } from './processes.ts';
 import { ServerProcess } from '../driver/server-process.ts';
 import { PingSampler } from '../driver/ping-sampler.ts';
+import { OwnStalls } from '../driver/own-stalls.ts';
 import { nowMs } from '../driver/clock.ts';
 import { memoryOf } from './proc-status.ts';
 import { percentile } from './stats.ts';
@@ -81,6 +86,7 @@ async function runCase(c: ScaleCase, options: BenchOptions): Promise<BenchRow> {
   const fake = await startFakeProcess({}, options.signal);
   let server: ServerProcess | undefined;
   const sampler = new PingSampler();
+  const own = new OwnStalls();
   try {
     const root = join(work, 'project');
     const treeBytes = await writeTree(root, c);
@@ -110,6 +116,7 @@ async function runCase(c: ScaleCase, options: BenchOptions): Promise<BenchRow> {
       .then((r) => (r.structuredContent as { memory_reclaim?: { afterIdleMs?: number } } | undefined)?.memory_reclaim?.afterIdleMs ?? 0, () => 0);
     const before = await memoryOf(server.pid);
     sampler.setClient(server.client);
+    own.start();
     sampler.start();
     const started = performance.now();
     const startedWall = nowMs();
@@ -120,6 +127,10 @@ async function runCase(c: ScaleCase, options: BenchOptions): Promise<BenchRow> {
     );
     const wallMs = performance.now() - started;
     const endedWall = nowMs();
+    // The server's own loop over the call (its watchdog's histogram, which also holds the
+    // second of idle start-up before it): a figure no client-side stall can inflate.
+    const loopAfterCall = await server.client.callTool({ name: 'server_diagnostics', arguments: {} }, undefined, { timeout: 30_000 })
+      .then((r) => (r.structuredContent as { event_loop?: { p99_ms?: number; max_ms?: number } } | undefined)?.event_loop, () => undefined);
     const peak = await memoryOf(server.pid);
     // Pings go on while the server settles: what it does once idle (collecting the call's
     // garbage) is a pause a client would see too.
@@ -128,16 +139,22 @@ async function runCase(c: ScaleCase, options: BenchOptions): Promise<BenchRow> {
     // Then past the server's idle reclaim (no tool call meanwhile: one would restart its wait).
     if (reclaimIdleMs > 0) await sleep(Math.max(0, reclaimIdleMs + SETTLE_MS - (nowMs() - endedWall)), undefined, { signal: options.signal });
     await sampler.stop();
+    own.stop();
     const after = await memoryOf(server.pid);
     const diag = await server.client.callTool({ name: 'server_diagnostics', arguments: {} }, undefined, { timeout: 30_000 })
       .then((r) => r.structuredContent as { heap_used_mb?: number; external_mb?: number; memory_reclaim?: { runs: number; lastPauseMs: number | null } } | undefined, () => undefined);
+    // Each round trip less the time this process itself was stalled within it: what is left
+    // is the server's (and the pipe's) share. Both are reported; the targets are on the share.
+    const serverShare = (p: { atMs: number; rttMs: number }) => Math.max(0, p.rttMs - own.within(p.atMs, p.atMs + p.rttMs));
     const during = sampler.samples.filter((s) => s.atMs <= endedWall);
-    const settling = sampler.samples.filter((s) => s.atMs > endedWall).map((s) => s.rttMs);
+    const settling = sampler.samples.filter((s) => s.atMs > endedWall).map(serverShare);
     const maxSettling = settling.length ? Math.max(...settling) : null;
-    const slowest = during.filter((s) => s.rttMs > 50).map((s) => `${Math.round(s.rttMs)} ms at +${((s.atMs - startedWall) / 1_000).toFixed(1)} s`);
+    const slowest = during.filter((s) => s.rttMs > 50).map((s) => `${Math.round(s.rttMs)} ms (${Math.round(serverShare(s))} ms server) at +${((s.atMs - startedWall) / 1_000).toFixed(1)} s`);
     const uploads = (await fake.journal(options.signal)).filter((e) => e.route === 'files.create' && e.status === 200);
     const storedBytes = (await fake.state(options.signal)).files.reduce((n, f) => n + f.bytes, 0);
-    const rtts = during.map((s) => s.rttMs);
+    const rawRtts = during.map((s) => s.rttMs);
+    const rtts = during.map(serverShare);
+    const ownMax = own.longest(startedWall, endedWall);
     const ctx = (result.structuredContent as { context?: { files_in_vector_store?: number; files_inline?: number } } | undefined)?.context;
     const fails = during.filter((s) => s.failed).length;
     const peakMb = peak.peakBytes === null ? null : peak.peakBytes / MB;
@@ -166,6 +183,11 @@ async function runCase(c: ScaleCase, options: BenchOptions): Promise<BenchRow> {
         'ping p50 ms': figure(percentile(rtts, 50), 'ms'),
         'ping p99 ms': figure(p99, 'ms'),
         'ping max ms': figure(maxPing, 'ms'),
+        'raw ping p99 ms': figure(percentile(rawRtts, 99), 'ms'),
+        'raw ping max ms': figure(rawRtts.length ? Math.max(...rawRtts) : null, 'ms'),
+        'bench own stall max ms': figure(ownMax, 'ms'),
+        'server loop p99 ms': figure(loopAfterCall?.p99_ms ?? null, 'ms'),
+        'server loop max ms': figure(loopAfterCall?.max_ms ?? null, 'ms'),
         'pings': figure(rtts.length, ''),
         'ping max settling ms': figure(maxSettling, 'ms'),
         // Null when the server had nothing to give back by then (V8 had already shrunk the heap).
@@ -188,6 +210,7 @@ async function runCase(c: ScaleCase, options: BenchOptions): Promise<BenchRow> {
     return row;
   } finally {
     await sampler.stop().catch(() => {});
+    own.stop();
     await server?.kill('SIGTERM').catch(() => {});
     await fake.stop().catch(() => {});
     await rm(work, { recursive: true, force: true }).catch(() => {});

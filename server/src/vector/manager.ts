@@ -29,6 +29,7 @@ import { resolveVectorLimits } from './limits.ts';
 import { defectOn } from '../config/test-defects.ts';
 import { type Bundle, bundlesAsAttachFiles, isBundlePath, planBundles } from './bundles.ts';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { sweepSpool } from './spool.ts';
 
 type Hashed = AttachFile & { sha256: string };
 
@@ -88,6 +89,7 @@ export class VectorStoreManager {
   readonly #log: Logger;
   readonly #limiter: AdaptiveConcurrency;
   readonly #gate: ThrottleGate;
+  readonly #spoolDir: string | undefined;
   readonly #background = new Set<Promise<void>>();
   #registered = false;
 
@@ -106,6 +108,14 @@ export class VectorStoreManager {
     this.#onEvent = options.onEvent;
     this.#log = logger().child({ component: 'vector-store' });
     this.#gate = options.gate ?? new ThrottleGate(options.rateLimits);
+    this.#spoolDir = options.spoolDir;
+    // Spool files of a process that died mid-upload; never on the request path.
+    if (this.#spoolDir) {
+      void sweepSpool(this.#spoolDir).then(
+        (n) => { if (n) this.#log.info({ removed: n }, 'removed upload spool files left by stopped processes'); },
+        (err: unknown) => this.#log.debug({ err }, 'upload spool sweep failed'),
+      );
+    }
     this.#limiter = new AdaptiveConcurrency({
       start: this.#limits.uploadConcurrencyStart,
       min: this.#limits.uploadConcurrencyMin,
@@ -272,6 +282,7 @@ export class VectorStoreManager {
       const uploadDeps: UploadDeps = {
         client: this.#client, db: this.#db, state: this.#state, owner, limiter: this.#limiter, gate: this.#gate,
         limits: this.#limits, report: run.report, counters: run.stats,
+        ...(this.#spoolDir ? { spoolDir: this.#spoolDir } : {}),
         onThrottled: (ms) => this.#emit({ type: 'throttled', retryAfterMs: ms }),
       };
       const running = new Set<Promise<void>>();

@@ -133,6 +133,8 @@ export interface VectorStoreManagerOptions {
   gate?: ThrottleGate;
   /** The server's recent event-loop delay in ms: upload concurrency backs off while it is high (see AdaptiveConcurrency). */
   loopLagMs?: () => number;
+  /** A private directory large upload bodies are sent from (vector/spool.ts); without it they are sent from memory. */
+  spoolDir?: string;
 }
 
 export type VectorStats = {

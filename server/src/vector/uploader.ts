@@ -25,6 +25,8 @@ import { readContent, sha256Of, uploadName } from './content.ts';
 import type { VectorState } from './state.ts';
 import type { AttachFile, VectorLimits } from './types.ts';
 import { withRetry } from './upstream.ts';
+import { spoolUpload, type SpooledFile } from './spool.ts';
+import { DEFAULTS } from '../config/defaults.ts';
 
 export interface UploadDeps {
   client: OpenAI;
@@ -37,6 +39,8 @@ export interface UploadDeps {
   report: (message: string) => void;
   onThrottled: (retryAfterMs: number) => void;
   counters: { uploadRequests: number; rateLimited: number; activeUploads: number; maxConcurrentUploads: number };
+  /** Where bodies of DEFAULTS.UPLOAD_SPOOL_MIN_BYTES or more are sent from (spool.ts); without it, from memory. */
+  spoolDir?: string;
 }
 
 export interface UploadedFile { fileId: string; journalId: number; bytes: number }
@@ -59,6 +63,7 @@ async function attemptOnce(deps: UploadDeps, file: AttachFile & { sha256: string
   }
   let outcome: SlotOutcome = { kind: 'error' };
   let journalId: number | undefined;
+  let spooled: SpooledFile | undefined;
   const c = deps.counters;
   c.maxConcurrentUploads = Math.max(c.maxConcurrentUploads, ++c.activeUploads);
   try {
@@ -68,7 +73,8 @@ async function attemptOnce(deps: UploadDeps, file: AttachFile & { sha256: string
     }
     const name = uploadName(file.relPath);
     journalId = await withTransaction(deps.db, () => deps.state.journalStart(deps.owner, file.sha256, file.relPath, name, bytes.length, Date.now()), signal);
-    const upload = await toFile(bytes, name, { type: 'text/plain' });
+    if (deps.spoolDir && bytes.length >= DEFAULTS.UPLOAD_SPOOL_MIN_BYTES) spooled = await spoolUpload(deps.spoolDir, bytes, name, 'text/plain', signal);
+    const upload = spooled?.file ?? await toFile(bytes, name, { type: 'text/plain' });
     const requestSignal = AbortSignal.any([signal, AbortSignal.timeout(deps.limits.uploadRequestTimeoutMs)]);
     deps.counters.uploadRequests++;
     const started = performance.now();
@@ -96,6 +102,7 @@ async function attemptOnce(deps: UploadDeps, file: AttachFile & { sha256: string
   } finally {
     c.activeUploads--;
     release(outcome);
+    await spooled?.release();
   }
 }
 
