@@ -5,8 +5,21 @@
  * clock two processes share is the wall clock.
  */
 export function nowMs(): number {
-  return performance.timeOrigin + performance.now();
+  // performance.timeOrigin is fixed when the process starts, so timeOrigin + now() stops
+  // following the system clock once it is stepped: in one run the clock moved about 6 s
+  // mid-suite, every fake started after that stamped its journal 6 s "later" than the
+  // harness's marks, and nine scenarios read their journals wrong. The offset is taken
+  // again from Date.now() whenever the two part by more than CLOCK_RESYNC_MS, keeping the
+  // sub-millisecond steps of performance.now() in between.
+  const mono = performance.now();
+  const wall = Date.now();
+  if (Math.abs(mono + wallOffsetMs - wall) > CLOCK_RESYNC_MS) wallOffsetMs = wall - mono;
+  return mono + wallOffsetMs;
 }
+
+/** How far the harness clock may drift from the system clock before it is set again, ms. */
+const CLOCK_RESYNC_MS = 20;
+let wallOffsetMs = Date.now() - performance.now();
 
 /**
  * Resolves after `ms`, or rejects when `signal` aborts. The timer keeps the process
