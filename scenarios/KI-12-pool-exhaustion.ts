@@ -75,8 +75,7 @@ export default defineScenario({
           ),
         );
         for (const c of calls) {
-          const took = c.endMs === null ? null : c.endMs - c.startMs;
-          f.judge(`${c.id}: completed`, c.outcome === 'success' ? took : null, 'ms', '<', DEADLINE_MS, c.outcome === 'success' ? '' : `${c.outcome}: ${c.text.slice(0, 160)}`);
+          f.judgeCall(`${c.id}: completed`, c, '<', DEADLINE_MS, c.outcome === 'success', c.outcome === 'success' ? '' : `${c.outcome}: ${c.text.slice(0, 160)}`);
           f.judge(`${c.id}: progress notifications`, c.progress.length, '', '>=', 3);
           const reads = c.progress.filter((p) => /read/i.test(p.message ?? '')).length;
           f.info(`${c.id}: read progress notifications`, reads);

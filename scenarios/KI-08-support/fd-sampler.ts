@@ -4,7 +4,7 @@
  * pointing into the project being gathered; and how long its threads waited for a CPU,
  * which tells machine load apart from a blocked event loop.
  */
-import { readFile, readdir, readlink } from 'node:fs/promises';
+import { readdir, readlink } from 'node:fs/promises';
 import { nowMs, sleep } from '../../harness/src/driver/clock.ts';
 
 export interface FdSummary {
@@ -88,10 +88,4 @@ export async function describeFds(pid: number): Promise<string> {
     kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
   }
   return [...kinds].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ');
-}
-
-/** The same for the process's main thread only (the event loop). */
-export async function mainThreadRunQueueWaitMs(pid: number): Promise<number | null> {
-  const text = await readFile(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').catch(() => null);
-  return text === null ? null : Number(text.split(' ')[1] ?? 0) / 1e6;
 }

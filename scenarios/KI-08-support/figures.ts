@@ -5,7 +5,8 @@
  */
 import type { StepContext } from '../../harness/src/runner/step-context.ts';
 import { formatFigure } from '../../harness/src/runner/format.ts';
-import { verdictOnExcess } from '../../harness/src/reference/judging.ts';
+import { judgedOnOwnTime, verdictOnExcess } from '../../harness/src/reference/judging.ts';
+import type { CallRecord } from '../../harness/src/driver/types.ts';
 
 type Op = '<' | '<=' | '>' | '>=' | '==';
 
@@ -50,6 +51,17 @@ export class Figures {
       return true;
     }
     return this.judge(`${name} excess`, excess, 'ms', op, bound, detail);
+  }
+
+  /**
+   * Records how long a call took, held to the bound on the server's own time: wall time
+   * less what the server's event loop waited for a CPU meanwhile (the machine's share,
+   * `judgedOnOwnTime`). `ok` false (the call did not succeed) records it as not measured.
+   */
+  judgeCall(name: string, call: CallRecord, op: '<' | '<=', bound: number, ok = true, note = ''): boolean {
+    const wall = ok && call.endMs !== null ? call.endMs - call.startMs : null;
+    const m = judgedOnOwnTime('figures', name, wall, call.serverCpuWaitMs, { op, value: bound });
+    return this.judge(name, m.value, 'ms', op, bound, [note, m.note].filter(Boolean).join('; '));
   }
 
   /** Records a figure with no bound. */

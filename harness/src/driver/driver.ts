@@ -6,6 +6,7 @@ import { nowMs, sleep } from './clock.ts';
 import { PingSampler } from './ping-sampler.ts';
 import type { PingSamplerOptions } from './ping-sampler.ts';
 import { sampleProcess } from './proc-stats.ts';
+import { schedOf, waitBetween } from '../reference/run-queue.ts';
 import { ServerProcess } from './server-process.ts';
 import type { StartServerOptions } from './server-process.ts';
 import { newSpanId, traceparent } from './trace-context.ts';
@@ -161,6 +162,7 @@ export class Driver {
       ...(this.#options.trace ? { traceId: this.#options.trace.traceId } : {}),
     };
     this.calls.push(record);
+    const schedAtStart = schedOf(server.pid);
     const controller = new AbortController();
     let cancelledBy: string | null = null;
     const cancel = (trigger: string) => {
@@ -201,6 +203,8 @@ export class Driver {
         record.text = String((error as Error)?.message ?? error).slice(0, MAX_TEXT_CHARS);
       } finally {
         if (record.outcome !== 'pending') record.endMs = nowMs();
+        const cpuWait = waitBetween(schedAtStart, schedOf(server.pid));
+        if (cpuWait !== null) record.serverCpuWaitMs = cpuWait;
         this.#stopAll.signal.removeEventListener('abort', onStopAll);
         trigger?.abort();
         this.#running.delete(running);

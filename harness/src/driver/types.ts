@@ -56,6 +56,12 @@ export interface CallRecord {
   deadlineMs: number;
   /** W3C trace id sent in `_meta.traceparent`, when tracing was on. */
   traceId?: string;
+  /**
+   * How long the server's main thread was ready to run but waited for a CPU during the
+   * call, ms (the machine's share of its wall time; `reference/run-queue.ts`). Absent
+   * where the kernel does not say, or when the server process changed in between.
+   */
+  serverCpuWaitMs?: number;
 }
 
 /** A named instant on the scenario's timeline (step boundaries, restarts, fault changes). */

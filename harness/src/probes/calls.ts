@@ -2,7 +2,7 @@ import type { CallOutcome, CallRecord } from '../driver/types.ts';
 import type { Evidence } from './evidence.ts';
 import { info, judged, round } from './measurement.ts';
 import type { Measurement } from './measurement.ts';
-import { judgedAgainstReference, referenceStall } from '../reference/judging.ts';
+import { judgedAgainstReference, judgedOnOwnTime, referenceStall } from '../reference/judging.ts';
 
 /**
  * What each call of the scenario should have returned, and progress cadence (KI-06):
@@ -16,7 +16,10 @@ export interface CallExpectation {
   textMatches?: string;
   /** …and must not match. */
   textNotMatches?: string;
-  /** Wall time from start to end. */
+  /**
+   * Time from start to end, judged on the server's own time: wall time less what the
+   * server's event loop waited for a CPU meanwhile (reference/judging.ts `judgedOnOwnTime`).
+   */
   maxMs?: number;
   /** Every repeat after the first takes at most this multiple of the first (KI-01). */
   maxRatioToFirst?: number;
@@ -52,7 +55,7 @@ export function callsProbe(ev: Evidence, expectations: readonly CallExpectation[
         out.push(judged('calls', `${c.id}: text free of /${x.textNotMatches}/`, ok ? 1 : 0, 'bool', { op: '==', value: 1 }, ok ? {} : { note: c.text.slice(0, 200) }));
       }
       const elapsed = c.endMs === null ? null : round(c.endMs - c.startMs);
-      if (x.maxMs !== undefined) out.push(judged('calls', `${c.id}: duration`, elapsed, 'ms', { op: '<=', value: x.maxMs }, { scaled: true }));
+      if (x.maxMs !== undefined) out.push(judgedOnOwnTime('calls', `${c.id}: duration`, elapsed, c.serverCpuWaitMs, { op: '<=', value: x.maxMs }, { scaled: true }));
       if (x.minProgress !== undefined) out.push(judged('calls', `${c.id}: progress notifications`, c.progress.length, 'count', { op: '>=', value: x.minProgress }));
       if (x.maxProgressGapMs !== undefined) out.push(judgedAgainstReference('calls', `${c.id}: longest progress gap`, progressGap(c), referenceStall(ev.reference), { op: '<=', value: x.maxProgressGapMs }, { scaled: true }));
     }

@@ -34,6 +34,13 @@ export interface Measurement {
    */
   serverValue?: number | null;
   referenceValue?: number | null;
+  /**
+   * For a call's duration judged on the server's own time (`value` is wall time less
+   * this): how long the server's event-loop thread was ready to run but waited for a CPU
+   * during the call, the machine's share (`reference/run-queue.ts`). `serverValue` holds
+   * the wall time.
+   */
+  cpuWaitMs?: number;
 }
 
 export function meets(value: number, bound: Bound): boolean {

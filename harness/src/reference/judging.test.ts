@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { busyReason, excessOver, judgedAgainstReference, machineStallMs, referencePing, verdictOnExcess } from './judging.ts';
+import { busyReason, excessOver, judgedAgainstReference, judgedOnOwnTime, machineStallMs, referencePing, verdictOnExcess } from './judging.ts';
 import type { ReferenceFigures } from './judging.ts';
 import { decideLatency, judgeAttempt } from './latency-test.ts';
 import { scenarioVerdict } from '../runner/run-scenario.ts';
@@ -123,4 +123,21 @@ test('own-loop judging: a ping the measuring process delayed itself neither excu
   const quiet = judgeAttempt(30, ref({ pingMaxMs: 400, loopMaxMs: 12, loopResolutionMs: 10 }), { boundMs: 50, compareWith: 'own-loop' });
   assert.equal(quiet.busy, null, 'a slow ping alone does not make the machine busy');
   assert.equal(quiet.verdict, 'pass');
+});
+
+test('a call duration is judged on the server own time: wall less its event loop run-queue wait', () => {
+  const bound = { op: '<=' as const, value: 2_000 };
+  const loaded = judgedOnOwnTime('calls', 'q: duration', 2_900, 1_100, bound);
+  assert.equal(loaded.verdict, 'pass');
+  assert.equal(loaded.value, 1_800);
+  assert.equal(loaded.serverValue, 2_900);
+  assert.equal(loaded.cpuWaitMs, 1_100);
+  assert.match(formatValue(loaded), /1\.8 s less CPU wait \(wall 2\.9 s, waited for a CPU 1\.1 s\)/);
+  // A server that blocked (slept) waited for no CPU: the wall time stays its own.
+  assert.equal(judgedOnOwnTime('calls', 'q: duration', 2_900, 40, bound).verdict, 'fail');
+  // No kernel figure: the wall time, said so.
+  const plain = judgedOnOwnTime('calls', 'q: duration', 2_100, undefined, bound);
+  assert.equal(plain.verdict, 'fail');
+  assert.match(plain.note ?? '', /no run-queue figure/);
+  assert.equal(judgedOnOwnTime('calls', 'q: duration', null, 10, bound).verdict, 'fail');
 });

@@ -152,3 +152,23 @@ export function referenceStall(ref: ReferenceEvidence | undefined): ReferenceSid
   if (!ref) return null;
   return { value: machineStallMs(ref.figures), what: 'reference stall (max of its ping and event-loop max)', busy: busyReason(ref.figures, ref.busyLimitMs) };
 }
+
+/**
+ * A call's duration judged on the server's own time: its wall time less what the
+ * server's event-loop thread waited for a CPU meanwhile (`serverCpuWaitMs`, read from
+ * the kernel's run-queue figures). That wait is time the machine withheld the CPU from a
+ * server that had work to do; a server that blocks (a synchronous write, a lock) sleeps
+ * and is not counted, so a blocked or slow server still misses its bound. Where the
+ * kernel gives no figure, the wall time is judged as it is.
+ */
+export function judgedOnOwnTime(probe: string, metric: string, wallMs: number | null, cpuWaitMs: number | undefined, bound: Bound, extra: { scaled?: boolean; note?: string } = {}): Measurement {
+  const scaled = extra.scaled ? { scaled: true } : {};
+  if (wallMs === null || cpuWaitMs === undefined) {
+    const note = [extra.note, wallMs === null ? undefined : 'no run-queue figure: judged on the wall time'].filter(Boolean).join('; ');
+    const verdict = wallMs !== null && meets(wallMs, bound) ? 'pass' : 'fail';
+    return { probe, metric, value: wallMs, unit: 'ms', bound, verdict, ...scaled, ...(note ? { note } : {}) };
+  }
+  const own = Math.max(0, wallMs - cpuWaitMs);
+  const note = [`wall ${wallMs.toFixed(1)} ms less ${cpuWaitMs.toFixed(1)} ms the server's event loop waited for a CPU (the machine's share)`, extra.note].filter(Boolean).join('; ');
+  return { probe, metric, value: own, unit: 'ms', bound, verdict: meets(own, bound) ? 'pass' : 'fail', serverValue: wallMs, cpuWaitMs, ...scaled, note };
+}

@@ -37,9 +37,11 @@ export function formatMs(ms: number | null): string {
   return `${m} min ${Math.round((ms - m * 60_000) / 1_000)} s`;
 }
 
-export function formatValue(m: Pick<Measurement, 'value' | 'unit'> & Partial<Pick<Measurement, 'bound' | 'serverValue' | 'referenceValue'>>): string {
+export function formatValue(m: Pick<Measurement, 'value' | 'unit'> & Partial<Pick<Measurement, 'bound' | 'serverValue' | 'referenceValue' | 'cpuWaitMs'>>): string {
   const shown = formatPlain(m);
   if (m.serverValue === undefined || m.unit !== 'ms') return shown;
+  // A duration judged on the server's own time: the wall time and the machine's share beside it.
+  if (m.cpuWaitMs !== undefined) return `${shown} less CPU wait (wall ${formatMs(m.serverValue)}, waited for a CPU ${formatMs(m.cpuWaitMs)})`;
   // A latency judged on its excess over the reference: keep the absolute figures in sight.
   return `${shown} excess (server ${formatMs(m.serverValue)}, reference ${formatMs(m.referenceValue ?? null)})`;
 }
