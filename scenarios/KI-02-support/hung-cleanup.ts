@@ -17,6 +17,7 @@
  * lock or upload slot held while the deletes hang, and the deletes owed; the janitor
  * retries once the fault is gone and nothing stays owed; the idle stores are gone.
  */
+import { CROSS_PROCESS_CLOCK_TOLERANCE_MS } from '../../harness/src/driver/clock.ts';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CallStep, ScenarioInput, Step } from '../../harness/src/runner/scenario.ts';
@@ -124,7 +125,9 @@ export function hungCleanupSteps(): Step[] {
           if (!(duration(c) <= limit)) problems.push(`${id} took ${Math.round(duration(c))} ms, bound ${Math.round(limit)} ms (1.5× ${Math.round(base)} ms)`);
           // Off the request path: the query was answered while the delete was still open upstream.
           const openUntil = firstDelete.endWallMs ?? Number.POSITIVE_INFINITY;
-          if (c.startMs < firstDelete.startWallMs || (c.endMs ?? Infinity) > openUntil) {
+          // Stamps from two processes: an order holds only beyond their clocks' tolerance.
+          const tol = CROSS_PROCESS_CLOCK_TOLERANCE_MS;
+          if (c.startMs < firstDelete.startWallMs - tol || (c.endMs ?? Infinity) > openUntil + tol) {
             problems.push(`${id} did not run inside the hung delete (${Math.round(c.startMs - firstDelete.startWallMs)} ms after it started, ended ${Math.round((c.endMs ?? Infinity) - openUntil)} ms after it closed)`);
           }
         }

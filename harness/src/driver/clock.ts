@@ -17,8 +17,18 @@ export function nowMs(): number {
   return mono + wallOffsetMs;
 }
 
-/** How far the harness clock may drift from the system clock before it is set again, ms. */
-const CLOCK_RESYNC_MS = 20;
+/**
+ * How far the harness clock may drift from the system clock before it is set again, ms:
+ * small, because another process's stamps (the fake's `Date.now()`, whole ms) are
+ * compared with these.
+ */
+const CLOCK_RESYNC_MS = 2;
+/**
+ * How far two processes' stamps of the same instant can differ, ms: each clock within
+ * CLOCK_RESYNC_MS of the system clock, plus the millisecond `Date.now()` truncates. An
+ * order between a harness stamp and a fake's journal stamp holds only beyond this.
+ */
+export const CROSS_PROCESS_CLOCK_TOLERANCE_MS = 2 * CLOCK_RESYNC_MS + 1;
 let wallOffsetMs = Date.now() - performance.now();
 
 /**

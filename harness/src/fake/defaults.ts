@@ -26,4 +26,10 @@ export const FAKE_DEFAULTS = {
   SEARCH_EXCERPT_CHARS: 400,
   /** Drip fault: bytes per chunk when the rule gives none. */
   DRIP_CHUNK_BYTES: 16,
+  /**
+   * After a request body that could not be read, how long to wait for the connection's
+   * close before judging the body as the client's malformed request, ms: the body stream
+   * fails as the socket goes, and the close can follow a few turns of the loop later.
+   */
+  BODY_ABORT_GRACE_MS: 200,
 } as const;

@@ -1,3 +1,4 @@
+import { addAbortListener } from 'node:events';
 import { rateLimitHeaders, retryAfterHeaders } from './account.ts';
 import type { AdmitResult } from './account.ts';
 import { fullLength, shapedBody } from './body.ts';
@@ -13,6 +14,7 @@ import type { JournalEntry } from './journal.ts';
 import { UPLOAD_ROUTES } from './routes.ts';
 import { sleep, untilAborted } from './sleep.ts';
 import { checkEventFrames, checkRequest, checkResponse } from './spec-check.ts';
+import { FAKE_DEFAULTS } from './defaults.ts';
 
 /**
  * The one path every fake request takes: journal entry, account admission, faults,
@@ -74,6 +76,11 @@ export async function dispatch(runtime: FakeRuntime, def: RouteDefinition, reque
     if (!key && runtime.settings.requireApiKey) {
       const error = missingApiKey();
       return finishWith(errorResponse(error, baseHeaders(requestId)), error);
+    }
+    if (body.unreadable && (await clientWentAway(request.signal))) {
+      // The client went away mid-body: journalled as aborted, nothing to validate or answer.
+      tracker.abort();
+      return Response.error();
     }
     const invalid = await checkRequest(runtime, def, entry, { url, json: body.json, form: body.form });
     if (invalid) {
@@ -303,20 +310,31 @@ interface ParsedBody {
   jsonInvalid: boolean;
   form: FormData | undefined;
   size: number;
+  /** Reading the body failed (the stream ended early or errored), as opposed to a body that was read and is malformed. */
+  unreadable: boolean;
 }
 
 async function readBody(request: Request): Promise<ParsedBody> {
-  const out: ParsedBody = { json: undefined, jsonInvalid: false, form: undefined, size: 0 };
+  const out: ParsedBody = { json: undefined, jsonInvalid: false, form: undefined, size: 0, unreadable: false };
   if (request.method === 'GET' || request.method === 'HEAD' || request.method === 'DELETE') return out;
   const type = request.headers.get('content-type') ?? '';
+  let text: string;
   try {
     if (type.includes('multipart/form-data')) {
       out.form = await request.formData();
       return out;
     }
-    const text = await request.text();
-    out.size = text.length;
-    if (!text) return out;
+    text = await request.text();
+  } catch {
+    // A multipart body that does not parse and a stream cut short both land here; the
+    // caller tells them apart by whether the client went away (clientWentAway).
+    out.jsonInvalid = true;
+    out.unreadable = true;
+    return out;
+  }
+  out.size = text.length;
+  if (!text) return out;
+  try {
     const parsed: unknown = JSON.parse(text);
     if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) out.json = parsed as Record<string, unknown>;
     else out.jsonInvalid = true;
@@ -324,6 +342,26 @@ async function readBody(request: Request): Promise<ParsedBody> {
     out.jsonInvalid = true;
   }
   return out;
+}
+
+/**
+ * After a body that could not be read: did the client go away (its connection closed, so
+ * the request's signal aborts, possibly a moment after the body stream failed)? A client
+ * killed mid-upload sent no request to judge, and the real API answers nobody then; a
+ * body that failed to parse while the client waits is the client's malformed request.
+ */
+async function clientWentAway(signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return true;
+  return new Promise<boolean>((resolve) => {
+    const listener = addAbortListener(signal, () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+    const timer = setTimeout(() => {
+      listener[Symbol.dispose]();
+      resolve(false);
+    }, FAKE_DEFAULTS.BODY_ABORT_GRACE_MS);
+  });
 }
 
 function keyFields(json: Record<string, unknown> | undefined, form: FormData | undefined, params: Record<string, string>): Partial<JournalEntry> {

@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
+import { connect } from 'node:net';
 import { judgeLatency } from '../reference/latency-test.ts';
 import { startLoopbackFake } from './loopback.ts';
 import type { LoopbackFake } from './loopback.ts';
@@ -95,6 +96,39 @@ describe('loopback fake', () => {
       const entry = await lb.fake.journal.waitFor((e) => e.aborted, patience(1_000));
       return entry.abortedAtMs! - abortedAt;
     });
+  });
+
+  test('an upload cut off by a client that died is journalled as aborted, not as a request departing from the spec; a malformed body from a client that waits still is', { timeout: patience(10_000) }, async () => {
+    reset();
+    const base = new URL(lb.baseUrls.openai);
+    const head = (length: number) =>
+      `POST ${base.pathname.replace(/\/$/, '')}/files HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${KEY}\r\n` +
+      `Content-Type: multipart/form-data; boundary=b0undary\r\nContent-Length: ${length}\r\n\r\n`;
+    const part = '--b0undary\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nassistants\r\n--b0undary\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\n';
+    // A client killed halfway through its body (as KI-13's SIGKILL mid-upload).
+    const killed = connect(Number(base.port), '127.0.0.1');
+    await new Promise<void>((resolve) => killed.once('connect', resolve));
+    killed.write(head(100_000) + part + 'x'.repeat(1_000));
+    await new Promise((r) => setTimeout(r, 50));
+    killed.destroy();
+    const cut = await lb.fake.journal.waitFor((e) => e.route === 'files.create' && (e.aborted || e.status !== null), patience(3_000));
+    assert.equal(cut.aborted, true, JSON.stringify(cut));
+    // The check of the body runs off the thread and records on the entry afterwards: give it time.
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(cut.specViolations, undefined, JSON.stringify(cut.specViolations));
+
+    // A complete body that is not multipart, sent by a client that waits for the answer.
+    reset();
+    const res = await fetch(`${lb.baseUrls.openai.replace(/\/$/, '')}/files`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'multipart/form-data; boundary=b0undary' },
+      body: 'not a multipart body',
+    });
+    assert.equal(res.status, 400);
+    assert.match(await res.text(), /spec_violation/);
+    const bad = await lb.fake.journal.waitFor((e) => e.route === 'files.create' && e.status !== null, patience(1_000));
+    assert.notEqual(bad.aborted, true);
+    assert.equal(bad.specViolations?.[0]?.message, 'request body is required');
   });
 
   test('stall after headers, truncated stream and network error over sockets', { timeout: patience(5_000) }, async () => {
