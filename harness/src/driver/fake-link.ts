@@ -1,4 +1,4 @@
-import type { AccountLimits, FakeApi, FaultRule, JournalEntry, StateSnapshot, ThrottleRequest } from '../fake/index.ts';
+import { applyAccountChange, type AccountChange, type FakeApi, type FaultRule, type JournalEntry, type StateSnapshot } from '../fake/index.ts';
 import { nowMs, sleep } from './clock.ts';
 
 /**
@@ -11,13 +11,6 @@ import { nowMs, sleep } from './clock.ts';
 /** A journal entry as mirrored by the driver: `fakeGeneration` tells apart the fakes of successive in-process servers. */
 export type MirroredEntry = JournalEntry & { fakeGeneration: number };
 
-/** Body of an account change, as the fake's control API takes it. */
-export interface AccountChange {
-  limits?: Partial<AccountLimits>;
-  throttle?: ThrottleRequest;
-  clearThrottle?: boolean;
-  reset?: boolean;
-}
 
 export interface FakeLink {
   readonly kind: 'in-process' | 'loopback';
@@ -193,10 +186,7 @@ export class DirectFakeLink implements FakeLink {
 
   async account(change: AccountChange): Promise<{ windows: Array<{ startMs: number; endMs: number; mode: string }> }> {
     const account = this.fake.account;
-    if (change.reset) account.reset();
-    if (change.clearThrottle) account.clearThrottle();
-    if (change.limits) account.setLimits(change.limits);
-    if (change.throttle) account.throttle(change.throttle);
+    applyAccountChange(account, change);
     return { windows: account.windows().map((w) => ({ ...w, startMs: w.startMs + this.#monoToWall, endMs: w.endMs + this.#monoToWall })) };
   }
 

@@ -1,7 +1,7 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
-import { AccountModel, formatResetDuration, rateLimitHeaders } from './account.ts';
+import { AccountModel, applyAccountChange, formatResetDuration, rateLimitHeaders } from './account.ts';
 import { createManualClock } from './clock.ts';
 import { sdk, stopFakeServer, useFake } from './test-helpers.ts';
 import { patience } from '../reference/patience.ts';
@@ -31,6 +31,21 @@ describe('account model arithmetic (injected clock)', () => {
     assert.ok(account.admit('k1', 0, false).ok);
     clock.advance(10_000);
     assert.equal(account.peek('k1').remainingRequests, 3, 'capped at burst');
+  });
+
+  test('drain empties every bucket seen, whatever it held; it refills at the configured rate from then', { timeout: patience(2_000) }, () => {
+    const clock = createManualClock();
+    const account = new AccountModel(clock, { limits: { requestsPerSecond: 10, burst: 60 } });
+    assert.ok(account.admit('k1', 0, false).ok);
+    clock.advance(5_000);
+    assert.equal(account.peek('k1').remainingRequests, 60, 'full again before the drain');
+    applyAccountChange(account, { drain: true });
+    const denied = account.admit('k1', 0, false);
+    assert.ok(!denied.ok, 'the first request after a drain is refused');
+    assert.equal(denied.retryAfterMs, 100);
+    clock.advance(100);
+    assert.ok(account.admit('k1', 0, false).ok);
+    assert.ok(!account.admit('k1', 0, false).ok);
   });
 
   test('reset headers count down to full', { timeout: patience(2_000) }, () => {

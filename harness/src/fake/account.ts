@@ -91,6 +91,26 @@ export interface AccountControl {
   peek(key: string): RateLimitState;
   /** Refills every bucket to capacity. */
   reset(): void;
+  /** Empties every bucket seen so far (requests and tokens) now; they refill at the configured rates from here. */
+  drain(): void;
+}
+
+/** A change to the account, as the control API and the scenario steps give it. */
+export interface AccountChange {
+  limits?: Partial<AccountLimits>;
+  throttle?: ThrottleRequest;
+  clearThrottle?: boolean;
+  reset?: boolean;
+  drain?: boolean;
+}
+
+/** Applies a change in a fixed order: reset, clear the throttle, limits, drain, then a new throttle window. */
+export function applyAccountChange(account: AccountControl, change: AccountChange): void {
+  if (change.reset === true) account.reset();
+  if (change.clearThrottle === true) account.clearThrottle();
+  if (change.limits) account.setLimits(change.limits);
+  if (change.drain === true) account.drain();
+  if (change.throttle) account.throttle(change.throttle);
 }
 
 export class AccountModel implements AccountControl {
@@ -144,6 +164,15 @@ export class AccountModel implements AccountControl {
 
   reset(): void {
     this.#buckets.clear();
+  }
+
+  drain(): void {
+    const now = this.#clock.nowMs();
+    for (const bucket of this.#buckets.values()) {
+      bucket.requests = 0;
+      bucket.tokens = 0;
+      bucket.lastMs = now;
+    }
   }
 
   peek(key: string): RateLimitState {

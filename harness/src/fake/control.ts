@@ -1,4 +1,4 @@
-import type { ThrottleRequest } from './account.ts';
+import { applyAccountChange } from './account.ts';
 import { jsonResponse } from './errors.ts';
 import type { FakeApi } from './fake-api.ts';
 import type { FaultRule } from './fault-types.ts';
@@ -21,7 +21,7 @@ import type { SeedFile, SeedVectorStore } from './seed.ts';
  * | DELETE /faults             |                                                 | `{ok: true}`                  |
  * | DELETE /faults/{id}        |                                                 | `{removed}`                   |
  * | GET    /account            | `?key=<api key>`                                | `{limits, windows, bucket?}`  |
- * | POST   /account            | `{limits?, throttle?, clearThrottle?, reset?}`  | `{limits, windows}`           |
+ * | POST   /account            | `{limits?, throttle?, clearThrottle?, reset?, drain?}` | `{limits, windows}`           |
  * | POST   /seed               | `{files?, vectorStores?: [{count?, …}]}`        | `{fileIds, vectorStoreIds}`   |
  * | POST   /settings           | partial settings (`storeLimit`, …)              | `{settings}`                  |
  * | POST   /forget-response    | `{id}`                                          | `{forgotten}`                 |
@@ -80,10 +80,7 @@ function route(fake: FakeApi, method: string, path: string, url: URL, body: unkn
       return jsonResponse({ limits: fake.account.limits(), windows: fake.account.windows(), bucket: key ? fake.account.peek(key) : undefined });
     }
     case 'POST /account': {
-      if (b.reset === true) fake.account.reset();
-      if (b.clearThrottle === true) fake.account.clearThrottle();
-      if (b.limits) fake.account.setLimits(b.limits);
-      if (b.throttle) fake.account.throttle(b.throttle as ThrottleRequest);
+      applyAccountChange(fake.account, b);
       return jsonResponse({ limits: fake.account.limits(), windows: fake.account.windows() });
     }
     case 'POST /seed': {

@@ -12,8 +12,8 @@ export { ROUTE_IDS, DEFAULT_BASE_URLS, LOOPBACK_PREFIXES, PROVIDER_NAMES, UPLOAD
 export type { RouteId, RoutePattern, ProviderName } from './routes.ts';
 export type { Fault, FaultRule, FaultType, CallSelector, LatencyDistribution } from './fault-types.ts';
 export type { FaultControl, FaultRuleInfo } from './faults.ts';
-export { DEFAULT_ACCOUNT_LIMITS, DEFAULT_DEGRADED_MULTIPLIER, formatResetDuration } from './account.ts';
-export type { AccountControl, AccountLimits, AccountOptions, RateLimitState, ThrottleMode, ThrottleRequest, ThrottleWindow } from './account.ts';
+export { DEFAULT_ACCOUNT_LIMITS, DEFAULT_DEGRADED_MULTIPLIER, applyAccountChange, formatResetDuration } from './account.ts';
+export type { AccountChange, AccountControl, AccountLimits, AccountOptions, RateLimitState, ThrottleMode, ThrottleRequest, ThrottleWindow } from './account.ts';
 export { DEFAULT_JOURNAL_LIMIT } from './journal.ts';
 export type { Journal, JournalEntry, JournalEvent, JournalListener } from './journal.ts';
 export type { FakeSeed, SeedFile, SeedResponse, SeedVectorStore } from './seed.ts';

@@ -118,13 +118,15 @@ const stepSchema = z.discriminatedUnion('do', [
   z.strictObject({ do: z.literal('restart'), signal: z.enum(['SIGKILL', 'SIGTERM']).optional() }),
   /** Changes the fake's faults mid-run. */
   z.strictObject({ do: z.literal('faults'), add: faultRules.optional(), replace: faultRules.optional(), clear: z.boolean().optional() }),
-  /** Changes the fake's account: limits, or a throttle window opening now (or after `startInMs`). */
+  /** Changes the fake's account: limits, emptied buckets, or a throttle window opening now (or after `startInMs`). */
   z.strictObject({
     do: z.literal('account'),
     limits: z.strictObject({ requestsPerSecond: positive.optional(), burst: positive.optional(), tokensPerMinute: positive.optional(), tokenBurst: positive.optional() }).optional(),
     throttle: z.strictObject({ durationMs: ms, startInMs: ms.optional(), mode: z.enum(['reject', 'degrade']).optional(), multiplier: positive.optional() }).optional(),
     clearThrottle: z.boolean().optional(),
     reset: z.boolean().optional(),
+    /** Empties the account's buckets now: the next requests meet 429s whatever the earlier steps used. */
+    drain: z.boolean().optional(),
   }),
   /** Takes a `server_diagnostics` snapshot. */
   z.strictObject({ do: z.literal('diagnostics'), label: z.string().optional() }),

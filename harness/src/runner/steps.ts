@@ -136,6 +136,7 @@ export class StepRunner {
           ...(step.throttle ? { throttle: step.throttle } : {}),
           ...(step.clearThrottle ? { clearThrottle: true } : {}),
           ...(step.reset ? { reset: true } : {}),
+          ...(step.drain ? { drain: true } : {}),
         });
         if (step.throttle) {
           const startMs = at + (step.throttle.startInMs ?? 0);
