@@ -11,7 +11,6 @@ import { nowMs, sleep } from './clock.ts';
 /** A journal entry as mirrored by the driver: `fakeGeneration` tells apart the fakes of successive in-process servers. */
 export type MirroredEntry = JournalEntry & { fakeGeneration: number };
 
-
 export interface FakeLink {
   readonly kind: 'in-process' | 'loopback';
   /** Every entry seen so far, oldest first, across fake generations. */

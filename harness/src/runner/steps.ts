@@ -131,18 +131,14 @@ export class StepRunner {
       }
       case 'account': {
         const at = nowMs();
-        await fake.account({
-          ...(step.limits ? { limits: step.limits } : {}),
-          ...(step.throttle ? { throttle: step.throttle } : {}),
-          ...(step.clearThrottle ? { clearThrottle: true } : {}),
-          ...(step.reset ? { reset: true } : {}),
-          ...(step.drain ? { drain: true } : {}),
-        });
+        // The step's fields are the change's fields (scenario.ts's schema follows AccountChange).
+        const { do: _step, ...change } = step;
+        await fake.account(change);
         if (step.throttle) {
           const startMs = at + (step.throttle.startInMs ?? 0);
           this.#ctx.recordThrottle({ startMs, endMs: startMs + step.throttle.durationMs, mode: step.throttle.mode ?? 'reject' });
         }
-        driver.mark(`account: ${JSON.stringify({ ...step, do: undefined })}`, 'account');
+        driver.mark(`account: ${JSON.stringify(change)}`, 'account');
         return;
       }
       case 'diagnostics':
