@@ -4,6 +4,7 @@ import { describeMatch, journalPredicate } from '../driver/journal-match.ts';
 import type { CallExpectation } from '../probes/calls.ts';
 import type { CallStep, Step } from './scenario.ts';
 import type { StepContext } from './step-context.ts';
+import { patience } from '../reference/patience.ts';
 
 /**
  * Runs a scenario's steps in order against the driver and the fake. Call ids are
@@ -95,9 +96,11 @@ export class StepRunner {
         return;
       case 'wait-for': {
         const what = describeMatch(step.when);
-        await fake.waitFor(journalPredicate(step.when, nowMs()), step.timeoutMs ?? DEFAULT_WAIT_FOR_MS, signal).catch((error: unknown) => {
+        // A guard against a hang, not a judged bound: stretched on a busy machine (patience.ts).
+        const guardMs = patience(step.timeoutMs ?? DEFAULT_WAIT_FOR_MS);
+        await fake.waitFor(journalPredicate(step.when, nowMs()), guardMs, signal).catch((error: unknown) => {
           if (signal.aborted) throw error;
-          throw new Error(`wait-for: the fake never saw the ${what} within ${step.timeoutMs ?? DEFAULT_WAIT_FOR_MS} ms`, { cause: error });
+          throw new Error(`wait-for: the fake never saw the ${what} within ${guardMs} ms`, { cause: error });
         });
         driver.mark(`saw ${what}`, 'step');
         return;
@@ -109,8 +112,9 @@ export class StepRunner {
           await raced(running.done, signal);
           return;
         }
+        // How long to wait before the steps go on without it: a guard, stretched like the one above.
         const timer = new AbortController();
-        await raced(Promise.race([running.done, sleep(step.timeoutMs, AbortSignal.any([signal, timer.signal])).catch(() => {})]), signal).finally(() => timer.abort());
+        await raced(Promise.race([running.done, sleep(patience(step.timeoutMs), AbortSignal.any([signal, timer.signal])).catch(() => {})]), signal).finally(() => timer.abort());
         return;
       }
       case 'cancel': {

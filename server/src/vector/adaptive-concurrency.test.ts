@@ -37,6 +37,7 @@ test('a 429 halves the level once per burst, not once per request in flight', { 
     const next = await l.acquire(signal());
     next({ kind: 'rate_limited' });
     assert.equal(l.level, 2, 'a later burst shrinks again');
+    assert.deepEqual(l.changes, { increase: 0, rate_limited: 2, latency: 0, loop_lag: 0 }, 'each shrink is counted under its reason');
   })();
 });
 
@@ -44,10 +45,12 @@ test('successes grow the level additively up to max; a low headroom stops growth
   const l = new AdaptiveConcurrency({ start: 2, min: 1, max: 5 });
   for (let i = 0; i < 40; i++) (await l.acquire(signal()))({ kind: 'ok', latencyMs: 10 });
   assert.equal(l.level, 5);
+  assert.equal(l.changes.increase, 3, 'growth 2 → 5 counts three level changes');
   const h = new AdaptiveConcurrency({ start: 2, min: 1, max: 5 });
   h.noteHeadroom(1);
   for (let i = 0; i < 40; i++) (await h.acquire(signal()))({ kind: 'ok', latencyMs: 10 });
   assert.equal(h.level, 2, 'no growth while the provider reports almost no requests left');
+  assert.deepEqual(h.held, { loop_lag: 0, headroom: 39 }, 'each withheld growth is counted (the first sample only sets the baseline)');
 });
 
 test('jitter of a few ms does not count as congestion', { timeout: patience(5_000) }, async () => {
@@ -97,6 +100,7 @@ test('while the server’s own loop lags, the level holds; at twice the hold del
   lag = 45;
   for (let i = 0; i < 40; i++) (await l.acquire(signal()))({ kind: 'ok', latencyMs: 10 });
   assert.equal(l.level, grown, 'a lagging loop stops growth');
+  assert.equal(l.held.loop_lag, 40, 'each growth withheld for the lag is counted');
   lag = 90;
   (await l.acquire(signal()))({ kind: 'ok', latencyMs: 10 });
   assert.equal(l.level, Math.floor(grown * 0.75), 'twice the hold delay shrinks by a quarter');

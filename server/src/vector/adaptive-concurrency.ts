@@ -45,6 +45,8 @@ export interface AdaptiveConcurrencyOptions {
 }
 
 export type ChangeReason = 'increase' | 'rate_limited' | 'latency' | 'loop_lag';
+/** Why a healthy upload did not grow the level: the server's own loop lagged, or the provider's remaining requests were low. */
+export type HoldReason = 'loop_lag' | 'headroom';
 
 /** Samples needed before the latency rule may shrink the level. */
 const MIN_LATENCY_SAMPLES = 5;
@@ -66,6 +68,10 @@ export class AdaptiveConcurrency {
   #longMs: number | undefined;
   #samples = 0;
   #headroom: number | undefined;
+  /** Level changes since construction, by reason (cumulative counters, read by diagnostics). */
+  readonly #changes: Record<ChangeReason, number> = { increase: 0, rate_limited: 0, latency: 0, loop_lag: 0 };
+  /** Healthy uploads that did not grow the level, by what held it (cumulative counters). */
+  readonly #held: Record<HoldReason, number> = { loop_lag: 0, headroom: 0 };
 
   constructor(options: AdaptiveConcurrencyOptions) {
     const { start, min, max } = options;
@@ -89,6 +95,10 @@ export class AdaptiveConcurrency {
   get maxInFlight(): number { return this.#slots.maxInUse; }
   get waiting(): number { return this.#slots.waiting; }
   get headroom(): number | undefined { return this.#headroom; }
+  /** How many times the integer level changed, by reason, since construction. */
+  get changes(): Readonly<Record<ChangeReason, number>> { return { ...this.#changes }; }
+  /** How many healthy uploads left the level where it was, by what held it, since construction. */
+  get held(): Readonly<Record<HoldReason, number>> { return { ...this.#held }; }
 
   /** Latest `x-ratelimit-remaining-requests`; a low value stops growth before the 429 comes. */
   noteHeadroom(remaining: number | undefined): void {
@@ -111,7 +121,9 @@ export class AdaptiveConcurrency {
   #set(next: number, reason: ChangeReason): void {
     const before = this.level;
     this.#level = Math.min(this.max, Math.max(this.min, next));
-    if (this.level !== before) this.#onChange?.(before, this.level, reason);
+    if (this.level === before) return;
+    this.#changes[reason]++;
+    this.#onChange?.(before, this.level, reason);
   }
 
   /** Shrinks by a quarter, once per congestion event: slots acquired before the last decrease do not shrink it again. */
@@ -158,9 +170,15 @@ export class AdaptiveConcurrency {
           this.#decrease(acquiredAt, 'loop_lag');
           return;
         }
-        if (lag >= this.#loopLagHoldMs) return;
+        if (lag >= this.#loopLagHoldMs) {
+          this.#held.loop_lag++;
+          return;
+        }
         // Do not grow into a limit the provider says is nearly used up.
-        if (this.#headroom !== undefined && this.#headroom <= this.level) return;
+        if (this.#headroom !== undefined && this.#headroom <= this.level) {
+          this.#held.headroom++;
+          return;
+        }
         this.#set(this.#level + 1 / Math.max(1, this.#level), 'increase');
         return;
       }

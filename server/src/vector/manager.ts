@@ -143,6 +143,8 @@ export class VectorStoreManager {
     return {
       stores, files, pendingDeletes,
       uploadConcurrency: this.#limiter.level,
+      uploadConcurrencyChanges: this.#limiter.changes,
+      uploadGrowthHeld: this.#limiter.held,
       headroom: this.#limiter.headroom ?? null,
       uploadsInFlight: this.#limiter.inFlight,
       maxConcurrentUploads: this.#limiter.maxInFlight,

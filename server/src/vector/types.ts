@@ -144,6 +144,13 @@ export type VectorStats = {
   files: number;
   /** Current adaptive upload concurrency. */
   uploadConcurrency: number;
+  /**
+   * How many times that level changed since start, by reason: a 429, upload latency well
+   * above its baseline, the server's own loop lagging, or growth while healthy.
+   */
+  uploadConcurrencyChanges: { increase: number; rate_limited: number; latency: number; loop_lag: number };
+  /** Healthy uploads that left the level where it was, by what held it: the server's own loop lagging, or low provider headroom. */
+  uploadGrowthHeld: { loop_lag: number; headroom: number };
   /** Last `x-ratelimit-remaining-requests` seen, or null. */
   headroom: number | null;
   /** Deletes still owed upstream (retried by the janitor). */
