@@ -227,6 +227,30 @@ test('KI-13: the provider’s own limit error (lower than configured) also ends 
   }
 });
 
+test('KI-13: a limit error while others free stores meanwhile: the create is retried, not failed (a janitor pass racing the call)', { timeout: patience(10_000) }, async () => {
+  const f = startFake({ storeLimit: 10 });
+  const st = tempState();
+  try {
+    const foreign = f.fake.seed.vectorStores(8, { metadata: { owner: 'someone-else' } }).map((x) => x.id);
+    // The provider refuses the first create; as it does, someone else deletes two of the stores.
+    f.fake.faults.add({ route: 'vector_stores.create', times: 1, fault: { type: 'store-limit' } });
+    const off = f.fake.journal.on('request', (e) => {
+      if (e.route !== 'vector_stores.create') return;
+      off();
+      for (const id of foreign.slice(0, 2)) f.fake.state.vectorStores.delete(id);
+    });
+    const m = new VectorStoreManager({ client: f.client(), db: st.db, instanceId: 'racing', serverName: 'second-brain', limits: { ...FAST_LIMITS, storeLimit: 10, storeReserve: 1 } });
+    const r = await m.attachFiles({ sessionId: 's', files: manyFiles(st.dir, 2), signal: AbortSignal.timeout(patience(5_000)) });
+    assert.ok(r.vectorStoreId, 'the call got its store');
+    const creates = entriesOf(f.fake, 'vector_stores.create');
+    assert.deepEqual(creates.map((e) => e.status), [400, 200], 'one refused create, then one retry that succeeded');
+    assert.equal(entriesOf(f.fake, 'vector_stores.delete').length, 0, 'no store of anyone was evicted for it');
+  } finally {
+    f.close();
+    st.cleanup();
+  }
+});
+
 test('KI-13: 98 orphaned stores of a dead instance plus 5 foreign ones: the call evicts orphans to fit, the janitor clears the rest', { timeout: patience(20_000) }, async () => {
   const f = startFake({ storeLimit: 100 });
   const st = tempState();

@@ -136,7 +136,7 @@ export class StoreAllocator {
     // A creation path installed by the wiring (none in production; under a test defect, KI-13: no count first, the limit error retried).
     const createStore = vectorGates().createStore;
     if (createStore) return createStore((s) => d.client.vectorStores.create({ name: `second-brain ${sessionId.slice(0, 40)}`, metadata: sessionStoreMetadata(d.instanceId, sessionId) }, { signal: s, maxRetries: 0 }), signal);
-    await this.#makeRoom(sessionId, signal, 0);
+    const first = await this.#makeRoom(sessionId, signal, 0);
     const body = {
       name: `second-brain ${sessionId.slice(0, 40)}`,
       metadata: sessionStoreMetadata(d.instanceId, sessionId),
@@ -149,9 +149,13 @@ export class StoreAllocator {
       return await create();
     } catch (err) {
       if (!isStoreLimitError(err)) throw err;
-      // Our count was stale or the limit is lower than configured: free one more and retry once.
-      const freed = await this.#makeRoom(sessionId, signal, 1, err);
-      if (freed === 0) throw this.#limitError(undefined, undefined, err);
+      // Our count was stale or the limit is lower than configured: free at least one of our
+      // own stores and retry once. When the provider now holds fewer stores than when this
+      // create was sent (another call or the janitor deleted some meanwhile), the retry
+      // needs no eviction of its own. Neither: fail fast, never a loop.
+      const again = await this.#makeRoom(sessionId, signal, 1, err);
+      const othersFreed = again.listed < first.listed - first.freed;
+      if (again.freed === 0 && !othersFreed) throw this.#limitError(undefined, undefined, err);
       try {
         return await create();
       } catch (err2) {
@@ -172,18 +176,19 @@ export class StoreAllocator {
   }
 
   /**
-   * Frees slots until one more store fits under `storeLimit - storeReserve`, evicting
-   * this server's stores: debris of dead instances first, then expired ones, then the
-   * least recently used. Returns how many were freed; throws SB_ERR_STORE_LIMIT when the
-   * new store cannot fit at all.
+   * Frees slots until one more store fits under `storeLimit - storeReserve`, and at least
+   * `minFree` (after the provider's own limit error), evicting this server's stores:
+   * debris of dead instances first, then expired ones, then the least recently used.
+   * Returns how many stores the provider listed and how many of them were freed; throws
+   * SB_ERR_STORE_LIMIT when the new store cannot fit at all.
    */
-  async #makeRoom(sessionId: string, signal: AbortSignal, extra: number, cause?: unknown): Promise<number> {
+  async #makeRoom(sessionId: string, signal: AbortSignal, minFree: number, cause?: unknown): Promise<{ listed: number; freed: number }> {
     const d = this.#d;
     const { storeLimit, storeReserve } = d.limits;
     const listed = await listProviderStores(d.client, d.gate, signal, d.limits.uploadMaxAttempts, d.report);
-    const count = listed.length + extra;
-    const need = count + 1 - (storeLimit - storeReserve);
-    if (need <= 0) return 0;
+    const count = listed.length;
+    const need = Math.max(minFree, count + 1 - (storeLimit - storeReserve));
+    if (need <= 0) return { listed: count, freed: 0 };
     const candidates = this.#candidates(listed, sessionId);
     let freed = 0;
     for (const c of candidates) {
@@ -205,7 +210,7 @@ export class StoreAllocator {
       const foreign = listed.filter((s) => ownershipOf(s, known, instances) === 'foreign').length;
       throw this.#limitError(count - freed, foreign, cause);
     }
-    return freed;
+    return { listed: count, freed };
   }
 
   #candidates(listed: VectorStore[], sessionId: string): Candidate[] {
