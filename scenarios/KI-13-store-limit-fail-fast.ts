@@ -27,6 +27,12 @@ export default defineScenario({
   tree: { files: 90, sizeBytes: 2_048 },
   fake: { storeLimit: 100, seedState: { vectorStores: [{ count: 100, name: 'theirs', metadata: { owner: 'someone-else' } }] } },
   steps: [
+    // The server's first context gathering starts its reader and tokenizer threads; on a
+    // loaded machine that one-time start took 2.9 s of this call (171 ms on a quiet one),
+    // none of it the store path this entry is about. A count over the same project pays it
+    // first, so "fails fast" is judged on the store path. (Start-up cost has its own
+    // figure: the benchmark's first count after start.)
+    { do: 'call', id: 'warm-up', tool: 'count_project_tokens', args: { paths: ['$PROJECT'] }, timeoutMs: 20_000, expect: { outcome: 'success' } },
     {
       do: 'call', id: 'limit', tool: 'chat_with_o3',
       args: { instructions: 'Where is the retry budget enforced?', context: ['$PROJECT'], session_id: 'ki13-full', disable_memory_search: true },

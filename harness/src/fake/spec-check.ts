@@ -1,5 +1,5 @@
 import { formatViolations } from '../spec/oracle.ts';
-import { validateRequestOffThread, validateResponseOffThread } from '../spec/off-thread.ts';
+import { validateRequestOffThread, validateResponseOffThread, warmValidatorsOffThread } from '../spec/off-thread.ts';
 import type { SpecViolation } from '../spec/oracle.ts';
 import type { FakeRuntime, RouteDefinition } from './context.ts';
 import { jsonResponse } from './errors.ts';
@@ -58,6 +58,16 @@ const OPERATIONS: Record<RouteId, Operation> = {
   'vector_stores.file_batches.cancel': { path: '/vector_stores/{vector_store_id}/file_batches/{batch_id}/cancel', method: 'post', responses: true },
   'vector_stores.file_batches.files': { path: '/vector_stores/{vector_store_id}/file_batches/{batch_id}/files', method: 'get', responses: true },
 };
+
+/**
+ * Compiles every route's validators ahead of the first request, when the check is on; a
+ * failure shows at the first real check instead. Used where a fake serves a judged run
+ * (the chaos runner's fakes), not by every unit test's fake.
+ */
+export function warmSpecCheck(mode: SpecValidationMode): void {
+  if (mode === 'off') return;
+  warmValidatorsOffThread(Object.values(OPERATIONS)).catch(() => {});
+}
 
 /** Header set on the fake's own violation answers, so they are not checked again. */
 const MARK = 'x-fake-spec-violation';

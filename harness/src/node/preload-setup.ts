@@ -3,6 +3,7 @@ import { setupServer } from 'msw/node';
 import type { SetupServer } from 'msw/node';
 import { fakeConfigFromEnv } from '../fake/config.ts';
 import { createFakeApi } from '../fake/fake-api.ts';
+import { warmSpecCheck } from '../fake/spec-check.ts';
 import type { FakeApi } from '../fake/fake-api.ts';
 import { startControlServer } from './control-server.ts';
 import type { ControlServer } from './control-server.ts';
@@ -23,6 +24,7 @@ export interface PreloadedFake {
  */
 export async function startPreloadedFake(env: NodeJS.ProcessEnv): Promise<PreloadedFake> {
   const fake = createFakeApi(fakeConfigFromEnv(env));
+  warmSpecCheck(fake.settings.specValidation);
   const server = setupServer(...fake.handlers);
   server.listen({ onUnhandledFrame: 'bypass' });
   let control: ControlServer | null = null;

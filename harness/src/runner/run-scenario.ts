@@ -13,6 +13,7 @@ import type { FileTree } from '../driver/file-tree.ts';
 import { newSpanId, newTraceId } from '../driver/trace-context.ts';
 import { DEFAULT_ACCOUNT_LIMITS, DEFAULT_BASE_URLS, parseFakeConfig } from '../fake/index.ts';
 import type { StateSnapshot } from '../fake/index.ts';
+import { warmSpecCheck } from '../fake/spec-check.ts';
 import { startLoopbackFake } from '../node/loopback.ts';
 import {
   ALIVE_CALL_ID,
@@ -350,6 +351,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
 async function connectFake(mode: Mode, fakeConfig: Record<string, unknown>, env: Record<string, string>, controlFile: string): Promise<{ link: FakeLink; bornMs: number }> {
   if (mode === 'loopback') {
     const loopback = await startLoopbackFake({ fakeOptions: parseFakeConfig(fakeConfig) });
+    warmSpecCheck(loopback.fake.settings.specValidation);
     Object.assign(env, { OPENAI_BASE_URL: loopback.baseUrls.openai, XAI_BASE_URL: loopback.baseUrls.xai, GEMINI_BASE_URL: loopback.baseUrls.gemini });
     return { link: new DirectFakeLink(loopback.fake, () => loopback.close()), bornMs: nowMs() };
   }

@@ -246,6 +246,39 @@ function eventBranch(pointer: string[], event: unknown): string[] {
   return [...path, key, String(index)];
 }
 
+/**
+ * Compiles, ahead of use, the validators the given operations need: each request body,
+ * each documented response body and `ErrorResponse`, and runs each once so V8 compiles
+ * its entry function too. The first check of each route otherwise pays for this inside a
+ * request the server under test is waiting for: 595 ms for the first `GET /vector_stores`
+ * on a quiet machine, seconds on a loaded one (measured in KI-13-store-limit-fail-fast).
+ * Stream-event branches stay lazy (about 60 shapes; only streamed answers use them).
+ * Returns how many validators it compiled.
+ */
+export function warmValidators(operations: ReadonlyArray<{ path: string; method: string }>): number {
+  const pointers: string[][] = [ERROR_RESPONSE];
+  for (const { path, method } of operations) {
+    const m = method.toLowerCase();
+    const op = operationOf(path, m);
+    if (!op) continue;
+    for (const type of Object.keys(op.requestBody?.content ?? {})) pointers.push(['paths', path, m, 'requestBody', 'content', type, 'schema']);
+    for (const [status, documented] of Object.entries<any>(op.responses ?? {})) {
+      if (!resolveRef(documented)?.content?.['application/json']?.schema) continue;
+      pointers.push(documented.$ref
+        ? [...String(documented.$ref).replace(/^#\//, '').split('/'), 'content', 'application/json', 'schema']
+        : ['paths', path, m, 'responses', status, 'content', 'application/json', 'schema']);
+    }
+  }
+  let count = 0;
+  for (const pointer of pointers) {
+    const fn = compiled(pointer.join('\u0000'), pointer);
+    if (!fn) continue;
+    fn({});
+    count++;
+  }
+  return count;
+}
+
 /** One line per violation, for error messages and reports. */
 export function formatViolations(violations: readonly SpecViolation[]): string {
   return violations.map((v) => `${v.side} ${v.operation}: ${v.field} ${v.message}`).join('; ');

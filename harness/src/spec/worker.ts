@@ -6,7 +6,7 @@
  */
 import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
-import { validateRequest, validateResponse } from './oracle.ts';
+import { validateRequest, validateResponse, warmValidators } from './oracle.ts';
 import type { RequestToCheck, ResponseToCheck, SpecViolation } from './oracle.ts';
 
 // On a busy machine the compile still competes for CPU with the process's main thread;
@@ -22,7 +22,8 @@ try {
 
 export type WorkerRequest =
   | { id: number; kind: 'request'; check: Omit<RequestToCheck, 'query'> & { query?: string } }
-  | { id: number; kind: 'response'; check: Omit<ResponseToCheck, 'headers'> & { headers?: Record<string, string> } };
+  | { id: number; kind: 'response'; check: Omit<ResponseToCheck, 'headers'> & { headers?: Record<string, string> } }
+  | { id: number; kind: 'warm'; operations: Array<{ path: string; method: string }> };
 
 export type WorkerReply = { id: number; violations: SpecViolation[] } | { id: number; error: string };
 
@@ -30,7 +31,8 @@ parentPort?.on('message', (msg: WorkerRequest) => {
   try {
     let violations: SpecViolation[] = [];
     if (msg.kind === 'request') violations = validateRequest({ ...msg.check, query: new URLSearchParams(msg.check.query ?? '') });
-    else violations = validateResponse({ ...msg.check, headers: new Headers(msg.check.headers ?? {}) });
+    else if (msg.kind === 'response') violations = validateResponse({ ...msg.check, headers: new Headers(msg.check.headers ?? {}) });
+    else warmValidators(msg.operations);
     parentPort!.postMessage({ id: msg.id, violations } satisfies WorkerReply);
   } catch (error) {
     parentPort!.postMessage({ id: msg.id, error: (error as Error)?.stack ?? String(error) } satisfies WorkerReply);
