@@ -118,7 +118,7 @@ export class Driver {
   #adopt(server: ServerProcess): void {
     this.#server = server;
     this.servers.push(server);
-    this.pings.setClient(server.client);
+    this.pings.setClient(server.client, server.pid);
     void server.closed.then(() => {
       if (server.unexpectedExitAtMs !== null) {
         this.crashes.push({ atMs: server.unexpectedExitAtMs, generation: server.generation, stderrTail: server.stderrText().slice(-2_000) });

@@ -1,6 +1,7 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { nowMs, sleep } from './clock.ts';
 import type { PingSample } from './types.ts';
+import { schedOf, waitBetween } from '../reference/run-queue.ts';
 
 /**
  * Samples MCP `ping` round trips all through a scenario (the "responsive" rule). One
@@ -21,6 +22,8 @@ export interface PingSamplerOptions {
 export class PingSampler {
   readonly samples: PingSample[] = [];
   #client: Client | null = null;
+  /** The pinged process, when known: each sample then carries its event loop's CPU wait. */
+  #pid = 0;
   #stop: AbortController | null = null;
   #loop: Promise<void> | null = null;
   readonly #intervalMs: number;
@@ -32,9 +35,10 @@ export class PingSampler {
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_PING_TIMEOUT_MS;
   }
 
-  /** Points the sampler at a (new) client, e.g. after a restart. */
-  setClient(client: Client | null): void {
+  /** Points the sampler at a (new) client, e.g. after a restart, and the process it reaches when known. */
+  setClient(client: Client | null, pid = 0): void {
     this.#client = client;
+    this.#pid = pid;
   }
 
   /** Stops sampling without ending the loop, e.g. while the server is being killed on purpose. */
@@ -66,14 +70,21 @@ export class PingSampler {
   }
 
   async #pingOnce(client: Client, signal: AbortSignal): Promise<void> {
+    const pid = this.#pid;
+    const before = schedOf(pid);
     const atMs = nowMs();
+    const sample = (failed: boolean): PingSample => {
+      const rttMs = nowMs() - atMs;
+      const cpuWaitMs = waitBetween(before, schedOf(pid));
+      return { atMs, rttMs, failed, ...(cpuWaitMs !== null ? { cpuWaitMs } : {}) };
+    };
     try {
       await client.ping({ timeout: this.#timeoutMs, signal });
       // A ping cut short by stop() is not a measurement.
-      if (!signal.aborted) this.samples.push({ atMs, rttMs: nowMs() - atMs, failed: false });
+      if (!signal.aborted) this.samples.push(sample(false));
     } catch {
       if (signal.aborted || this.#paused || this.#client !== client) return;
-      this.samples.push({ atMs, rttMs: nowMs() - atMs, failed: true });
+      this.samples.push(sample(true));
     }
   }
 }

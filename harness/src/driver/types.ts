@@ -12,6 +12,12 @@ export interface PingSample {
   rttMs: number;
   /** True when the ping failed or timed out. */
   failed: boolean;
+  /**
+   * How long the pinged process's event-loop thread waited for a CPU during the round
+   * trip (`reference/run-queue.ts`), ms: the machine's share of it. Absent where the
+   * kernel does not say or no pid was given.
+   */
+  cpuWaitMs?: number;
 }
 
 /** One progress notification received for a call. */

@@ -68,6 +68,20 @@ test('responsiveness fails on one long ping and honours a changed bound', () => 
   assert.equal(get(responsivenessProbe(evidence()), /^ping samples$/).verdict, 'fail');
 });
 
+test('responsiveness takes out what the server waited for a CPU in each ping, and nothing else (a blocked loop sleeps)', () => {
+  const ping = (rttMs: number, cpuWaitMs?: number) => ({ atMs: T0, rttMs, failed: false, ...(cpuWaitMs !== undefined ? { cpuWaitMs } : {}) });
+  // 150 ms round trip, 80 ms of it the server's loop waiting for a CPU: 70 ms its own.
+  const starved = get(responsivenessProbe(evidence({ pings: [ping(20), ping(150, 80)] })), /^ping max$/);
+  assert.equal(starved.verdict, 'pass');
+  assert.equal(starved.value, 70);
+  assert.match(starved.note ?? '', /150 ms wall, 80 ms waited/);
+  assert.equal(get(responsivenessProbe(evidence({ pings: [ping(20), ping(150, 80)] })), /^ping max \(wall\)$/).value, 150);
+  // The same round trip with the loop asleep (a blocking write): all of it the server's.
+  assert.equal(get(responsivenessProbe(evidence({ pings: [ping(20), ping(150, 0)] })), /^ping max$/).verdict, 'fail');
+  // No kernel figure: judged on the round trip as it is.
+  assert.equal(get(responsivenessProbe(evidence({ pings: [ping(150)] })), /^ping max$/).verdict, 'fail');
+});
+
 test('cancellation: measures cancel → abort, and catches an upstream request left running or started after', () => {
   const cancelled = call({ outcome: 'cancelled', cancel: { atMs: T0 + 1_100, trigger: 't' }, endMs: T0 + 1_100 });
   const aborted = entry({ aborted: true, abortedAtWallMs: T0 + 1_112, endWallMs: T0 + 1_112 });
