@@ -15,6 +15,12 @@ export const DEFAULTS = {
   USAGE_MAX_TOKENS: 100_000_000,
   /** KI-06: progress is sent at least this often during long work (clients reset timers on it). */
   PROGRESS_INTERVAL_MS: 5_000,
+  /**
+   * The heartbeat is due this fraction of the interval early (4.5 s of 5 s), so a timer
+   * that fires late on a busy loop still keeps every silence within the interval (a timer
+   * due at the interval itself always overran it, by the loop's lateness).
+   */
+  PROGRESS_HEARTBEAT_EARLY_FRACTION: 0.1,
   /** Retry policy: attempts after the first, full-jitter exponential base and cap. */
   RETRY_MAX_ATTEMPTS: 6,
   RETRY_BASE_DELAY_MS: 500,

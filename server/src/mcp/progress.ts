@@ -1,7 +1,9 @@
 /**
  * MCP progress notifications (KI-06). While a call works, the last message is re-sent at
  * least every PROGRESS_INTERVAL_MS (with an increasing progress value), so a client with
- * resetTimeoutOnProgress never times out on a healthy long call. Sending never throws.
+ * resetTimeoutOnProgress never times out on a healthy long call: the heartbeat is due a
+ * tenth of the interval early (PROGRESS_HEARTBEAT_EARLY_FRACTION), so loop lag up to
+ * that keeps every silence within the interval. Sending never throws.
  */
 import { DEFAULTS } from '../config/defaults.ts';
 
@@ -28,7 +30,7 @@ export function createProgress(token: string | number | undefined, sender: Progr
   const arm = () => {
     if (timer) clearTimeout(timer);
     if (stopped || token === undefined) return;
-    timer = setTimeout(() => { send(); arm(); }, intervalMs);
+    timer = setTimeout(() => { send(); arm(); }, intervalMs * (1 - DEFAULTS.PROGRESS_HEARTBEAT_EARLY_FRACTION));
     timer.unref();
   };
   arm();
