@@ -68,18 +68,18 @@ test('responsiveness fails on one long ping and honours a changed bound', () => 
   assert.equal(get(responsivenessProbe(evidence()), /^ping samples$/).verdict, 'fail');
 });
 
-test('responsiveness takes out what the server waited for a CPU in each ping, and nothing else (a blocked loop sleeps)', () => {
+test('responsiveness judges the round trip itself, and reports what the server waited for a CPU beside it', () => {
   const ping = (rttMs: number, cpuWaitMs?: number) => ({ atMs: T0, rttMs, failed: false, ...(cpuWaitMs !== undefined ? { cpuWaitMs } : {}) });
-  // 150 ms round trip, 80 ms of it the server's loop waiting for a CPU: 70 ms its own.
-  const starved = get(responsivenessProbe(evidence({ pings: [ping(20), ping(150, 80)] })), /^ping max$/);
-  assert.equal(starved.verdict, 'pass');
-  assert.equal(starved.value, 70);
-  assert.match(starved.note ?? '', /150 ms wall, 80 ms waited/);
-  assert.equal(get(responsivenessProbe(evidence({ pings: [ping(20), ping(150, 80)] })), /^ping max \(wall\)$/).value, 150);
-  // The same round trip with the loop asleep (a blocking write): all of it the server's.
-  assert.equal(get(responsivenessProbe(evidence({ pings: [ping(20), ping(150, 0)] })), /^ping max$/).verdict, 'fail');
-  // No kernel figure: judged on the round trip as it is.
-  assert.equal(get(responsivenessProbe(evidence({ pings: [ping(150)] })), /^ping max$/).verdict, 'fail');
+  // 150 ms round trip, 80 ms of it the server's loop waiting for a CPU: a loop spinning for
+  // a fixed wall time waits the same way, so the round trip is what is judged.
+  const ms = responsivenessProbe(evidence({ pings: [ping(20, 1), ping(150, 80)] }));
+  assert.equal(get(ms, /^ping max$/).verdict, 'fail');
+  assert.equal(get(ms, /^ping max$/).value, 150);
+  const own = get(ms, /^ping max less the server’s CPU wait$/);
+  assert.equal(own.value, 70);
+  assert.match(own.note ?? '', /\(150 ms\) waited 80 ms/);
+  assert.equal(own.verdict, 'info');
+  assert.equal(get(responsivenessProbe(evidence({ pings: [ping(150)] })), /^ping max less/).value, null, 'no kernel figure, no own share');
 });
 
 test('cancellation: measures cancel → abort, and catches an upstream request left running or started after', () => {
