@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { judgeLatency } from '../../../harness/src/reference/latency-test.ts';
 import type { LatencyJudgement } from '../../../harness/src/reference/latency-test.ts';
+import { MAX_JUDGING_ATTEMPTS } from '../../../harness/src/reference/defaults.ts';
 import { gatherFiles } from './gather.ts';
 import { closeContextWorkers, contextDiagnostics, countFileTokens, prepareContext } from './index.ts';
 import { patience } from '@second-brain/harness';
@@ -60,7 +61,9 @@ async function measure(t: TestContext, label: string, run: () => Promise<string>
   });
 }
 
-test(`KI-12: gathering and tokenising ${FILES.toLocaleString('en-US')} files keeps event-loop delay under ${MAX_DELAY_MS} ms`, { timeout: patience(90_000) }, async (t) => {
+// A guard, not a bound: up to MAX_JUDGING_ATTEMPTS runs of each measure (tokenising took
+// 73–79 s per run beside two busy loops, and two runs of the first measure outlasted 90 s × 3.7).
+test(`KI-12: gathering and tokenising ${FILES.toLocaleString('en-US')} files keeps event-loop delay under ${MAX_DELAY_MS} ms`, { timeout: patience(90_000 * MAX_JUDGING_ATTEMPTS) }, async (t) => {
   const root = bigTree();
   t.after(() => rmSync(root, { recursive: true, force: true }));
 
