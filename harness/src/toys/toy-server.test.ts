@@ -53,7 +53,9 @@ test('a server that blocks its event loop for 300 ms per call fails the responsi
   const result = await runUntilJudged(() => runAgainst('block-loop'), MAX_JUDGING_ATTEMPTS);
   const ping = figure(result.measurements, 'responsive', /^ping max$/);
   assert.equal(ping.verdict, 'fail');
-  assert.ok(ping.value! >= 250, `ping max ${ping.value} ms`);
+  // The block shows in the server's own figure; the judged value is its excess over the
+  // reference, which a noisy machine lowers by the reference's stall (seen once: 244 ms).
+  assert.ok((ping.serverValue ?? ping.value)! >= 250, `server ping max ${ping.serverValue} ms (excess ${ping.value} ms)`);
   assert.equal(result.verdict, 'fail');
 });
 
